@@ -1,0 +1,185 @@
+/* runnel sandbox library: run one argv in a throw-away Linux sandbox.
+ *
+ * No WebSocket, JSON or event loop in here. The caller gets plain fds (stdin,
+ * stdout, stderr pipes and a pidfd) and drives them with whatever loop it has;
+ * runnel-box drives them with poll(2), runneld with libuv.
+ *
+ * Every function returns 0 (or a non-negative value where stated) or a
+ * negative errno.
+ */
+#ifndef RUNNEL_BOX_H
+#define RUNNEL_BOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define RN_BOX_VERSION "0.1.0"
+
+/* Why a run ended. The order is stable: it is exported in results. */
+typedef enum {
+    RN_BOX_EXITED = 0,   /* the program exited on its own (any exit code) */
+    RN_BOX_SIGNALED,     /* killed by a signal it did not ask for from us */
+    RN_BOX_TIMEOUT,      /* wall-clock limit, enforced by the parent */
+    RN_BOX_CPU_LIMIT,    /* RLIMIT_CPU or the cgroup CPU budget */
+    RN_BOX_MEMORY_LIMIT, /* cgroup OOM kill or address-space limit */
+    RN_BOX_OUTPUT_LIMIT, /* the caller stopped it for printing too much */
+    RN_BOX_KILLED,       /* the caller killed it (client KILL, disconnect, shutdown) */
+    RN_BOX_SETUP_FAILED, /* the sandbox could not be built; see setup_stage/errno */
+} rn_box_reason;
+
+/* Setup stages reported by a child that failed before exec. */
+typedef enum {
+    RN_BOX_STAGE_NONE = 0,
+    RN_BOX_STAGE_CLONE,
+    RN_BOX_STAGE_SYNC,
+    RN_BOX_STAGE_UIDMAP,
+    RN_BOX_STAGE_CGROUP,
+    RN_BOX_STAGE_MOUNT,
+    RN_BOX_STAGE_PIVOT,
+    RN_BOX_STAGE_NETWORK,
+    RN_BOX_STAGE_RLIMIT,
+    RN_BOX_STAGE_CREDS,
+    RN_BOX_STAGE_CAPS,
+    RN_BOX_STAGE_FDS,
+    RN_BOX_STAGE_SECCOMP,
+    RN_BOX_STAGE_EXEC,
+    RN_BOX_STAGE_FILES,
+} rn_box_stage;
+
+/* The figures of a finished run. */
+typedef struct {
+    rn_box_reason reason;
+    int exit_code;        /* valid when reason == RN_BOX_EXITED, else -1 */
+    int signal;           /* the terminating signal, 0 if none */
+    uint64_t wall_ms;     /* spawn to reap */
+    uint64_t cpu_ms;      /* user + system of the whole run */
+    uint64_t memory_peak; /* bytes; 0 when not measurable */
+    rn_box_stage setup_stage;
+    int setup_errno; /* positive errno of the failed setup step */
+} rn_box_result;
+
+/* One bind mount into the sandbox. */
+typedef struct {
+    const char *src; /* host path */
+    const char *dst; /* path inside; NULL means same as src */
+    bool writable;   /* default read-only */
+    bool optional;   /* skip silently when src does not exist */
+} rn_box_bind;
+
+/* One file placed in the work directory before the program starts. */
+typedef struct {
+    const char *name; /* relative to the work dir, no '/' and no ".." */
+    const void *data;
+    size_t len;
+    unsigned mode; /* e.g. 0644, 0755 */
+} rn_box_file;
+
+/* Machine-wide settings, fixed for the life of a context. */
+typedef struct {
+    const rn_box_bind *binds; /* read-only system binds; NULL = built-in list */
+    size_t nbinds;
+    uid_t uid_first; /* as root: runs get host uids from [first, first+count) */
+    unsigned uid_count;
+    const char *cgroup_name; /* sub-tree name, default "runnel" */
+    const char *state_dir;   /* where work dirs live on the host, default /tmp */
+    bool no_cgroup;          /* do not use cgroups even if available */
+} rn_box_context_options;
+
+/* Per-run options. Zero means "the default" for every limit. */
+typedef struct {
+    const char *const *argv; /* argv[0] is a path inside the sandbox */
+    const char *const *envp; /* NULL = a minimal PATH/HOME/LANG env */
+    const char *cwd;         /* inside the sandbox, default /work */
+    const rn_box_bind *binds; /* extra binds for this run */
+    size_t nbinds;
+    const rn_box_file *files; /* placed in the work dir */
+    size_t nfiles;
+    const char *workdir; /* existing host dir to bind rw as /work instead of a fresh tmpfs */
+    uint64_t wall_ms;      /* default 10000 */
+    uint64_t cpu_ms;       /* default = wall_ms */
+    uint64_t memory_bytes; /* default 256 MiB */
+    uint64_t tmp_bytes;    /* size of /tmp and of the /work tmpfs, default 64 MiB */
+    uint64_t fsize_bytes;  /* RLIMIT_FSIZE, default 64 MiB */
+    unsigned pids;         /* default 64 */
+    unsigned nofile;       /* default 256 */
+    bool network;          /* bring loopback up inside (never any other interface) */
+    bool stdin_null;       /* no stdin pipe: stdin is /dev/null */
+} rn_box_options;
+
+typedef struct rn_box_context rn_box_context;
+typedef struct rn_box rn_box;
+
+/* Probe the machine (user namespaces, cgroup v1/v2, seccomp) and build the
+ * seccomp filter once; opts may be NULL. */
+int rn_box_context_new(const rn_box_context_options *opts, rn_box_context **out);
+
+/* Free a context; every box made from it must be freed first. */
+void rn_box_context_free(rn_box_context *ctx);
+
+/* Write a human-readable list of the protections active here (one per line,
+ * "name: on|off (why)") into buf; returns the length or a negative errno. */
+int rn_box_context_describe(const rn_box_context *ctx, char *buf, size_t size);
+
+/* Bitmask of active protections, for machine-readable reports. */
+enum {
+    RN_BOX_PROT_USERNS = 1 << 0,
+    RN_BOX_PROT_PIDNS = 1 << 1,
+    RN_BOX_PROT_MOUNTNS = 1 << 2,
+    RN_BOX_PROT_NETNS = 1 << 3,
+    RN_BOX_PROT_IPCNS = 1 << 4,
+    RN_BOX_PROT_UTSNS = 1 << 5,
+    RN_BOX_PROT_CGROUPNS = 1 << 6,
+    RN_BOX_PROT_SECCOMP = 1 << 7,
+    RN_BOX_PROT_CAPDROP = 1 << 8,
+    RN_BOX_PROT_CGROUP_V1 = 1 << 9,
+    RN_BOX_PROT_CGROUP_V2 = 1 << 10,
+    RN_BOX_PROT_UIDRANGE = 1 << 11, /* rootful: a distinct host uid per run */
+};
+unsigned rn_box_context_protections(const rn_box_context *ctx);
+
+/* Start a run. On success *out owns three pipe fds and a pidfd, all
+ * non-blocking and close-on-exec. Returns -EAGAIN when the uid range is
+ * exhausted. A setup failure inside the child is not an error here: it is
+ * reported by rn_box_reap() as RN_BOX_SETUP_FAILED. */
+int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out);
+
+/* The write end of the program's stdin, or -1 (stdin_null, or closed). */
+int rn_box_stdin_fd(const rn_box *box);
+/* The read end of the program's stdout. */
+int rn_box_stdout_fd(const rn_box *box);
+/* The read end of the program's stderr. */
+int rn_box_stderr_fd(const rn_box *box);
+/* A pidfd that becomes readable when the run's init process has exited. */
+int rn_box_pidfd(const rn_box *box);
+/* The host pid of the run's init process (for logs and tests). */
+pid_t rn_box_pid(const rn_box *box);
+/* Milliseconds left before the wall limit (0 when already past). */
+uint64_t rn_box_wall_left_ms(const rn_box *box);
+
+/* Close the stdin pipe (EOF for the program). */
+void rn_box_close_stdin(rn_box *box);
+
+/* Kill every process of the run and remember why (the first reason wins). */
+int rn_box_kill(rn_box *box, rn_box_reason why);
+
+/* Non-blocking: when the run has ended, fill *res, kill any leftovers,
+ * release the cgroup and work dir, and return 0; -EAGAIN while it runs. */
+int rn_box_reap(rn_box *box, rn_box_result *res);
+
+/* Blocking helper for simple callers (tests, benches): wait for the end,
+ * enforcing the wall limit, discarding nothing (caller reads pipes first or
+ * passes stdin_null and tiny outputs). */
+int rn_box_wait(rn_box *box, rn_box_result *res);
+
+/* Release a box; a box still running is killed (RN_BOX_KILLED) and reaped. */
+void rn_box_free(rn_box *box);
+
+/* Names for logs and wire formats: "exited", "signaled", "timeout",
+ * "cpu_limit", "oom", "output_limit", "killed", "setup_failed". */
+const char *rn_box_reason_name(rn_box_reason r);
+/* "clone", "uidmap", "mount", ... */
+const char *rn_box_stage_name(rn_box_stage s);
+
+#endif

@@ -1,0 +1,54 @@
+/* Compile cache: content-addressed directories of built artifacts.
+ *
+ * Layout: <dir>/<key>/ holds one successful compile stage's /build; a new
+ * entry is built in <dir>/tmp.<random>/ and renamed into place, so readers
+ * never see half an entry, and two identical concurrent compiles both
+ * succeed (the loser's copy is discarded). Entries are evicted least
+ * recently used once the total size passes the cap; an entry in use by a
+ * run (referenced) is never evicted. Single-threaded: call from the loop.
+ */
+#ifndef RUNNEL_CACHE_H
+#define RUNNEL_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rn_cache rn_cache;
+
+/* Open (creating) the cache at dir with a size cap; leftover tmp.* dirs from
+ * a previous process are removed. */
+int rn_cache_open(const char *dir, uint64_t max_bytes, rn_cache **out);
+
+/* Close; entries stay on disk for the next start. */
+void rn_cache_close(rn_cache *cache);
+
+/* The key of (language, compile argv, code): 64 hex chars + NUL in key. */
+void rn_cache_key(const char *language, const char *const *compile_argv, const char *code,
+                  size_t code_len, char key[65]);
+
+/* On a hit, write the entry's path into path, take a reference, mark it
+ * recently used, and return 0; -ENOENT on a miss. */
+int rn_cache_acquire(rn_cache *cache, const char *key, char *path, size_t size);
+
+/* Drop a reference taken by rn_cache_acquire or rn_cache_commit. */
+void rn_cache_release(rn_cache *cache, const char *key);
+
+/* Make a fresh empty directory to compile into; its path goes into path. */
+int rn_cache_begin(rn_cache *cache, char *path, size_t size);
+
+/* Move a finished build dir into the cache under key and take a reference;
+ * the entry's final path goes into final_path. If the key already exists
+ * (a concurrent compile won), tmp_path is removed and the existing entry is
+ * used. Evicts over the cap. */
+int rn_cache_commit(rn_cache *cache, const char *key, const char *tmp_path, char *final_path,
+                    size_t size);
+
+/* Remove a build dir that will not be committed (failed compile). */
+void rn_cache_abort(rn_cache *cache, const char *tmp_path);
+
+/* Figures for metrics. */
+uint64_t rn_cache_hits(const rn_cache *cache);
+uint64_t rn_cache_misses(const rn_cache *cache);
+uint64_t rn_cache_bytes(const rn_cache *cache);
+
+#endif

@@ -1,0 +1,155 @@
+/* Jobs: the one execution core every envelope talks to.
+ *
+ * An envelope turns its request into an rn_job_request and gets the job's
+ * life back through callbacks, all on the loop thread: stage changes, output
+ * chunks (as the program prints them), and one final on_end with the result.
+ * The manager owns the queue, the global concurrency limit, the compile stage
+ * and its cache, wall timeouts, the output cap, stdin and kills.
+ */
+#ifndef RUNNEL_JOBS_H
+#define RUNNEL_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "../sandbox/box.h"
+#include "specs.h"
+
+typedef struct rn_jobs rn_jobs;
+typedef struct rn_job rn_job;
+
+/* Server-wide limits and their defaults (see config.h). */
+typedef struct {
+    unsigned concurrency;  /* runs at once, default = CPUs */
+    unsigned queue_max;    /* waiting runs, default 64 */
+    uint64_t wall_ms;      /* default 10000 */
+    uint64_t cpu_ms;       /* default = wall_ms */
+    uint64_t memory_bytes; /* default 256 MiB */
+    uint64_t output_bytes; /* default 1 MiB (stdout + stderr) */
+    uint64_t tmp_bytes;    /* default 64 MiB */
+    uint64_t code_bytes;   /* default 256 KiB */
+    unsigned pids;         /* default 64 */
+    unsigned nofile;       /* default 256 */
+    const char *cache_dir; /* compile cache; NULL = no cache */
+    uint64_t cache_bytes;  /* default 512 MiB */
+} rn_jobs_limits;
+
+typedef enum {
+    RN_JOB_QUEUED = 0,
+    RN_JOB_COMPILING,
+    RN_JOB_RUNNING,
+    RN_JOB_DONE,
+} rn_job_stage;
+
+/* Why the job ended: the sandbox reasons plus the job-level ones. */
+typedef enum {
+    RN_JOB_END_EXITED = 0,
+    RN_JOB_END_SIGNALED,
+    RN_JOB_END_TIMEOUT,
+    RN_JOB_END_CPU_LIMIT,
+    RN_JOB_END_OOM,
+    RN_JOB_END_OUTPUT_LIMIT,
+    RN_JOB_END_KILLED,
+    RN_JOB_END_SETUP_FAILED,
+    RN_JOB_END_COMPILE_ERROR,
+    RN_JOB_END_INTERNAL, /* could not start the sandbox at all */
+} rn_job_end;
+
+typedef struct {
+    rn_job_end reason;
+    int exit_code;         /* -1 when not exited */
+    int signal;            /* 0 when none */
+    uint64_t exec_ms;      /* request accepted to end, what ranna calls exectimems */
+    uint64_t wall_ms;      /* the run stage's wall time */
+    uint64_t cpu_ms;       /* compile + run CPU */
+    uint64_t memory_peak;  /* bytes, max of the stages; 0 when not measurable */
+    uint64_t output_bytes; /* stdout + stderr delivered */
+    bool compile_cached;   /* the compile stage was a cache hit */
+    bool compiled;         /* the language has a compile stage */
+    rn_box_stage setup_stage;
+    int setup_errno;
+    char message[160]; /* a human sentence for non-EXITED ends */
+} rn_job_result;
+
+typedef struct {
+    const char *language; /* a spec name or alias */
+    const char *code;
+    size_t code_len;
+    bool inline_expression;
+    const char *const *args; /* program arguments */
+    size_t nargs;
+    const char *const *env; /* "K=V" added to the spec's env */
+    size_t nenv;
+    const char *stdin_data; /* fed to the program, then EOF unless keep_stdin */
+    size_t stdin_len;
+    bool keep_stdin; /* leave stdin open for rn_job_write_stdin */
+    /* Per-request limits; 0 = default. They can only lower the server's. */
+    uint64_t wall_ms;
+    uint64_t memory_bytes;
+    uint64_t output_bytes;
+} rn_job_request;
+
+typedef struct {
+    /* The job left the queue and a stage began (compile or run). */
+    void (*on_stage)(rn_job *job, rn_job_stage stage, void *ud);
+    /* A chunk of the program's (or the compiler's) output: fd 1 or 2. */
+    void (*on_output)(rn_job *job, int fd, const char *data, size_t len, void *ud);
+    /* The end; the job is freed right after this returns. */
+    void (*on_end)(rn_job *job, const rn_job_result *res, void *ud);
+} rn_job_callbacks;
+
+/* Create the manager on a loop. The specs and sandbox context stay owned by
+ * the caller and must outlive it. */
+int rn_jobs_new(uv_loop_t *loop, rn_box_context *box, const rn_specs *specs,
+                const rn_jobs_limits *limits, rn_jobs **out);
+
+/* Swap the specs (reload); running jobs keep the spec they started with. */
+void rn_jobs_set_specs(rn_jobs *jobs, const rn_specs *specs);
+
+/* Kill every job (each still gets on_end with reason killed) and free the
+ * manager once the last one has ended; cb (may be NULL) runs then. */
+void rn_jobs_shutdown(rn_jobs *jobs, void (*cb)(void *ud), void *ud);
+
+/* Validate and queue a request. Errors, before any callback:
+ *  -ENOENT  unknown language        -ENOTSUP no inline template
+ *  -E2BIG   code over the limit     -EBUSY   queue full
+ *  -EINVAL  empty code or bad field -ENOEXEC language not installed here
+ * On success *out is the job (valid until on_end returns). */
+int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callbacks *cb,
+                   void *ud, rn_job **out);
+
+/* Kill a job at any stage; on_end follows with reason killed. */
+void rn_job_kill(rn_job *job);
+
+/* Stop (true) or resume (false) reading the job's output pipes: the
+ * program blocks on write meanwhile. Counted: pauses nest. */
+void rn_job_pause(rn_job *job, bool pause);
+
+/* Write to the running program's stdin (copied; -EPIPE when closed). */
+int rn_job_write_stdin(rn_job *job, const char *data, size_t len);
+
+/* Close the program's stdin. */
+void rn_job_close_stdin(rn_job *job);
+
+/* The 64-hex-character run id. */
+const char *rn_job_id(const rn_job *job);
+
+/* The resolved spec. */
+const rn_spec *rn_job_spec(const rn_job *job);
+
+/* Current stage. */
+rn_job_stage rn_job_stage_of(const rn_job *job);
+
+/* Figures for /v1/info and metrics. */
+unsigned rn_jobs_running(const rn_jobs *jobs);
+unsigned rn_jobs_queued(const rn_jobs *jobs);
+const rn_jobs_limits *rn_jobs_get_limits(const rn_jobs *jobs);
+
+/* "exited", "signaled", "timeout", "cpu_limit", "oom", "output_limit",
+ * "killed", "setup_failed", "compile_error", "internal". */
+const char *rn_job_end_name(rn_job_end r);
+
+#endif

@@ -1,0 +1,106 @@
+/* Language specs: one JSON file per language in a directory (specs/*.json).
+ *
+ * A spec says how to turn (code, arguments) into one or two sandboxed stages.
+ * Placeholders in compile/run argv elements:
+ *   {file}  the source file name (the spec's filename), relative to /work
+ *   {build} the directory compiled artifacts live in: "/build" (writable in
+ *           the compile stage, read-only in the run stage)
+ *   {args}  only as a whole element: replaced by the request's arguments,
+ *           each as its own argv element (zero or more)
+ * Inline templates use ranna's literal placeholders $${CODE} and $${IMPORTS};
+ * import_regex is a POSIX extended regex matched line by line (REG_NEWLINE).
+ */
+#ifndef RUNNEL_SPECS_H
+#define RUNNEL_SPECS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../sandbox/box.h"
+
+/* Limits a spec may override; 0 means "the server default". */
+typedef struct {
+    uint64_t wall_ms;
+    uint64_t cpu_ms;
+    uint64_t memory_bytes;
+    uint64_t output_bytes;
+    uint64_t tmp_bytes;
+    unsigned pids;
+    unsigned nofile;
+} rn_spec_limits;
+
+typedef struct {
+    char *name;     /* the key, e.g. "python3" */
+    char *display;  /* e.g. "Python 3" */
+    char *language; /* ranna's "language" meta, e.g. "python" */
+    char **aliases; /* NULL-terminated */
+    char *filename; /* e.g. "main.py" */
+    char **compile; /* NULL-terminated argv, or NULL when interpreted */
+    char **run;     /* NULL-terminated argv */
+    char **env;     /* NULL-terminated "K=V" */
+    rn_box_bind *mounts; /* extra read-only binds the toolchain needs */
+    size_t nmounts;
+    rn_spec_limits limits;
+    rn_spec_limits compile_limits;
+    char *inline_import_regex; /* NULL when none */
+    char *inline_template;     /* NULL when the language has no template */
+    char *example;
+    char *example_output;
+    char **packages;    /* Debian packages, NULL-terminated */
+    char **version_cmd; /* NULL-terminated argv, run on the host at load */
+    char *version;      /* detected at load; "" when unknown */
+    bool available;     /* every argv[0] of compile and run exists */
+    char *missing;      /* when !available: what is missing, e.g. "/usr/bin/ghc (apt install ghc)" */
+    char *path;         /* the file it was loaded from */
+} rn_spec;
+
+typedef struct rn_specs rn_specs;
+
+/* Called once per problem found while loading, e.g. "specs/foo.json: field
+ * 'run': must be a non-empty array of strings". */
+typedef void (*rn_specs_error_fn)(void *ud, const char *line);
+
+/* Load every *.json in dir except schema.json. A bad file is reported through
+ * err and skipped; the others still load. detect_versions runs each
+ * version_cmd on the host (bounded to 5 s in all). Returns 0 even when some
+ * files were skipped; -errno only when dir cannot be read. */
+int rn_specs_load(const char *dir, bool detect_versions, rn_specs_error_fn err, void *ud,
+                  rn_specs **out);
+
+/* Parse one spec from JSON text; on error returns -EINVAL and writes a
+ * one-line reason naming the field into errbuf. */
+int rn_spec_parse(const char *json, size_t len, rn_spec **out, char *errbuf, size_t errsize);
+
+/* Free a spec made by rn_spec_parse. */
+void rn_spec_free(rn_spec *spec);
+
+/* Free all specs. */
+void rn_specs_free(rn_specs *specs);
+
+/* Number of languages (not counting aliases). */
+size_t rn_specs_count(const rn_specs *specs);
+
+/* The i-th language in name order. */
+const rn_spec *rn_specs_at(const rn_specs *specs, size_t i);
+
+/* Find by name or alias, case-insensitively, including ranna's own keys
+ * (python3, node, golang, openjdk-17, mono, deno, ...); NULL if unknown. */
+const rn_spec *rn_specs_find(const rn_specs *specs, const char *name);
+
+/* Wrap code into the spec's inline template with ranna's semantics (imports
+ * matched by import_regex anywhere in the code are removed from it and
+ * joined with "\n" into $${IMPORTS}; every $${CODE} gets the rest). Returns
+ * -ENOTSUP when the spec has no template. *out is malloc'd. */
+int rn_spec_wrap_inline(const rn_spec *spec, const char *code, size_t len, char **out,
+                        size_t *outlen);
+
+/* Expand an argv template (spec->compile or spec->run) into a malloc'd,
+ * NULL-terminated argv (free with rn_argv_free). */
+int rn_spec_expand_argv(const rn_spec *spec, char *const *tmpl, const char *const *args,
+                        size_t nargs, char ***out);
+
+/* Free an argv from rn_spec_expand_argv. */
+void rn_argv_free(char **argv);
+
+#endif
