@@ -22,7 +22,8 @@ int rn_cache_open(const char *dir, uint64_t max_bytes, rn_cache **out);
 /* Close; entries stay on disk for the next start. */
 void rn_cache_close(rn_cache *cache);
 
-/* The key of (language, compile argv, code): 64 hex chars + NUL in key. */
+/* The key of (language, compile argv, code): 64 hex chars + NUL in key. If
+ * hashing fails, key is "" and every call below refuses it with -EINVAL. */
 void rn_cache_key(const char *language, const char *const *compile_argv, const char *code,
                   size_t code_len, char key[65]);
 

@@ -1,4 +1,4 @@
-/* Language specs: one JSON file per language in a directory (specs/*.json).
+/* Language specs: one JSON file per language in a directory (specs/NAME.json).
  *
  * A spec says how to turn (code, arguments) into one or two sandboxed stages.
  * Placeholders in compile/run argv elements:
@@ -7,6 +7,8 @@
  *           the compile stage, read-only in the run stage)
  *   {args}  only as a whole element: replaced by the request's arguments,
  *           each as its own argv element (zero or more)
+ * A mount's src may start with {runtimes}: the runtimes/ directory beside the
+ * specs directory (<dir>/../runtimes), resolved by rn_specs_load.
  * Inline templates use ranna's literal placeholders $${CODE} and $${IMPORTS};
  * import_regex is a POSIX extended regex matched line by line (REG_NEWLINE).
  */
@@ -31,14 +33,14 @@ typedef struct {
 } rn_spec_limits;
 
 typedef struct {
-    char *name;     /* the key, e.g. "python3" */
-    char *display;  /* e.g. "Python 3" */
-    char *language; /* ranna's "language" meta, e.g. "python" */
-    char **aliases; /* NULL-terminated */
-    char *filename; /* e.g. "main.py" */
-    char **compile; /* NULL-terminated argv, or NULL when interpreted */
-    char **run;     /* NULL-terminated argv */
-    char **env;     /* NULL-terminated "K=V" */
+    char *name;          /* the key, e.g. "python3" */
+    char *display;       /* e.g. "Python 3" */
+    char *language;      /* ranna's "language" meta, e.g. "python" */
+    char **aliases;      /* NULL-terminated */
+    char *filename;      /* e.g. "main.py" */
+    char **compile;      /* NULL-terminated argv, or NULL when interpreted */
+    char **run;          /* NULL-terminated argv */
+    char **env;          /* NULL-terminated "K=V" */
     rn_box_bind *mounts; /* extra read-only binds the toolchain needs */
     size_t nmounts;
     rn_spec_limits limits;
@@ -51,8 +53,8 @@ typedef struct {
     char **version_cmd; /* NULL-terminated argv, run on the host at load */
     char *version;      /* detected at load; "" when unknown */
     bool available;     /* every argv[0] of compile and run exists */
-    char *missing;      /* when !available: what is missing, e.g. "/usr/bin/ghc (apt install ghc)" */
-    char *path;         /* the file it was loaded from */
+    char *missing; /* when !available: what is missing, e.g. "/usr/bin/ghc (apt install ghc)" */
+    char *path;    /* the file it was loaded from */
 } rn_spec;
 
 typedef struct rn_specs rn_specs;
@@ -102,5 +104,15 @@ int rn_spec_expand_argv(const rn_spec *spec, char *const *tmpl, const char *cons
 
 /* Free an argv from rn_spec_expand_argv. */
 void rn_argv_free(char **argv);
+
+/* Find a program: an absolute path is checked as is, a bare name is searched
+ * in /usr/bin, /bin and /usr/local/bin. *out is the malloc'd absolute path;
+ * -ENOENT when it is not there. */
+int rn_spec_resolve_program(const char *prog, char **out);
+
+/* Set spec->available and spec->missing from what is installed now (argv[0]
+ * of compile and run, non-optional mounts), turning bare argv[0] names into
+ * absolute paths. rn_specs_load does this for every spec it loads. */
+int rn_spec_check_available(rn_spec *spec);
 
 #endif
