@@ -1,0 +1,126 @@
+"""runneld as a process: health, info, start-up, logs, signals."""
+
+import asyncio
+import json
+import signal
+import time
+
+import pytest
+
+from conftest import LOG, Run, arun, marker, pids_with, async_wait_until, wait_until
+
+
+def values(obj):
+    """Every scalar in a JSON value, recursively."""
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from values(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from values(v)
+    else:
+        yield obj
+
+
+def test_healthz(server):
+    st, _, _ = server.http("GET", "/healthz")
+    assert st == 200
+
+
+def test_info_reports_config(server_factory):
+    srv = server_factory(concurrency=3, queue=17, wall_ms=12345, output_bytes=654321,
+                         code_bytes=23456, per_connection=5)
+    st, hdrs, obj = srv.http_json("GET", "/v1/info")
+    assert st == 200
+    assert hdrs.get("content-type", "").startswith("application/json"), hdrs
+    assert isinstance(obj.get("version"), str) and obj["version"], obj
+    assert "sandbox" in obj, obj
+    assert isinstance(obj.get("limits"), dict), obj
+    lv = set(values(obj["limits"]))
+    for v in (17, 12345, 654321, 23456, 5):
+        assert v in lv, f"{v} from the config not in /v1/info limits {obj['limits']!r}"
+    assert 3 in set(values(obj)), f"concurrency 3 not in /v1/info {obj!r}"
+
+
+def test_starts_without_config(server_factory):
+    srv = server_factory(_use_config=False)
+    st, _, obj = srv.http_json("GET", "/v1/info")
+    assert st == 200
+    lv = set(values(obj["limits"]))
+    for v in (64, 10000, 1048576, 262144, 268435456):
+        assert v in lv, f"default {v} not in /v1/info limits {obj['limits']!r}"
+
+    async def main():
+        ws = await srv.ws()
+        r = await ws.run("print('ok')", language="python3")
+        r.check_sequence()
+        assert r.stdout == "ok\n"
+        await ws.close()
+    arun(main())
+
+
+def test_startup_log(server):
+    log = server.log_text()
+    assert f"127.0.0.1:{server.port}" in log, log
+
+
+def test_run_log_lines(server):
+    async def main():
+        ws = await server.ws()
+        r = await ws.run("echo logged", nonce=1)
+        r.check_sequence()
+        await ws.close()
+        return r.runid
+    runid = arun(main())
+
+    def logged():
+        lines = server.log_text().splitlines()
+        with_id = [l for l in lines if runid in l]
+        return (any("bash" in l for l in with_id)
+                and any("exited" in l for l in with_id))
+    assert wait_until(logged, 3), \
+        f"no run start/stop lines with runid, language and reason:\n{server.log_tail(30)}"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_shutdown_signal(server_factory, sig):
+    srv = server_factory()
+    mark = marker()
+
+    async def main():
+        busy = await srv.ws()
+        idle = await srv.ws()
+        r = Run(1)
+        await busy.exec(f"echo ready; exec -a {mark} sleep 30", nonce=1)
+        await busy.collect({1: r}, 10, until=lambda e: e["code"] == LOG)
+        assert r.stdout == "ready\n"
+        assert await async_wait_until(lambda: pids_with(mark), 3), "program not running"
+        t0 = time.monotonic()
+        srv.proc.send_signal(sig)
+        srv.expect_exit = True
+        (code_busy, frames), (code_idle, _) = await asyncio.gather(
+            busy.expect_closed(6), idle.expect_closed(6))
+        assert code_busy == 1001, f"busy client closed with {code_busy}"
+        assert code_idle == 1001, f"idle client closed with {code_idle}"
+        for f in frames:   # whatever came before the close belongs to the run
+            ev = json.loads(f)
+            assert ev.get("nonce") == 1, ev
+        rc = await asyncio.to_thread(srv.proc.wait, max(0.1, 5 - (time.monotonic() - t0)))
+        assert rc == 0, f"exit status {rc}"
+        assert time.monotonic() - t0 < 5
+        assert await async_wait_until(lambda: not pids_with(mark), 2), \
+            "a run survived the server"
+
+    arun(main())
+    # nothing listens any more
+    with pytest.raises(OSError):
+        srv.http("GET", "/healthz", timeout=2)
+
+
+def test_shutdown_idle_server_fast(server):
+    t0 = time.monotonic()
+    server.expect_exit = True
+    server.proc.send_signal(signal.SIGTERM)
+    rc = server.proc.wait(5)
+    assert rc == 0
+    assert time.monotonic() - t0 < 2
