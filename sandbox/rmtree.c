@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include "rmtree.h"
 
 #include <dirent.h>

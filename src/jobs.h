@@ -118,8 +118,8 @@ void rn_jobs_shutdown(rn_jobs *jobs, void (*cb)(void *ud), void *ud);
  *  -E2BIG   code over the limit     -EBUSY   queue full
  *  -EINVAL  empty code or bad field -ENOEXEC language not installed here
  * On success *out is the job (valid until on_end returns). */
-int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callbacks *cb,
-                   void *ud, rn_job **out);
+int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callbacks *cb, void *ud,
+                   rn_job **out);
 
 /* Kill a job at any stage; on_end follows with reason killed. */
 void rn_job_kill(rn_job *job);
@@ -147,6 +147,10 @@ rn_job_stage rn_job_stage_of(const rn_job *job);
 unsigned rn_jobs_running(const rn_jobs *jobs);
 unsigned rn_jobs_queued(const rn_jobs *jobs);
 const rn_jobs_limits *rn_jobs_get_limits(const rn_jobs *jobs);
+
+/* Turn an rn_jobs_submit error into an HTTP-like code (400, 413, 429,
+ * 500, 503) and a sentence for the client; language is the one asked for. */
+int rn_jobs_error_text(const rn_jobs *jobs, int err, const char *language, char *msg, size_t size);
 
 /* "exited", "signaled", "timeout", "cpu_limit", "oom", "output_limit",
  * "killed", "setup_failed", "compile_error", "internal". */

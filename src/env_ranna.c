@@ -1,0 +1,590 @@
+/* The ranna envelope: WebSocket at /v1/ws and REST under /v1, with the
+ * wire details of ranna's own server (see the README's ranna section). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "app.h"
+#include "jbuf.h"
+#include "log.h"
+#include "ranna_req.h"
+
+enum { OP_PING = 0, OP_EXEC = 1, OP_KILL = 2, OP_INPUT = 3 };
+enum { EV_PONG = 0, EV_ERROR = 1, EV_SPAWN = 2, EV_LOG = 3, EV_STOP = 4 };
+
+/* One EXEC started over the WebSocket. */
+typedef struct {
+    rn_conn *conn;
+    int64_t nonce; /* 0 = none */
+    rn_job *job;
+} ws_run;
+
+/* One POST /v1/exec waiting for its job. */
+typedef struct {
+    rn_http *http;
+    rn_job *job;
+    rn_jbuf out, err;
+} rest_run;
+
+/* ---------------------------------------------------------------- events */
+
+static void event_begin(rn_jbuf *b, int code, int64_t nonce)
+{
+    rn_jbuf_init(b, 0);
+    rn_jbuf_printf(b, "{\"code\":%d", code);
+    if (nonce)
+        rn_jbuf_printf(b, ",\"nonce\":%lld", (long long)nonce);
+    rn_jbuf_str(b, ",\"data\":");
+}
+
+static void event_send(rn_conn *c, rn_jbuf *b)
+{
+    /* Go's encoder ends every frame with a newline; ranna clients see it. */
+    rn_jbuf_str(b, "}\n");
+    if (!b->oom)
+        rn_conn_send(c, b->data, b->len);
+    rn_jbuf_free(b);
+}
+
+static void send_error(rn_conn *c, int64_t nonce, int code, const char *msg)
+{
+    rn_jbuf b;
+    event_begin(&b, EV_ERROR, nonce);
+    rn_jbuf_printf(&b, "{\"code\":%d,\"message\":", code);
+    rn_jbuf_jcstr(&b, msg);
+    rn_jbuf_str(&b, "}");
+    event_send(c, &b);
+}
+
+/* The STOP extras, shared by the WebSocket STOP and the REST response. */
+static void write_result_fields(rn_jbuf *b, const rn_job_result *r)
+{
+    rn_jbuf_printf(b, ",\"exectimems\":%llu", (unsigned long long)r->exec_ms);
+    rn_jbuf_printf(b, ",\"exitcode\":%d,\"signal\":%d", r->exit_code, r->signal);
+    rn_jbuf_key(b, "reason");
+    rn_jbuf_jcstr(b, rn_job_end_name(r->reason));
+    rn_jbuf_printf(b, ",\"cputimems\":%llu,\"memorypeakbytes\":%llu", (unsigned long long)r->cpu_ms,
+                   (unsigned long long)r->memory_peak);
+    rn_jbuf_printf(b, ",\"walltimems\":%llu,\"outputbytes\":%llu", (unsigned long long)r->wall_ms,
+                   (unsigned long long)r->output_bytes);
+    if (r->compiled)
+        rn_jbuf_printf(b, ",\"compilecached\":%s", r->compile_cached ? "true" : "false");
+    if (r->message[0]) {
+        rn_jbuf_key(b, "message");
+        rn_jbuf_jcstr(b, r->message);
+    }
+}
+
+/* ---------------------------------------------------------------- WS runs */
+
+static void ws_on_output(rn_job *job, int fd, const char *data, size_t len, void *ud)
+{
+    ws_run *run = ud;
+    rn_jbuf b;
+    event_begin(&b, EV_LOG, run->nonce);
+    rn_jbuf_str(&b, "{\"runid\":");
+    rn_jbuf_jcstr(&b, rn_job_id(job));
+    rn_jbuf_str(&b, fd == 2 ? ",\"stderr\":" : ",\"stdout\":");
+    rn_jbuf_jstr(&b, data, len);
+    rn_jbuf_str(&b, "}");
+    event_send(run->conn, &b);
+}
+
+static void ws_on_end(rn_job *job, const rn_job_result *res, void *ud)
+{
+    ws_run *run = ud;
+    rn_jbuf b;
+    event_begin(&b, EV_STOP, run->nonce);
+    rn_jbuf_str(&b, "{\"runid\":");
+    rn_jbuf_jcstr(&b, rn_job_id(job));
+    write_result_fields(&b, res);
+    rn_jbuf_str(&b, "}");
+    event_send(run->conn, &b);
+    rn_conn_untrack(run->conn, job);
+    rn_conn_unref(run->conn);
+    free(run);
+}
+
+static const rn_job_callbacks ws_callbacks = {NULL, ws_on_output, ws_on_end};
+
+/* ---------------------------------------------------------------- WS ops */
+
+static void op_exec(rn_conn *c, int64_t nonce, const cJSON *args)
+{
+    rn_app *app = rn_app_get();
+    ranna_req req;
+    char msg[512];
+    int code = ranna_req_parse(args, &req, msg, sizeof(msg));
+    if (code) {
+        send_error(c, nonce, code, msg);
+        return;
+    }
+    if (rn_conn_job_count(c) >= app->cfg.per_connection) {
+        snprintf(msg, sizeof(msg), "too many runs in flight on this connection (limit %llu)",
+                 (unsigned long long)app->cfg.per_connection);
+        send_error(c, nonce, 429, msg);
+        ranna_req_free(&req);
+        return;
+    }
+    ws_run *run = calloc(1, sizeof(*run));
+    if (!run) {
+        send_error(c, nonce, 500, "out of memory");
+        ranna_req_free(&req);
+        return;
+    }
+    run->conn = c;
+    run->nonce = nonce;
+    int err = rn_jobs_submit(app->jobs, &req.job, &ws_callbacks, run, &run->job);
+    if (err < 0) {
+        code = rn_jobs_error_text(app->jobs, err, req.job.language, msg, sizeof(msg));
+        send_error(c, nonce, code, msg);
+        free(run);
+        ranna_req_free(&req);
+        return;
+    }
+    ranna_req_free(&req);
+    rn_conn_ref(c);
+    rn_conn_track(c, run->job);
+    rn_jbuf b;
+    event_begin(&b, EV_SPAWN, nonce);
+    rn_jbuf_str(&b, "{\"runid\":");
+    rn_jbuf_jcstr(&b, rn_job_id(run->job));
+    rn_jbuf_str(&b, "}");
+    event_send(c, &b);
+}
+
+static rn_job *find_run(rn_conn *c, const cJSON *args, int64_t nonce)
+{
+    const cJSON *id = cJSON_IsObject(args) ? cJSON_GetObjectItemCaseSensitive(args, "runid") : NULL;
+    if (!cJSON_IsObject(args)) {
+        send_error(c, nonce, 400, "missing field 'args'");
+        return NULL;
+    }
+    if (!cJSON_IsString(id)) {
+        send_error(c, nonce, 400, "field 'args.runid' must be a string");
+        return NULL;
+    }
+    /* Another connection's run gets the same answer as an unknown one. */
+    rn_job *job = rn_conn_find_job(c, id->valuestring);
+    if (!job)
+        send_error(c, nonce, 400, "sandbox is not running");
+    return job;
+}
+
+static void op_input(rn_conn *c, int64_t nonce, const cJSON *args)
+{
+    rn_job *job = find_run(c, args, nonce);
+    if (!job)
+        return;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(args, "data");
+    const cJSON *eof = cJSON_GetObjectItemCaseSensitive(args, "eof");
+    if (data && !cJSON_IsString(data)) {
+        send_error(c, nonce, 400, "field 'args.data' must be a string");
+        return;
+    }
+    if (eof && !cJSON_IsBool(eof)) {
+        send_error(c, nonce, 400, "field 'args.eof' must be a boolean");
+        return;
+    }
+    if (data && data->valuestring[0]) {
+        int err = rn_job_write_stdin(job, data->valuestring, strlen(data->valuestring));
+        if (err == -ENOBUFS) {
+            send_error(c, nonce, 413, "too much input waiting to be read by the program");
+            return;
+        }
+        if (err < 0) {
+            send_error(c, nonce, 400, "stdin of this run is closed");
+            return;
+        }
+    }
+    if (cJSON_IsTrue(eof))
+        rn_job_close_stdin(job);
+}
+
+static void ranna_ws_message(rn_conn *c, const char *msg, size_t len, bool binary)
+{
+    if (binary) {
+        /* Unlike ranna, the payload of a binary frame is not processed. */
+        send_error(c, 0, 400, "invalid message type");
+        return;
+    }
+    cJSON *root = cJSON_ParseWithLength(msg, len);
+    if (!root) {
+        send_error(c, 0, 400, "invalid JSON");
+        return;
+    }
+    if (!cJSON_IsObject(root)) {
+        send_error(c, 0, 400, "invalid message: expected a JSON object");
+        goto out;
+    }
+    int64_t nonce = 0;
+    const cJSON *jn = cJSON_GetObjectItemCaseSensitive(root, "nonce");
+    if (jn && !cJSON_IsNull(jn)) {
+        double d = cJSON_IsNumber(jn) ? jn->valuedouble : NAN;
+        if (!cJSON_IsNumber(jn) || d != floor(d) || fabs(d) > 9007199254740991.0) {
+            send_error(c, 0, 400, "field 'nonce' must be an integer");
+            goto out;
+        }
+        nonce = (int64_t)d;
+    }
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(root, "op");
+    if (!op) {
+        send_error(c, nonce, 400, "missing field 'op'");
+        goto out;
+    }
+    if (!cJSON_IsNumber(op) || op->valuedouble != floor(op->valuedouble)) {
+        send_error(c, nonce, 400, "field 'op' must be an integer");
+        goto out;
+    }
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "args");
+    switch ((int)(op->valuedouble >= 0 && op->valuedouble < 16 ? op->valuedouble : -1)) {
+    case OP_PING: {
+        rn_jbuf b;
+        event_begin(&b, EV_PONG, nonce);
+        rn_jbuf_str(&b, "\"Pong!\"");
+        event_send(c, &b);
+        break;
+    }
+    case OP_EXEC:
+        if (!cJSON_IsObject(args)) {
+            send_error(c, nonce, 400,
+                       args ? "field 'args' must be an object" : "missing field 'args'");
+            break;
+        }
+        op_exec(c, nonce, args);
+        break;
+    case OP_KILL: {
+        rn_job *job = find_run(c, args, nonce);
+        if (job)
+            rn_job_kill(job); /* no event of its own: the run's STOP follows */
+        break;
+    }
+    case OP_INPUT:
+        op_input(c, nonce, args);
+        break;
+    default:
+        send_error(c, nonce, 400, "invalid operation code");
+        break;
+    }
+out:
+    cJSON_Delete(root);
+}
+
+static bool ranna_ws_match(const char *path)
+{
+    return !strcasecmp(path, "/v1/ws") || !strcasecmp(path, "/v1/ws/");
+}
+
+/* ---------------------------------------------------------------- REST */
+
+static void rest_error(rn_http *h, int code, const char *msg)
+{
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"error\":");
+    rn_jbuf_jcstr(&b, msg);
+    rn_jbuf_printf(&b, ",\"code\":%d}", code);
+    rn_http_reply(h, code, "application/json", b.data, b.len);
+    rn_jbuf_free(&b);
+}
+
+static void rest_on_output(rn_job *job, int fd, const char *data, size_t len, void *ud)
+{
+    rest_run *run = ud;
+    (void)job;
+    rn_jbuf_raw(fd == 2 ? &run->err : &run->out, data, len);
+}
+
+static void rest_on_end(rn_job *job, const rn_job_result *res, void *ud)
+{
+    rest_run *run = ud;
+    (void)job;
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"stdout\":");
+    rn_jbuf_jstr(&b, run->out.data ? run->out.data : "", run->out.len);
+    rn_jbuf_str(&b, ",\"stderr\":");
+    rn_jbuf_jstr(&b, run->err.data ? run->err.data : "", run->err.len);
+    write_result_fields(&b, res);
+    rn_jbuf_printf(&b, ",\"truncated\":%s}",
+                   res->reason == RN_JOB_END_OUTPUT_LIMIT ? "true" : "false");
+    if (b.oom)
+        rest_error(run->http, 500, "out of memory");
+    else
+        rn_http_reply(run->http, 200, "application/json", b.data, b.len);
+    rn_jbuf_free(&b);
+    rn_jbuf_free(&run->out);
+    rn_jbuf_free(&run->err);
+    rn_http_release(run->http);
+    free(run);
+}
+
+static void rest_on_abort(void *ud)
+{
+    rest_run *run = ud;
+    rn_job_kill(run->job);
+}
+
+static const rn_job_callbacks rest_callbacks = {NULL, rest_on_output, rest_on_end};
+
+static void rest_exec(rn_http *h)
+{
+    rn_app *app = rn_app_get();
+    size_t len;
+    const char *body = rn_http_body(h, &len);
+    char msg[512];
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!root) {
+        rest_error(h, 400, "invalid JSON");
+        return;
+    }
+    ranna_req req;
+    int code = ranna_req_parse(root, &req, msg, sizeof(msg));
+    if (code) {
+        rest_error(h, code, msg);
+        cJSON_Delete(root);
+        return;
+    }
+    rest_run *run = calloc(1, sizeof(*run));
+    if (!run) {
+        rest_error(h, 500, "out of memory");
+        goto out;
+    }
+    rn_jbuf_init(&run->out, 0);
+    rn_jbuf_init(&run->err, 0);
+    run->http = h;
+    int err = rn_jobs_submit(app->jobs, &req.job, &rest_callbacks, run, &run->job);
+    if (err < 0) {
+        code = rn_jobs_error_text(app->jobs, err, req.job.language, msg, sizeof(msg));
+        /* ranna's own wording for an unknown language, which clients match */
+        if (err == -ENOENT)
+            snprintf(msg, sizeof(msg), "unsupported language spec");
+        rest_error(h, code, msg);
+        free(run);
+        goto out;
+    }
+    rn_http_hold(h);
+    rn_http_on_abort(h, rest_on_abort, run);
+out:
+    ranna_req_free(&req);
+    cJSON_Delete(root);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(((const char *const *)a)[0], ((const char *const *)b)[0]);
+}
+
+static void write_argv(rn_jbuf *b, char *const *argv)
+{
+    rn_jbuf joined;
+    rn_jbuf_init(&joined, 0);
+    for (char *const *a = argv; a && *a; a++) {
+        if (a != argv)
+            rn_jbuf_raw(&joined, " ", 1);
+        rn_jbuf_str(&joined, *a);
+    }
+    rn_jbuf_jstr(b, joined.data ? joined.data : "", joined.len);
+    rn_jbuf_free(&joined);
+}
+
+static void write_spec(rn_jbuf *b, const rn_spec *s)
+{
+    rn_jbuf_str(b, "{\"image\":\"\",\"entrypoint\":\"\",\"cmd\":");
+    write_argv(b, s->run);
+    rn_jbuf_key(b, "filename");
+    rn_jbuf_jcstr(b, s->filename);
+    rn_jbuf_key(b, "language");
+    rn_jbuf_jcstr(b, s->language ? s->language : s->name);
+    rn_jbuf_key(b, "example");
+    rn_jbuf_jcstr(b, s->example ? s->example : "");
+    if (s->inline_template) {
+        rn_jbuf_str(b, ",\"inline\":{\"import_regex\":");
+        rn_jbuf_jcstr(b, s->inline_import_regex ? s->inline_import_regex : "");
+        rn_jbuf_str(b, ",\"template\":");
+        rn_jbuf_jcstr(b, s->inline_template);
+        rn_jbuf_str(b, "}");
+    }
+    rn_jbuf_key(b, "name");
+    rn_jbuf_jcstr(b, s->name);
+    rn_jbuf_key(b, "display");
+    rn_jbuf_jcstr(b, s->display ? s->display : s->name);
+    rn_jbuf_key(b, "version");
+    rn_jbuf_jcstr(b, s->version ? s->version : "");
+    rn_jbuf_printf(b, ",\"available\":%s", s->available ? "true" : "false");
+    if (!s->available && s->missing) {
+        rn_jbuf_key(b, "missing");
+        rn_jbuf_jcstr(b, s->missing);
+    }
+    rn_jbuf_printf(b, ",\"compiled\":%s", s->compile ? "true" : "false");
+    rn_jbuf_str(b, ",\"aliases\":[");
+    for (char **a = s->aliases; a && *a; a++) {
+        if (a != s->aliases)
+            rn_jbuf_str(b, ",");
+        rn_jbuf_jcstr(b, *a);
+    }
+    rn_jbuf_str(b, "]}");
+}
+
+static void rest_spec(rn_http *h)
+{
+    rn_app *app = rn_app_get();
+    size_t n = rn_specs_count(app->specs), cap = n * 8 + 8, k = 0;
+    /* (key, spec, alias-target) triples, sorted by key like Go's maps */
+    const char *(*keys)[3] = calloc(cap, sizeof(*keys));
+    if (!keys) {
+        rest_error(h, 500, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const rn_spec *s = rn_specs_at(app->specs, i);
+        if (k + 1 >= cap)
+            break;
+        keys[k][0] = s->name;
+        keys[k][1] = (const char *)s;
+        keys[k][2] = NULL;
+        k++;
+        for (char **a = s->aliases; a && *a && k + 1 < cap; a++) {
+            keys[k][0] = *a;
+            keys[k][1] = NULL;
+            keys[k][2] = s->name;
+            k++;
+        }
+    }
+    qsort(keys, k, sizeof(*keys), cmp_str);
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{");
+    for (size_t i = 0; i < k; i++) {
+        if (i && !strcmp(keys[i][0], keys[i - 1][0]))
+            continue;
+        rn_jbuf_key(&b, keys[i][0]);
+        if (keys[i][1]) {
+            write_spec(&b, (const rn_spec *)keys[i][1]);
+        } else {
+            rn_jbuf_str(&b, "{\"use\":");
+            rn_jbuf_jcstr(&b, keys[i][2]);
+            rn_jbuf_str(&b, "}");
+        }
+    }
+    rn_jbuf_str(&b, "}");
+    rn_http_reply(h, 200, "application/json", b.data, b.len);
+    rn_jbuf_free(&b);
+    free(keys);
+}
+
+static void rest_info(rn_http *h)
+{
+    rn_app *app = rn_app_get();
+    const rn_jobs_limits *l = rn_jobs_get_limits(app->jobs);
+    unsigned mask = rn_box_context_protections(app->box);
+    static const char *const names[] = {"userns",  "pidns",     "mountns",   "netns",
+                                        "ipcns",   "utsns",     "cgroupns",  "seccomp",
+                                        "capdrop", "cgroup_v1", "cgroup_v2", "uid_range"};
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"version\":\"" RUNNEL_VERSION "\",\"builddate\":\"" __DATE__ "\"");
+    rn_jbuf_str(
+        &b, ",\"go_version\":\"\",\"sandbox\":{\"type\":\"runnel\",\"version\":\"" RN_BOX_VERSION
+            "\"},\"protections\":[");
+    bool first = true;
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (mask & (1u << i)) {
+            if (!first)
+                rn_jbuf_str(&b, ",");
+            rn_jbuf_jcstr(&b, names[i]);
+            first = false;
+        }
+    }
+    rn_jbuf_str(&b, "]");
+    rn_jbuf_printf(&b,
+                   ",\"limits\":{\"concurrency\":%u,\"queue\":%u,\"per_connection\":%llu,"
+                   "\"wall_ms\":%llu,\"cpu_ms\":%llu,\"memory_bytes\":%llu,\"output_bytes\":%llu,"
+                   "\"code_bytes\":%llu,\"message_bytes\":%llu,\"pids\":%u,\"tmp_bytes\":%llu}",
+                   l->concurrency, l->queue_max, (unsigned long long)app->cfg.per_connection,
+                   (unsigned long long)l->wall_ms,
+                   (unsigned long long)(l->cpu_ms ? l->cpu_ms : l->wall_ms),
+                   (unsigned long long)l->memory_bytes, (unsigned long long)l->output_bytes,
+                   (unsigned long long)l->code_bytes, (unsigned long long)app->cfg.message_bytes,
+                   l->pids, (unsigned long long)l->tmp_bytes);
+    rn_jbuf_printf(&b, ",\"running\":%u,\"queued\":%u", rn_jobs_running(app->jobs),
+                   rn_jobs_queued(app->jobs));
+    size_t n = rn_specs_count(app->specs), avail = 0;
+    rn_jbuf_str(&b, ",\"languages\":[");
+    for (size_t i = 0; i < n; i++) {
+        const rn_spec *s = rn_specs_at(app->specs, i);
+        avail += s->available;
+        if (i)
+            rn_jbuf_str(&b, ",");
+        rn_jbuf_str(&b, "{\"name\":");
+        rn_jbuf_jcstr(&b, s->name);
+        rn_jbuf_str(&b, ",\"version\":");
+        rn_jbuf_jcstr(&b, s->version ? s->version : "");
+        rn_jbuf_printf(&b, ",\"available\":%s}", s->available ? "true" : "false");
+    }
+    rn_jbuf_printf(&b, "],\"languages_available\":%zu}", avail);
+    rn_http_reply(h, 200, "application/json", b.data, b.len);
+    rn_jbuf_free(&b);
+}
+
+/* Routing as ranna's framework does it: case-insensitive, a trailing slash
+ * ignored. */
+static bool path_is(const char *path, const char *want)
+{
+    size_t n = strlen(want);
+    if (strncasecmp(path, want, n))
+        return false;
+    return path[n] == 0 || (path[n] == '/' && path[n + 1] == 0);
+}
+
+static bool ranna_http(rn_http *h)
+{
+    const char *path = rn_http_path(h), *m = rn_http_method(h);
+    if (strncasecmp(path, "/v1", 3) || (path[3] && path[3] != '/'))
+        return false;
+    if (!strcmp(m, "OPTIONS")) {
+        rn_http_add_header(h, "access-control-allow-origin", "*");
+        rn_http_add_header(h, "access-control-allow-methods", "GET, POST, OPTIONS");
+        rn_http_add_header(h, "access-control-allow-headers", "*");
+        rn_http_reply(h, 200, "text/plain", "OK", 2);
+        return true;
+    }
+    struct {
+        const char *path, *method;
+        void (*fn)(rn_http *);
+    } routes[] = {
+        {"/v1/exec", "POST", rest_exec},
+        {"/v1/spec", "GET", rest_spec},
+        {"/v1/info", "GET", rest_info},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!path_is(path, routes[i].path))
+            continue;
+        if (strcmp(m, routes[i].method)) {
+            rest_error(h, 405, "Method Not Allowed");
+            return true;
+        }
+        routes[i].fn(h);
+        return true;
+    }
+    if (path_is(path, "/v1/ws")) {
+        rest_error(h, 426, "Upgrade Required");
+        return true;
+    }
+    char msg[1100];
+    snprintf(msg, sizeof(msg), "Cannot %s %.1000s", m, path);
+    rest_error(h, 404, msg);
+    return true;
+}
+
+const rn_envelope rn_env_ranna = {
+    .name = "ranna",
+    .ws_match = ranna_ws_match,
+    .ws_message = ranna_ws_message,
+    .http = ranna_http,
+};

@@ -1,0 +1,303 @@
+/* runneld: the sandboxed code-execution server. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "log.h"
+
+#ifndef RUNNEL_DEFAULT_SPECS
+#define RUNNEL_DEFAULT_SPECS "/usr/share/runnel/specs"
+#endif
+#ifndef RUNNEL_SOURCE_SPECS
+#define RUNNEL_SOURCE_SPECS ""
+#endif
+
+#define SHUTDOWN_DEADLINE_MS 4500
+
+extern char **environ;
+
+static rn_app app;
+static uv_signal_t sig_term, sig_int;
+static uv_timer_t deadline;
+static int pending_shutdown;
+
+rn_app *rn_app_get(void)
+{
+    return &app;
+}
+
+static const rn_envelope *const envelopes[] = {
+    &rn_env_core,
+    &rn_env_ranna,
+    NULL,
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: runneld [options]\n"
+               "\n"
+               "Serve sandboxed code execution over WebSocket and HTTP.\n"
+               "\n"
+               "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080)\n"
+               "  --config FILE        JSON configuration file (see runnel.conf(5))\n"
+               "  --specs DIR          directory of language specs\n"
+               "  --log-level LEVEL    error, warn, info or debug (default info)\n"
+               "  --version            print the version and exit\n"
+               "  --help               print this help and exit\n"
+               "\n"
+               "Environment variables RUNNEL_<KEY> override configuration keys,\n"
+               "e.g. RUNNEL_LIMITS_WALL_MS=5000 for limits.wall_ms.\n");
+}
+
+static void on_specs_error(void *ud, const char *line)
+{
+    char q[600];
+    (void)ud;
+    rn_log(RN_LOG_ERROR, "specs.invalid", "error=%s", rn_log_quote(line, q, sizeof(q)));
+}
+
+static void maybe_exit(void)
+{
+    if (--pending_shutdown > 0)
+        return;
+    uv_timer_stop(&deadline);
+    uv_close((uv_handle_t *)&deadline, NULL);
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+}
+
+static void on_server_down(void *ud)
+{
+    (void)ud;
+    app.server = NULL;
+    maybe_exit();
+}
+
+static void on_jobs_down(void *ud)
+{
+    (void)ud;
+    app.jobs = NULL;
+    maybe_exit();
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    (void)t;
+    /* Runs still alive die with us: their sandboxes carry a parent-death
+     * signal. */
+    rn_log(RN_LOG_WARN, "shutdown.deadline", "msg=\"exiting before every close completed\"");
+    _exit(0);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)s;
+    if (pending_shutdown) {
+        return;
+    }
+    rn_log(RN_LOG_INFO, "shutdown.start", "signal=%d running=%u queued=%u", signum,
+           rn_jobs_running(app.jobs), rn_jobs_queued(app.jobs));
+    pending_shutdown = 2;
+    uv_timer_start(&deadline, on_deadline, SHUTDOWN_DEADLINE_MS, 0);
+    rn_server_shutdown(app.server, on_server_down, NULL);
+    rn_jobs_shutdown(app.jobs, on_jobs_down, NULL);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"config", required_argument, NULL, 'c'},
+        {"specs", required_argument, NULL, 's'},
+        {"log-level", required_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *opt_listen = NULL, *opt_config = NULL, *opt_specs = NULL, *opt_level = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            opt_listen = optarg;
+            break;
+        case 'c':
+            opt_config = optarg;
+            break;
+        case 's':
+            opt_specs = optarg;
+            break;
+        case 'v':
+            opt_level = optarg;
+            break;
+        case 'V':
+            printf("runneld %s\n", RUNNEL_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "runneld: unknown or incomplete option '%s' (see --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "runneld: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+
+    struct stat st;
+    const char *specs_default = RUNNEL_DEFAULT_SPECS;
+    if (RUNNEL_SOURCE_SPECS[0] && stat(RUNNEL_SOURCE_SPECS, &st) == 0 &&
+        stat(RUNNEL_DEFAULT_SPECS, &st) != 0)
+        specs_default = RUNNEL_SOURCE_SPECS;
+    char err[1024];
+    rn_config_defaults(&app.cfg, specs_default);
+    if (opt_config && rn_config_load_file(&app.cfg, opt_config, err, sizeof(err)) < 0) {
+        fprintf(stderr, "runneld: %s\n", err);
+        return 1;
+    }
+    if (rn_config_apply_env(&app.cfg, environ, err, sizeof(err)) < 0) {
+        fprintf(stderr, "runneld: %s\n", err);
+        return 1;
+    }
+    if (opt_listen)
+        snprintf(app.cfg.listen, sizeof(app.cfg.listen), "%s", opt_listen);
+    if (opt_specs)
+        snprintf(app.cfg.specs, sizeof(app.cfg.specs), "%s", opt_specs);
+    if (opt_level)
+        snprintf(app.cfg.log_level, sizeof(app.cfg.log_level), "%s", opt_level);
+    rn_log_level level;
+    if (rn_log_parse_level(app.cfg.log_level, &level) < 0) {
+        fprintf(stderr, "runneld: log level must be error, warn, info or debug\n");
+        return 2;
+    }
+    rn_log_set_level(level);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!app.cfg.cache_dir[0]) {
+        if (geteuid() == 0)
+            snprintf(app.cfg.cache_dir, sizeof(app.cfg.cache_dir), "/var/cache/runnel");
+        else
+            snprintf(app.cfg.cache_dir, sizeof(app.cfg.cache_dir), "/tmp/runnel-cache-%u",
+                     (unsigned)geteuid());
+    }
+    if (mkdir_p(app.cfg.cache_dir, 0700) < 0)
+        rn_log(RN_LOG_WARN, "cache.mkdir_failed", "dir=%s", app.cfg.cache_dir);
+
+    rn_box_context_options bopts;
+    memset(&bopts, 0, sizeof(bopts));
+    bopts.uid_first = (uid_t)app.cfg.uid_first;
+    bopts.uid_count = (unsigned)app.cfg.uid_count;
+    bopts.cgroup_name = app.cfg.cgroup;
+    bopts.no_cgroup = app.cfg.no_cgroup;
+    int r = rn_box_context_new(&bopts, &app.box);
+    if (r < 0) {
+        fprintf(stderr, "runneld: cannot set up the sandbox: %s\n", strerror(-r));
+        return 1;
+    }
+
+    r = rn_specs_load(app.cfg.specs, true, on_specs_error, NULL, &app.specs);
+    if (r < 0) {
+        fprintf(stderr, "runneld: cannot read specs from %s: %s\n", app.cfg.specs, strerror(-r));
+        return 1;
+    }
+
+    app.loop = uv_default_loop();
+    app.started_ms = uv_now(app.loop);
+    rn_jobs_limits lim;
+    memset(&lim, 0, sizeof(lim));
+    lim.concurrency = (unsigned)app.cfg.concurrency;
+    lim.queue_max = (unsigned)app.cfg.queue;
+    lim.wall_ms = app.cfg.wall_ms;
+    lim.cpu_ms = app.cfg.cpu_ms;
+    lim.memory_bytes = app.cfg.memory_bytes;
+    lim.output_bytes = app.cfg.output_bytes;
+    lim.tmp_bytes = app.cfg.tmp_bytes;
+    lim.code_bytes = app.cfg.code_bytes;
+    lim.pids = (unsigned)app.cfg.pids;
+    lim.nofile = (unsigned)app.cfg.nofile;
+    lim.cache_dir = app.cfg.cache_dir;
+    lim.cache_bytes = app.cfg.cache_bytes;
+    r = rn_jobs_new(app.loop, app.box, app.specs, &lim, &app.jobs);
+    if (r < 0) {
+        fprintf(stderr, "runneld: %s\n", strerror(-r));
+        return 1;
+    }
+
+    rn_server_options sopts;
+    memset(&sopts, 0, sizeof(sopts));
+    sopts.listen = app.cfg.listen;
+    sopts.message_bytes = app.cfg.message_bytes;
+    sopts.queue_bytes = app.cfg.queue_bytes;
+    sopts.idle_client_ms = app.cfg.idle_client_ms ? app.cfg.idle_client_ms : app.cfg.wall_ms;
+    sopts.per_connection = (unsigned)app.cfg.per_connection;
+    sopts.envelopes = envelopes;
+    r = rn_server_new(app.loop, app.jobs, &sopts, &app.server);
+    if (r < 0) {
+        fprintf(stderr, "runneld: cannot listen on %s: %s\n", app.cfg.listen, strerror(-r));
+        return 1;
+    }
+
+    uv_signal_init(app.loop, &sig_term);
+    uv_signal_init(app.loop, &sig_int);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_timer_init(app.loop, &deadline);
+
+    size_t nspecs = rn_specs_count(app.specs), avail = 0;
+    for (size_t i = 0; i < nspecs; i++)
+        avail += rn_specs_at(app.specs, i)->available;
+    char host[256];
+    snprintf(host, sizeof(host), "%s", app.cfg.listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = 0;
+    rn_log(RN_LOG_INFO, "server.start",
+           "version=%s listen=%s:%d languages=%zu available=%zu specs=%s", RUNNEL_VERSION, host,
+           rn_server_port(app.server), nspecs, avail, app.cfg.specs);
+    char prot[2048];
+    if (rn_box_context_describe(app.box, prot, sizeof(prot)) > 0) {
+        for (char *line = strtok(prot, "\n"); line; line = strtok(NULL, "\n")) {
+            char q[300];
+            rn_log(RN_LOG_INFO, "sandbox.protection", "%s", rn_log_quote(line, q, sizeof(q)));
+        }
+    }
+    fprintf(stderr,
+            "runneld %s listening on http://%s:%d — ranna WebSocket at "
+            "ws://%s:%d/v1/ws, %zu of %zu languages available\n",
+            RUNNEL_VERSION, host, rn_server_port(app.server), host, rn_server_port(app.server),
+            avail, nspecs);
+
+    uv_run(app.loop, UV_RUN_DEFAULT);
+    rn_log(RN_LOG_INFO, "shutdown.done", NULL);
+    uv_loop_close(app.loop);
+    rn_specs_free(app.specs);
+    rn_box_context_free(app.box);
+    return 0;
+}

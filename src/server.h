@@ -1,0 +1,162 @@
+/* The server: libwebsockets on the libuv loop, HTTP and WebSocket on one
+ * port, and the small interface every envelope (wire format) implements.
+ *
+ * A WebSocket connection is an rn_conn: envelopes queue text frames on it
+ * (byte-bounded, with backpressure onto the jobs it tracks) and are told of
+ * each complete message. An HTTP request is an rn_http: the envelope reads
+ * method, path, query, headers and body and replies now or later.
+ */
+#ifndef RUNNEL_SERVER_H
+#define RUNNEL_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "jobs.h"
+
+typedef struct rn_server rn_server;
+typedef struct rn_conn rn_conn;
+typedef struct rn_http rn_http;
+
+typedef struct rn_envelope {
+    const char *name;
+    /* Whether a WebSocket upgrade to this path is this envelope's. */
+    bool (*ws_match)(const char *path);
+    /* A connection was opened (state via rn_conn_set_data); non-zero refuses. */
+    int (*ws_open)(rn_conn *c);
+    /* One whole message (fragments already gathered, size-checked). */
+    void (*ws_message)(rn_conn *c, const char *msg, size_t len, bool binary);
+    /* The connection is gone: its tracked jobs are being killed. */
+    void (*ws_close)(rn_conn *c);
+    /* Handle an HTTP request: return true if the path is this envelope's
+     * (a reply is then owed: now, or later with rn_http_hold). */
+    bool (*http)(rn_http *h);
+} rn_envelope;
+
+typedef struct {
+    const char *listen;                  /* "host:port" */
+    uint64_t message_bytes;              /* largest WebSocket message or HTTP body */
+    uint64_t queue_bytes;                /* per-connection write queue high-water mark */
+    uint64_t idle_client_ms;             /* a client that reads nothing this long is dropped */
+    unsigned per_connection;             /* runs in flight per connection */
+    const rn_envelope *const *envelopes; /* NULL-terminated */
+} rn_server_options;
+
+/* Start listening on the loop. The jobs manager must outlive the server. */
+int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts, rn_server **out);
+
+/* The port actually bound (useful with port 0). */
+int rn_server_port(const rn_server *s);
+
+/* Stop accepting, answer 503 on /readyz, close every WebSocket with 1001
+ * and destroy the context; done(ud) runs when everything is closed. */
+void rn_server_shutdown(rn_server *s, void (*done)(void *ud), void *ud);
+
+/* Whether the server is draining. */
+bool rn_server_draining(const rn_server *s);
+
+/* The jobs manager the server was made with. */
+rn_jobs *rn_server_jobs(const rn_server *s);
+
+/* Options given at start. */
+const rn_server_options *rn_server_options_of(const rn_server *s);
+
+/* Connections open now, per envelope name (NULL = all). */
+unsigned rn_server_connections(const rn_server *s, const char *envelope);
+
+/* --- WebSocket connections --- */
+
+/* Queue one text frame (copied). -ENOTCONN once closed. */
+int rn_conn_send(rn_conn *c, const char *data, size_t len);
+
+/* Close with a WebSocket status code and a short reason. */
+void rn_conn_close(rn_conn *c, int status, const char *reason);
+
+/* Whether the peer is still there. */
+bool rn_conn_open(const rn_conn *c);
+
+/* Envelope state; free_fn (may be NULL) runs when the conn is freed. */
+void rn_conn_set_data(rn_conn *c, void *data, void (*free_fn)(void *));
+void *rn_conn_data(const rn_conn *c);
+
+/* Keep the conn's memory alive past its close (e.g. for a job's callbacks). */
+void rn_conn_ref(rn_conn *c);
+void rn_conn_unref(rn_conn *c);
+
+/* Track a job: it is paused while the write queue is over the high-water
+ * mark, and killed when the connection closes. */
+void rn_conn_track(rn_conn *c, rn_job *job);
+
+/* Stop tracking (call from the job's on_end). */
+void rn_conn_untrack(rn_conn *c, rn_job *job);
+
+/* Jobs tracked now (for the per-connection limit). */
+unsigned rn_conn_job_count(const rn_conn *c);
+
+/* Whether job is tracked by this connection. */
+bool rn_conn_owns(const rn_conn *c, const rn_job *job);
+
+/* Find a tracked job by run id. */
+rn_job *rn_conn_find_job(const rn_conn *c, const char *runid);
+
+/* The request path the socket was opened on. */
+const char *rn_conn_path(const rn_conn *c);
+
+/* The peer address, e.g. "127.0.0.1". */
+const char *rn_conn_peer(const rn_conn *c);
+
+/* A request header of the upgrade ("authorization"), or NULL. */
+const char *rn_conn_header(const rn_conn *c, const char *name);
+
+/* The server the connection belongs to. */
+rn_server *rn_conn_server(const rn_conn *c);
+
+/* Connection id for logs. */
+unsigned long rn_conn_id(const rn_conn *c);
+
+/* --- HTTP requests --- */
+
+/* "GET", "POST", "OPTIONS", ... */
+const char *rn_http_method(const rn_http *h);
+
+/* The path without the query. */
+const char *rn_http_path(const rn_http *h);
+
+/* A query argument's value (URL-decoded) into buf; -ENOENT if absent. */
+int rn_http_query(const rn_http *h, const char *name, char *buf, size_t size);
+
+/* A request header ("content-type"), or NULL. */
+const char *rn_http_header(const rn_http *h, const char *name);
+
+/* The request body (NUL-terminated), possibly empty. */
+const char *rn_http_body(const rn_http *h, size_t *len);
+
+/* Whether this was a WebSocket upgrade request (plain GET otherwise). */
+bool rn_http_is_upgrade(const rn_http *h);
+
+/* The server. */
+rn_server *rn_http_server(const rn_http *h);
+
+/* The peer address. */
+const char *rn_http_peer(const rn_http *h);
+
+/* Add a response header before replying (copied). */
+void rn_http_add_header(rn_http *h, const char *name, const char *value);
+
+/* Send the whole response. Safe after the client left (then a no-op). */
+void rn_http_reply(rn_http *h, int status, const char *content_type, const char *body, size_t len);
+
+/* Take a reference to reply later (async); release with rn_http_release. */
+void rn_http_hold(rn_http *h);
+void rn_http_release(rn_http *h);
+
+/* Whether the client is still connected. */
+bool rn_http_open(const rn_http *h);
+
+/* Run cb(ud) if the client goes away before the reply (one per request). */
+void rn_http_on_abort(rn_http *h, void (*cb)(void *ud), void *ud);
+
+#endif
