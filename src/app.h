@@ -31,5 +31,8 @@ rn_app *rn_app_get(void);
 /* The envelopes, in routing order. */
 extern const rn_envelope rn_env_core;
 extern const rn_envelope rn_env_ranna;
+extern const rn_envelope rn_env_linkis;
+extern const rn_envelope rn_env_zeppelin;
+extern const rn_envelope rn_env_lenses;
 
 #endif

@@ -35,6 +35,9 @@ rn_app *rn_app_get(void)
 static const rn_envelope *const envelopes[] = {
     &rn_env_core,
     &rn_env_ranna,
+    &rn_env_linkis,
+    &rn_env_zeppelin,
+    &rn_env_lenses,
     NULL,
 };
 

@@ -795,11 +795,29 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
         char path[SERVER_MAX_PATH];
-        if (s->draining)
-            return 1;
         if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0)
             return 1;
-        return find_ws_envelope(s, path) ? 0 : 1;
+        const rn_envelope *env = find_ws_envelope(s, path);
+        int status = 0;
+        char msg[256] = "";
+        if (s->draining) {
+            status = HTTP_STATUS_SERVICE_UNAVAILABLE;
+            snprintf(msg, sizeof(msg), "server is shutting down");
+        } else if (!env) {
+            status = HTTP_STATUS_NOT_FOUND;
+            snprintf(msg, sizeof(msg), "no WebSocket endpoint at %.200s", path);
+        } else if (env->ws_accept) {
+            rn_http *h = http_new(s, wsi, path);
+            if (!h)
+                return 1;
+            status = env->ws_accept(h, msg, sizeof(msg));
+            h->wsi = NULL;
+            rn_http_release(h);
+        }
+        if (!status)
+            return 0;
+        lws_return_http_status(wsi, (unsigned int)status, msg);
+        return 1;
     }
     case LWS_CALLBACK_ESTABLISHED: {
         rn_conn *c = calloc(1, sizeof(*c));

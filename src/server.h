@@ -25,6 +25,10 @@ typedef struct rn_envelope {
     const char *name;
     /* Whether a WebSocket upgrade to this path is this envelope's. */
     bool (*ws_match)(const char *path);
+    /* Before the upgrade (may be NULL): 0 accepts, an HTTP status (401,
+     * 403, 404...) refuses with that status; message goes in the body.
+     * Only the request accessors of h may be used, not rn_http_reply. */
+    int (*ws_accept)(rn_http *h, char *message, size_t size);
     /* A connection was opened (state via rn_conn_set_data); non-zero refuses. */
     int (*ws_open)(rn_conn *c);
     /* One whole message (fragments already gathered, size-checked). */

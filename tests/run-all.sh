@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install what the build and the tests need, build twice (plain, and with
+# AddressSanitizer + UndefinedBehaviorSanitizer), and run every test in both.
+# Must run as root on Debian 12: the sandbox tests create user namespaces,
+# cgroups and uid-mapped runs, and the language tests need the toolchains.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+jobs=$(nproc)
+
+if [ "$(id -u)" != 0 ]; then
+    echo "tests/run-all.sh: run as root (the sandbox suite needs it)" >&2
+    exit 2
+fi
+
+echo "== installing build and test dependencies"
+apt-get update -q
+apt-get install -y -q --no-install-recommends $(grep -v '^#' packaging/build-deps.txt) \
+    $(grep -v '^#' packaging/test-deps.txt)
+echo "== installing every language runtime"
+bash runtimes/install.sh --all
+
+run_suite() {
+    local dir=$1; shift
+    echo "== configure $dir $*"
+    cmake -S . -B "$dir" "$@"
+    cmake --build "$dir" -j"$jobs"
+    echo "== test $dir"
+    ctest --test-dir "$dir" --output-on-failure -j1 --timeout 1800
+}
+
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DRUNNEL_SANITIZE=ON -DCMAKE_C_COMPILER=clang
+echo "== all suites passed"
