@@ -67,6 +67,36 @@ static const key_def keys[] = {
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+const char *const rn_config_envelope_sections[] = {"linkis", "zeppelin", "lenses", NULL};
+
+static bool is_envelope_section(const char *name)
+{
+    for (const char *const *n = rn_config_envelope_sections; *n; n++)
+        if (!strcmp(*n, name))
+            return true;
+    return false;
+}
+
+const struct cJSON *rn_config_section(const rn_config *cfg, const char *name)
+{
+    return cfg->sections ? cJSON_GetObjectItemCaseSensitive(cfg->sections, name) : NULL;
+}
+
+void rn_config_free(rn_config *cfg)
+{
+    cJSON_Delete(cfg->sections);
+    cfg->sections = NULL;
+}
+
+int rn_config_copy(rn_config *dst, const rn_config *src)
+{
+    *dst = *src;
+    dst->sections = NULL;
+    if (src->sections && !(dst->sections = cJSON_Duplicate(src->sections, 1)))
+        return -ENOMEM;
+    return 0;
+}
+
 size_t rn_config_key_count(void)
 {
     return NKEYS;
@@ -184,6 +214,22 @@ static int apply_object(rn_config *cfg, const char *name, const char *text, cons
         char full[128];
         snprintf(full, sizeof(full), "%s%s%s", prefix, *prefix ? "." : "", it->string);
         const key_def *k = find_key(full);
+        if (!k && !*prefix && is_envelope_section(it->string)) {
+            if (!cJSON_IsObject(it)) {
+                snprintf(err, errsize, "%s:%d: '%s' must be an object", name,
+                         line_of_key(text, full), full);
+                return -EINVAL;
+            }
+            if (!cfg->sections && !(cfg->sections = cJSON_CreateObject()))
+                return -ENOMEM;
+            cJSON_DeleteItemFromObjectCaseSensitive(cfg->sections, it->string);
+            cJSON *dup = cJSON_Duplicate(it, 1);
+            if (!dup || !cJSON_AddItemToObject(cfg->sections, it->string, dup)) {
+                cJSON_Delete(dup);
+                return -ENOMEM;
+            }
+            continue;
+        }
         if (!k) {
             snprintf(err, errsize, "%s:%d: unknown key '%s'", name, line_of_key(text, full), full);
             return -EINVAL;
@@ -222,10 +268,16 @@ int rn_config_load_text(rn_config *cfg, const char *name, const char *text, char
         snprintf(err, errsize, "%s:1: the configuration must be a JSON object", name);
         r = -EINVAL;
     } else {
-        rn_config tmp = *cfg;
-        r = apply_object(&tmp, name, text, root, "", err, errsize);
+        rn_config tmp;
+        r = rn_config_copy(&tmp, cfg);
         if (r == 0)
+            r = apply_object(&tmp, name, text, root, "", err, errsize);
+        if (r == 0) {
+            rn_config_free(cfg);
             *cfg = tmp;
+        } else {
+            rn_config_free(&tmp);
+        }
     }
     cJSON_Delete(root);
     return r;

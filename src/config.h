@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 typedef struct {
     char listen[256];
     char specs[1024];
@@ -35,7 +37,22 @@ typedef struct {
     uint64_t uid_count;
     char cgroup[128];
     bool no_cgroup;
+    /* Sections owned by envelopes ("linkis", "zeppelin", "lenses"), kept
+     * as parsed JSON for the envelope's own init to validate. */
+    struct cJSON *sections;
 } rn_config;
+
+/* Names of the top-level sections envelopes own. */
+extern const char *const rn_config_envelope_sections[];
+
+/* The section an envelope owns, or NULL when the file has none. */
+const struct cJSON *rn_config_section(const rn_config *cfg, const char *name);
+
+/* Free what loading allocated (the sections). */
+void rn_config_free(rn_config *cfg);
+
+/* Copy src into dst, duplicating the sections. */
+int rn_config_copy(rn_config *dst, const rn_config *src);
 
 /* Fill in the embedded defaults (specs_default is the built-in specs dir). */
 void rn_config_defaults(rn_config *cfg, const char *specs_default);

@@ -33,12 +33,7 @@ rn_app *rn_app_get(void)
 }
 
 static const rn_envelope *const envelopes[] = {
-    &rn_env_core,
-    &rn_env_ranna,
-    &rn_env_linkis,
-    &rn_env_zeppelin,
-    &rn_env_lenses,
-    NULL,
+    &rn_env_core, &rn_env_ranna, &rn_env_linkis, &rn_env_zeppelin, &rn_env_lenses, NULL,
 };
 
 static void usage(FILE *f)
@@ -267,6 +262,13 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    for (const rn_envelope *const *e = envelopes; *e; e++) {
+        if ((*e)->init && (*e)->init(rn_config_section(&app.cfg, (*e)->name), err, sizeof(err))) {
+            fprintf(stderr, "runneld: %s: %s\n", (*e)->name, err);
+            return 1;
+        }
+    }
+
     uv_signal_init(app.loop, &sig_term);
     uv_signal_init(app.loop, &sig_int);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
@@ -300,7 +302,11 @@ int main(int argc, char **argv)
     uv_run(app.loop, UV_RUN_DEFAULT);
     rn_log(RN_LOG_INFO, "shutdown.done", NULL);
     uv_loop_close(app.loop);
+    for (const rn_envelope *const *e = envelopes; *e; e++)
+        if ((*e)->fini)
+            (*e)->fini();
     rn_specs_free(app.specs);
     rn_box_context_free(app.box);
+    rn_config_free(&app.cfg);
     return 0;
 }

@@ -15,6 +15,8 @@
 
 #include <uv.h>
 
+#include <cjson/cJSON.h>
+
 #include "jobs.h"
 
 typedef struct rn_server rn_server;
@@ -23,6 +25,12 @@ typedef struct rn_http rn_http;
 
 typedef struct rn_envelope {
     const char *name;
+    /* Called once at start-up (and on reload) with the envelope's config
+     * section (NULL when absent); non-zero refuses to start, with a
+     * one-line reason in err. May be NULL. */
+    int (*init)(const struct cJSON *section, char *err, size_t size);
+    /* Called once at shutdown to free what init made. May be NULL. */
+    void (*fini)(void);
     /* Whether a WebSocket upgrade to this path is this envelope's. */
     bool (*ws_match)(const char *path);
     /* Before the upgrade (may be NULL): 0 accepts, an HTTP status (401,
