@@ -28,6 +28,9 @@ typedef struct {
 /* The one app of this process (set up by main). */
 rn_app *rn_app_get(void);
 
+/* Names of the envelopes that serve WebSockets (for metrics), NULL-ended. */
+extern const char *const rn_envelope_names[];
+
 /* The envelopes, in routing order. */
 extern const rn_envelope rn_env_core;
 extern const rn_envelope rn_env_ranna;

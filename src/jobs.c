@@ -12,6 +12,7 @@
 #include "cache.h"
 #include "jbuf.h"
 #include "log.h"
+#include "metrics.h"
 #include "runner.h"
 
 #define JOB_MAX_ARGS       256
@@ -274,6 +275,20 @@ static void job_end(rn_job *job)
            job->res.signal, (unsigned long long)job->res.exec_ms,
            (unsigned long long)job->res.cpu_ms, (unsigned long long)job->res.memory_peak,
            (unsigned long long)job->res.output_bytes, job->res.compile_cached);
+    {
+        char labels[256];
+        snprintf(labels, sizeof(labels), "language=\"%s\",reason=\"%s\"", job->spec->name,
+                 rn_job_end_name(job->res.reason));
+        rn_metrics_add("runnel_runs_finished_total", labels, 1);
+        snprintf(labels, sizeof(labels), "language=\"%s\"", job->spec->name);
+        rn_metrics_observe_ms("runnel_run_duration_ms", labels, job->res.exec_ms);
+        rn_metrics_add("runnel_output_bytes_total", NULL, job->res.output_bytes);
+        if (job->res.reason == RN_JOB_END_SETUP_FAILED) {
+            snprintf(labels, sizeof(labels), "stage=\"%s\"",
+                     rn_box_stage_name(job->res.setup_stage));
+            rn_metrics_add("runnel_sandbox_setup_failures_total", labels, 1);
+        }
+    }
     job->cb.on_end(job, &job->res, job->ud);
 
     if (job->defer_inited) {
@@ -584,6 +599,9 @@ static void job_start(rn_job *job)
     jobs->nrunning++;
     rn_log(RN_LOG_INFO, "run.start", "runid=%s language=%s queued_ms=%llu", job->id,
            job->spec->name, (unsigned long long)(rn_now_ms() - job->submitted_ms));
+    char labels[160];
+    snprintf(labels, sizeof(labels), "language=\"%s\"", job->spec->name);
+    rn_metrics_add("runnel_runs_started_total", labels, 1);
     if (!job->compile_argv) {
         job_start_run(job);
         return;
@@ -596,9 +614,11 @@ static void job_start(rn_job *job)
             0) {
             job->cache_ref = true;
             job->res.compile_cached = true;
+            rn_metrics_add("runnel_compile_cache_total", "result=\"hit\"", 1);
             job_start_run(job);
             return;
         }
+        rn_metrics_add("runnel_compile_cache_total", "result=\"miss\"", 1);
     }
     job_start_compile(job);
 }

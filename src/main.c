@@ -36,6 +36,8 @@ static const rn_envelope *const envelopes[] = {
     &rn_env_core, &rn_env_ranna, &rn_env_linkis, &rn_env_zeppelin, &rn_env_lenses, NULL,
 };
 
+const char *const rn_envelope_names[] = {"ranna", "linkis", "zeppelin", "lenses", NULL};
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: runneld [options]\n"
