@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-typedef enum { K_STR, K_U64, K_BOOL, K_SECTION } key_type;
+typedef enum { K_STR, K_U64, K_BOOL, K_LIST, K_SECTION } key_type;
 
 typedef struct {
     const char *name; /* dotted */
@@ -30,6 +30,10 @@ typedef struct {
 #define BOOL(n, f)                                                                                 \
     {                                                                                              \
         n, K_BOOL, offsetof(rn_config, f), 0, 0, 1                                                 \
+    }
+#define LIST(n, f)                                                                                 \
+    {                                                                                              \
+        n, K_LIST, offsetof(rn_config, f), sizeof(((rn_config *)0)->f), 0, 0                       \
     }
 #define SECTION(n)                                                                                 \
     {                                                                                              \
@@ -64,6 +68,16 @@ static const key_def keys[] = {
     U64("sandbox.uid_count", uid_count, 1, 1000000),
     STR("sandbox.cgroup", cgroup),
     BOOL("sandbox.no_cgroup", no_cgroup),
+    SECTION("auth"),
+    LIST("auth.tokens", auth_tokens),
+    SECTION("security"),
+    LIST("security.origins", origins),
+    LIST("security.trusted_proxies", trusted_proxies),
+    U64("limits.connections_per_ip", connections_per_ip, 0, 1000000),
+    U64("limits.runs_per_minute_per_ip", runs_per_minute_per_ip, 0, 1000000),
+    SECTION("tls"),
+    STR("tls.cert", tls_cert),
+    STR("tls.key", tls_key),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -95,6 +109,19 @@ int rn_config_copy(rn_config *dst, const rn_config *src)
     if (src->sections && !(dst->sections = cJSON_Duplicate(src->sections, 1)))
         return -ENOMEM;
     return 0;
+}
+
+bool rn_config_list_has(const char *list, const char *item)
+{
+    size_t il = strlen(item);
+    for (const char *p = list; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        if (l == il && !memcmp(p, item, il))
+            return true;
+        p = nl ? nl + 1 : NULL;
+    }
+    return false;
 }
 
 size_t rn_config_key_count(void)
@@ -200,6 +227,29 @@ static int set_value(rn_config *cfg, const key_def *k, const cJSON *v, const cha
         }
         *(bool *)base = cJSON_IsTrue(v);
         return 0;
+    case K_LIST: {
+        if (!cJSON_IsArray(v)) {
+            *why = "must be an array of strings";
+            return -EINVAL;
+        }
+        size_t o = 0;
+        for (const cJSON *e = v->child; e; e = e->next) {
+            if (!cJSON_IsString(e) || !e->valuestring[0] || strchr(e->valuestring, '\n')) {
+                *why = "must be an array of non-empty one-line strings";
+                return -EINVAL;
+            }
+            size_t l = strlen(e->valuestring);
+            if (o + l + 2 > k->size) {
+                *why = "is too long";
+                return -EINVAL;
+            }
+            memcpy(base + o, e->valuestring, l);
+            o += l;
+            base[o++] = '\n';
+        }
+        base[o] = 0;
+        return 0;
+    }
     case K_SECTION:
         break;
     }
@@ -358,6 +408,14 @@ int rn_config_apply_env(rn_config *cfg, char *const *envp, char *err, size_t err
         cJSON *v = NULL;
         if (k->type == K_STR) {
             v = cJSON_CreateString(val);
+        } else if (k->type == K_LIST) {
+            /* comma-separated in the environment */
+            v = cJSON_CreateArray();
+            char tmp[8192];
+            snprintf(tmp, sizeof(tmp), "%s", val);
+            char *save = NULL;
+            for (char *t = strtok_r(tmp, ",", &save); v && t; t = strtok_r(NULL, ",", &save))
+                cJSON_AddItemToArray(v, cJSON_CreateString(t));
         } else if (k->type == K_BOOL) {
             if (!strcmp(val, "true") || !strcmp(val, "1"))
                 v = cJSON_CreateTrue();

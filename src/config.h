@@ -37,6 +37,14 @@ typedef struct {
     uint64_t uid_count;
     char cgroup[128];
     bool no_cgroup;
+    /* security: lists are newline-separated */
+    char auth_tokens[8192];
+    char origins[4096];
+    char trusted_proxies[2048];
+    uint64_t connections_per_ip;
+    uint64_t runs_per_minute_per_ip;
+    char tls_cert[1024];
+    char tls_key[1024];
     /* Sections owned by envelopes ("linkis", "zeppelin", "lenses"), kept
      * as parsed JSON for the envelope's own init to validate. */
     struct cJSON *sections;
@@ -67,6 +75,9 @@ int rn_config_load_text(rn_config *cfg, const char *name, const char *text, char
 
 /* Apply RUNNEL_* environment overrides; -EINVAL with a message on a bad one. */
 int rn_config_apply_env(rn_config *cfg, char *const *envp, char *err, size_t errsize);
+
+/* Whether item is one of the newline-separated entries of list. */
+bool rn_config_list_has(const char *list, const char *item);
 
 /* Number of keys and the i-th dotted key name (for docs and tests). */
 size_t rn_config_key_count(void);

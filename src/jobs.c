@@ -61,8 +61,19 @@ struct rn_job {
     bool defer_inited;
 };
 
+#define RATE_SLOTS 1024
+
+typedef struct {
+    char ip[64];
+    double tokens;
+    uint64_t last_ms;
+} rate_slot;
+
 struct rn_jobs {
     uv_loop_t *loop;
+    const char *client;
+    unsigned rate_per_minute;
+    rate_slot *rates;
     rn_box_context *box;
     const rn_specs *specs;
     rn_jobs_limits limits;
@@ -688,6 +699,7 @@ static void jobs_free_after_close(uv_handle_t *h)
     rn_jobs *jobs = h->data;
     if (jobs->cache)
         rn_cache_close(jobs->cache);
+    free(jobs->rates);
     free(jobs);
 }
 
@@ -711,6 +723,50 @@ void rn_jobs_shutdown(rn_jobs *jobs, void (*cb)(void *ud), void *ud)
     jobs->shutting_down = true;
     for (rn_job *j = jobs->all; j; j = j->next)
         rn_job_kill(j);
+}
+
+void rn_jobs_set_client(rn_jobs *jobs, const char *client)
+{
+    jobs->client = client;
+}
+
+void rn_jobs_set_rate(rn_jobs *jobs, unsigned runs_per_minute)
+{
+    jobs->rate_per_minute = runs_per_minute;
+}
+
+/* Take one token from the client's bucket; false when it is empty. The
+ * table is fixed-size: a new client takes the slot idle the longest, so a
+ * flood of addresses cannot grow memory (it can only reset buckets). */
+static bool rate_take(rn_jobs *jobs, const char *client)
+{
+    if (!jobs->rate_per_minute || !client)
+        return true;
+    if (!jobs->rates && !(jobs->rates = calloc(RATE_SLOTS, sizeof(rate_slot))))
+        return true;
+    uint64_t now = rn_now_ms();
+    double rate = jobs->rate_per_minute, per_ms = rate / 60000.0;
+    rate_slot *slot = NULL, *oldest = &jobs->rates[0];
+    for (size_t i = 0; i < RATE_SLOTS && !slot; i++) {
+        if (!strcmp(jobs->rates[i].ip, client))
+            slot = &jobs->rates[i];
+        else if (jobs->rates[i].last_ms < oldest->last_ms)
+            oldest = &jobs->rates[i];
+    }
+    if (!slot) {
+        slot = oldest;
+        snprintf(slot->ip, sizeof(slot->ip), "%s", client);
+        slot->tokens = rate;
+        slot->last_ms = now;
+    }
+    slot->tokens += (double)(now - slot->last_ms) * per_ms;
+    if (slot->tokens > rate)
+        slot->tokens = rate;
+    slot->last_ms = now;
+    if (slot->tokens < 1.0)
+        return false;
+    slot->tokens -= 1.0;
+    return true;
 }
 
 static bool valid_env_entry(const char *kv)
@@ -751,6 +807,8 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
         return -ENOEXEC;
     if (jobs->nqueued >= jobs->limits.queue_max && jobs->nrunning >= jobs->limits.concurrency)
         return -EBUSY;
+    if (!rate_take(jobs, req->client ? req->client : jobs->client))
+        return -EDQUOT;
 
     rn_job *job = calloc(1, sizeof(*job));
     if (!job)
@@ -933,6 +991,10 @@ int rn_jobs_error_text(const rn_jobs *jobs, int err, const char *language, char 
                  language ? language : "", spec && spec->missing ? " (missing " : "",
                  spec && spec->missing ? spec->missing : "", spec && spec->missing ? ")" : "");
         return 503;
+    case -EDQUOT:
+        snprintf(msg, size, "you have been rate limited: %u runs per minute per client",
+                 jobs->rate_per_minute);
+        return 429;
     case -ESHUTDOWN:
         snprintf(msg, size, "server is shutting down");
         return 503;

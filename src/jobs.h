@@ -86,6 +86,9 @@ typedef struct {
     const char *stdin_data; /* fed to the program, then EOF unless keep_stdin */
     size_t stdin_len;
     bool keep_stdin; /* leave stdin open for rn_job_write_stdin */
+    /* The client's address for the per-IP run rate; NULL = the address of
+     * the request being dispatched now (see rn_jobs_set_client). */
+    const char *client;
     /* Per-request limits; 0 = default. They can only lower the server's. */
     uint64_t wall_ms;
     uint64_t memory_bytes;
@@ -117,9 +120,18 @@ void rn_jobs_shutdown(rn_jobs *jobs, void (*cb)(void *ud), void *ud);
  *  -ENOENT  unknown language        -ENOTSUP no inline template
  *  -E2BIG   code over the limit     -EBUSY   queue full
  *  -EINVAL  empty code or bad field -ENOEXEC language not installed here
+ *  -EDQUOT  the client's run rate is exhausted
  * On success *out is the job (valid until on_end returns). */
 int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callbacks *cb, void *ud,
                    rn_job **out);
+
+/* The address of the request being dispatched (set by the server around
+ * each envelope call, NULL after); used when a request names no client. */
+void rn_jobs_set_client(rn_jobs *jobs, const char *client);
+
+/* Runs a client may start per minute (token bucket, burst = the rate);
+ * 0 = unlimited. Refusals are -EDQUOT from rn_jobs_submit. */
+void rn_jobs_set_rate(rn_jobs *jobs, unsigned runs_per_minute);
 
 /* Kill a job at any stage; on_end follows with reason killed. */
 void rn_job_kill(rn_job *job);

@@ -258,6 +258,13 @@ int main(int argc, char **argv)
     sopts.idle_client_ms = app.cfg.idle_client_ms ? app.cfg.idle_client_ms : app.cfg.wall_ms;
     sopts.per_connection = (unsigned)app.cfg.per_connection;
     sopts.envelopes = envelopes;
+    sopts.auth_tokens = app.cfg.auth_tokens;
+    sopts.origins = app.cfg.origins;
+    sopts.trusted_proxies = app.cfg.trusted_proxies;
+    sopts.connections_per_ip = (unsigned)app.cfg.connections_per_ip;
+    sopts.tls_cert = app.cfg.tls_cert;
+    sopts.tls_key = app.cfg.tls_key;
+    rn_jobs_set_rate(app.jobs, (unsigned)app.cfg.runs_per_minute_per_ip);
     r = rn_server_new(app.loop, app.jobs, &sopts, &app.server);
     if (r < 0) {
         fprintf(stderr, "runneld: cannot listen on %s: %s\n", app.cfg.listen, strerror(-r));
@@ -288,6 +295,13 @@ int main(int argc, char **argv)
     rn_log(RN_LOG_INFO, "server.start",
            "version=%s listen=%s:%d languages=%zu available=%zu specs=%s", RUNNEL_VERSION, host,
            rn_server_port(app.server), nspecs, avail, app.cfg.specs);
+    bool loopback = !strncmp(host, "127.", 4) || !strcmp(host, "localhost") ||
+                    !strcmp(host, "[::1]") || !strcmp(host, "::1");
+    if (!loopback && !app.cfg.auth_tokens[0])
+        rn_log(RN_LOG_WARN, "security.no_auth",
+               "listen=%s msg=\"listening beyond loopback without auth.tokens: anyone who can "
+               "reach this port can run code\"",
+               app.cfg.listen);
     char prot[2048];
     if (rn_box_context_describe(app.box, prot, sizeof(prot)) > 0) {
         for (char *line = strtok(prot, "\n"); line; line = strtok(NULL, "\n")) {
@@ -298,8 +312,8 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "runneld %s listening on http://%s:%d — ranna WebSocket at "
             "ws://%s:%d/v1/ws, %zu of %zu languages available\n",
-            RUNNEL_VERSION, host, rn_server_port(app.server), host, rn_server_port(app.server),
-            avail, nspecs);
+            RUNNEL_VERSION, scheme, host, rn_server_port(app.server), host,
+            rn_server_port(app.server), avail, nspecs);
 
     uv_run(app.loop, UV_RUN_DEFAULT);
     rn_log(RN_LOG_INFO, "shutdown.done", NULL);

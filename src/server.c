@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libwebsockets.h>
 
 #include "log.h"
+#include "metrics.h"
 
 #define SERVER_SWEEP_MS       1000
 #define SERVER_MAX_PATH       1024
@@ -169,6 +171,108 @@ static const rn_envelope *find_ws_envelope(const rn_server *s, const char *path)
         if ((*e)->ws_match && (*e)->ws_match(path))
             return *e;
     return NULL;
+}
+
+/* Whether a list (newline-separated) has item. */
+static bool list_has(const char *list, const char *item, size_t ilen)
+{
+    for (const char *p = list; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        if (l == ilen && !memcmp(p, item, ilen))
+            return true;
+        p = nl ? nl + 1 : NULL;
+    }
+    return false;
+}
+
+/* The client's address: the peer, or, when the peer is a trusted proxy,
+ * the right-most X-Forwarded-For entry that is not a trusted proxy. */
+static void resolve_client(const rn_server *s, char *peer, size_t size, const char *xff)
+{
+    const char *tp = s->opts.trusted_proxies;
+    if (!xff || !tp || !*tp || !list_has(tp, peer, strlen(peer)))
+        return;
+    const char *end = xff + strlen(xff);
+    while (end > xff) {
+        const char *start = end;
+        while (start > xff && start[-1] != ',')
+            start--;
+        const char *a = start, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (b > a && (size_t)(b - a) < size) {
+            if (!list_has(tp, a, (size_t)(b - a)) || start == xff) {
+                memcpy(peer, a, (size_t)(b - a));
+                peer[b - a] = 0;
+                return;
+            }
+        }
+        end = start > xff ? start - 1 : xff;
+    }
+}
+
+/* Compare without an early exit, so timing says nothing of the token. */
+static bool token_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+    unsigned char diff = alen != blen;
+    for (size_t i = 0; i < alen; i++)
+        diff |= (unsigned char)a[i] ^ (unsigned char)(i < blen ? b[i] : 0);
+    return diff == 0;
+}
+
+/* With tokens configured, a request needs "Authorization: Bearer T" (or
+ * ranna-style "Basic T"), or ?token=T for browsers' WebSockets. */
+static bool authorized(const rn_server *s, const char *authz, const char *query_token)
+{
+    const char *list = s->opts.auth_tokens;
+    if (!list || !*list)
+        return true;
+    const char *tok = NULL;
+    if (authz) {
+        if (!strncasecmp(authz, "bearer ", 7))
+            tok = authz + 7;
+        else if (!strncasecmp(authz, "basic ", 6))
+            tok = authz + 6;
+    }
+    if (!tok)
+        tok = query_token;
+    if (!tok)
+        return false;
+    while (*tok == ' ')
+        tok++;
+    bool ok = false;
+    size_t tl = strlen(tok);
+    for (const char *p = list; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        ok |= token_equal(p, l, tok, tl);
+        p = nl ? nl + 1 : NULL;
+    }
+    return ok;
+}
+
+/* A browser's Origin must be listed, or be the server's own (same host). */
+static bool origin_allowed(const rn_server *s, const char *origin, const char *host)
+{
+    if (!origin || !*origin)
+        return true; /* not a browser */
+    const char *list = s->opts.origins;
+    if (list && (list_has(list, "*", 1) || list_has(list, origin, strlen(origin))))
+        return true;
+    const char *o = strstr(origin, "://");
+    o = o ? o + 3 : origin;
+    return host && !strcasecmp(o, host);
+}
+
+static unsigned conns_from(const rn_server *s, const char *ip)
+{
+    unsigned n = 0;
+    for (const rn_conn *c = s->conns; c; c = c->next)
+        n += !strcmp(c->peer, ip);
+    return n;
 }
 
 /* ---------------------------------------------------------------- conn */
@@ -428,7 +532,9 @@ static int conn_receive(rn_conn *c, struct lws *wsi, const char *in, size_t len)
     size_t n = c->rxlen;
     c->rxlen = 0;
     rn_conn_ref(c);
+    rn_jobs_set_client(c->server->jobs, c->peer);
     c->env->ws_message(c, c->rx, n, c->rx_binary);
+    rn_jobs_set_client(c->server->jobs, NULL);
     bool gone = !c->open;
     rn_conn_unref(c);
     (void)gone;
@@ -642,7 +748,39 @@ static int http_writable(rn_http *h, struct lws *wsi)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+static void http_route(rn_server *s, rn_http *h);
+
+static bool http_public(const char *path)
+{
+    return !strcmp(path, "/healthz") || !strcmp(path, "/readyz") || !strcmp(path, "/") ||
+           !strcmp(path, "/index.html");
+}
+
+static const rn_envelope *http_owner_with_own_auth(const rn_server *s, const rn_http *h)
+{
+    for (const rn_envelope *const *e = s->opts.envelopes; e && *e; e++)
+        if ((*e)->own_auth && (*e)->ws_match && (*e)->ws_match(h->path))
+            return *e;
+    return NULL;
+}
+
 static void http_dispatch(rn_server *s, rn_http *h)
+{
+    char qt[512];
+    if (!http_public(h->path) && !http_owner_with_own_auth(s, h) &&
+        !authorized(s, find_header(h->headers, "authorization"),
+                    rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
+        static const char msg[] = "{\"error\":\"unauthorized\",\"code\":401}";
+        rn_http_add_header(h, "www-authenticate", "Bearer realm=\"runnel\"");
+        rn_http_reply(h, 401, "application/json", msg, sizeof(msg) - 1);
+        return;
+    }
+    rn_jobs_set_client(s->jobs, h->peer);
+    http_route(s, h);
+    rn_jobs_set_client(s->jobs, NULL);
+}
+
+static void http_route(rn_server *s, rn_http *h)
 {
     if (h->body_too_big) {
         static const char msg[] = "{\"error\":\"request body too large\",\"code\":413}";
@@ -685,6 +823,7 @@ static rn_http *http_new(rn_server *s, struct lws *wsi, const char *uri)
     snprintf(h->path, sizeof(h->path), "%s", uri ? uri : "/");
     lws_get_peer_simple(wsi, h->peer, sizeof(h->peer));
     copy_headers(wsi, h->headers);
+    resolve_client(s, h->peer, sizeof(h->peer), find_header(h->headers, "x-forwarded-for"));
     int ql = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
     if (ql > 0 && ql < SERVER_MAX_HEADER) {
         /* lws splits the query into fragments; join them with '&'. */
@@ -806,11 +945,29 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         } else if (!env) {
             status = HTTP_STATUS_NOT_FOUND;
             snprintf(msg, sizeof(msg), "no WebSocket endpoint at %.200s", path);
-        } else if (env->ws_accept) {
+        } else {
             rn_http *h = http_new(s, wsi, path);
+            char qt[512];
             if (!h)
                 return 1;
-            status = env->ws_accept(h, msg, sizeof(msg));
+            if (!env->own_auth &&
+                !authorized(s, find_header(h->headers, "authorization"),
+                            rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
+                status = HTTP_STATUS_UNAUTHORIZED;
+                snprintf(msg, sizeof(msg), "unauthorized");
+            } else if (!origin_allowed(s, find_header(h->headers, "origin"),
+                                       find_header(h->headers, "host"))) {
+                status = HTTP_STATUS_FORBIDDEN;
+                snprintf(msg, sizeof(msg), "origin not allowed");
+            } else if (s->opts.connections_per_ip &&
+                       conns_from(s, h->peer) >= s->opts.connections_per_ip) {
+                status = 429;
+                snprintf(msg, sizeof(msg), "too many connections from %s", h->peer);
+            } else if (env->ws_accept) {
+                status = env->ws_accept(h, msg, sizeof(msg));
+            }
+            if (status)
+                rn_metrics_add("runnel_requests_refused_total", "reason=\"upgrade\"", 1);
             h->wsi = NULL;
             rn_http_release(h);
         }
@@ -832,6 +989,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         lws_hdr_copy(wsi, c->path, sizeof(c->path), WSI_TOKEN_GET_URI);
         lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
         copy_headers(wsi, c->headers);
+        resolve_client(s, c->peer, sizeof(c->peer), find_header(c->headers, "x-forwarded-for"));
         c->env = find_ws_envelope(s, c->path);
         if (!c->env) {
             conn_free(c);
@@ -843,6 +1001,11 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             s->conns->prev = c;
         s->conns = c;
         s->nconns++;
+        {
+            char lbl[64];
+            snprintf(lbl, sizeof(lbl), "envelope=\"%s\"", c->env->name);
+            rn_metrics_add("runnel_connections_total", lbl, 1);
+        }
         rn_log(RN_LOG_INFO, "conn.open", "conn=%lu envelope=%s peer=%s path=%s", c->id,
                c->env->name, c->peer, c->path);
         if (c->env->ws_open && c->env->ws_open(c) != 0) {
@@ -949,8 +1112,11 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
     void *foreign[1] = {loop};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
+    bool tls = opts->tls_cert && *opts->tls_cert && opts->tls_key && *opts->tls_key;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6 * 0;
+                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (tls)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = foreign;
     info.user = s;
     info.timeout_secs = 10;
@@ -968,6 +1134,10 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.timeout_secs = 10;
     info.keepalive_timeout = 30;
+    if (tls) {
+        info.ssl_cert_filepath = opts->tls_cert;
+        info.ssl_private_key_filepath = opts->tls_key;
+    }
     s->vhost = lws_create_vhost(s->ctx, &info);
     if (!s->vhost) {
         lws_context_destroy(s->ctx);

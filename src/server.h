@@ -43,6 +43,9 @@ typedef struct rn_envelope {
     void (*ws_message)(rn_conn *c, const char *msg, size_t len, bool binary);
     /* The connection is gone: its tracked jobs are being killed. */
     void (*ws_close)(rn_conn *c);
+    /* The envelope checks credentials itself (server-wide tokens are not
+     * asked for on its paths). */
+    bool own_auth;
     /* Handle an HTTP request: return true if the path is this envelope's
      * (a reply is then owed: now, or later with rn_http_hold). */
     bool (*http)(rn_http *h);
