@@ -333,7 +333,7 @@ class WS:
         (events of a run never arrive after its STOP)."""
         r = Run(nonce)
         await self.exec(code, language, nonce, **args)
-        stray = await self.collect({nonce: r}, timeout)
+        stray = await self.collect({nonce or None: r}, timeout)
         assert not stray, f"unexpected events: {stray!r}"
         if check_after:
             await self.assert_alive(nonce=424242)
