@@ -45,7 +45,8 @@ struct rn_job {
     rn_runner *runner;
     int pause;
     bool kill_requested;
-    bool counted; /* holds a concurrency slot */
+    bool old_specs; /* submitted before the last specs reload */
+    bool counted;   /* holds a concurrency slot */
     bool ending;
     uint64_t submitted_ms;
     uint64_t output_bytes;
@@ -70,6 +71,13 @@ typedef struct {
 } rate_slot;
 
 struct rn_jobs {
+    struct {
+        void *old;
+        void (*fn)(void *, void *);
+        void *ud;
+    } retired[8];
+    unsigned nretired;
+    unsigned old_alive; /* jobs that may still point into a retired set */
     uv_loop_t *loop;
     const char *client;
     unsigned rate_per_minute;
@@ -102,6 +110,7 @@ const char *rn_job_end_name(rn_job_end r)
 }
 
 static void jobs_schedule(rn_jobs *jobs);
+static void jobs_retire_check(rn_jobs *jobs);
 static void job_start_run(rn_job *job);
 static void jobs_finish_shutdown(rn_jobs *jobs);
 
@@ -301,6 +310,10 @@ static void job_end(rn_job *job)
         }
     }
     job->cb.on_end(job, &job->res, job->ud);
+    if (job->old_specs && jobs->old_alive) {
+        jobs->old_alive--;
+        jobs_retire_check(jobs);
+    }
 
     if (job->defer_inited) {
         uv_close((uv_handle_t *)&job->defer, job_defer_closed);
@@ -689,9 +702,52 @@ int rn_jobs_new(uv_loop_t *loop, rn_box_context *box, const rn_specs *specs,
     return 0;
 }
 
-void rn_jobs_set_specs(rn_jobs *jobs, const rn_specs *specs)
+static void jobs_retire_check(rn_jobs *jobs)
 {
+    if (jobs->old_alive || !jobs->nretired)
+        return;
+    for (unsigned i = 0; i < jobs->nretired; i++)
+        jobs->retired[i].fn(jobs->retired[i].old, jobs->retired[i].ud);
+    jobs->nretired = 0;
+}
+
+void rn_jobs_set_specs(rn_jobs *jobs, const rn_specs *specs, void (*retire)(void *old, void *ud),
+                       void *ud)
+{
+    const rn_specs *old = jobs->specs;
     jobs->specs = specs;
+    if (!retire)
+        return;
+    if (jobs->nretired == sizeof(jobs->retired) / sizeof(jobs->retired[0])) {
+        /* Too many reloads while old runs live on: keep the oldest set
+         * alive (its jobs still point at it) and forget this one. */
+        rn_log(RN_LOG_WARN, "specs.retire_full", "msg=\"old specs kept until shutdown\"");
+        return;
+    }
+    jobs->retired[jobs->nretired].old = (void *)old;
+    jobs->retired[jobs->nretired].fn = retire;
+    jobs->retired[jobs->nretired].ud = ud;
+    jobs->nretired++;
+    jobs->old_alive = 0;
+    for (rn_job *j = jobs->all; j; j = j->next) {
+        j->old_specs = true;
+        jobs->old_alive++;
+    }
+    jobs_retire_check(jobs);
+}
+
+void rn_jobs_set_limits(rn_jobs *jobs, const rn_jobs_limits *limits)
+{
+    const char *cache_dir = jobs->limits.cache_dir;
+    uint64_t cache_bytes = jobs->limits.cache_bytes;
+    jobs->limits = *limits;
+    jobs->limits.cache_dir = cache_dir;
+    jobs->limits.cache_bytes = cache_bytes;
+    if (!jobs->limits.concurrency) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs->limits.concurrency = n > 0 ? (unsigned)n : 1;
+    }
+    jobs_schedule(jobs);
 }
 
 static void jobs_free_after_close(uv_handle_t *h)
@@ -699,6 +755,8 @@ static void jobs_free_after_close(uv_handle_t *h)
     rn_jobs *jobs = h->data;
     if (jobs->cache)
         rn_cache_close(jobs->cache);
+    jobs->old_alive = 0;
+    jobs_retire_check(jobs);
     free(jobs->rates);
     free(jobs);
 }

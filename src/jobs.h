@@ -109,8 +109,15 @@ typedef struct {
 int rn_jobs_new(uv_loop_t *loop, rn_box_context *box, const rn_specs *specs,
                 const rn_jobs_limits *limits, rn_jobs **out);
 
-/* Swap the specs (reload); running jobs keep the spec they started with. */
-void rn_jobs_set_specs(rn_jobs *jobs, const rn_specs *specs);
+/* Swap the specs (reload); jobs already submitted keep the spec they
+ * started with, and retire(old, ud) runs once none of them is left, so the
+ * caller can free the old set then. */
+void rn_jobs_set_specs(rn_jobs *jobs, const rn_specs *specs, void (*retire)(void *old, void *ud),
+                       void *ud);
+
+/* Replace the limits (reload); jobs already submitted keep theirs. The
+ * cache settings are not changed. */
+void rn_jobs_set_limits(rn_jobs *jobs, const rn_jobs_limits *limits);
 
 /* Kill every job (each still gets on_end with reason killed) and free the
  * manager once the last one has ended; cb (may be NULL) runs then. */

@@ -23,6 +23,9 @@
 extern char **environ;
 
 static rn_app app;
+static const char *opt_listen, *opt_config, *opt_specs, *opt_level;
+static const char *specs_default = RUNNEL_DEFAULT_SPECS;
+static uv_signal_t sig_hup;
 static uv_signal_t sig_term, sig_int;
 static uv_timer_t deadline;
 static int pending_shutdown;
@@ -70,6 +73,7 @@ static void maybe_exit(void)
     uv_close((uv_handle_t *)&deadline, NULL);
     uv_close((uv_handle_t *)&sig_term, NULL);
     uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sig_hup, NULL);
 }
 
 static void on_server_down(void *ud)
@@ -109,6 +113,97 @@ static void on_signal(uv_signal_t *s, int signum)
     rn_jobs_shutdown(app.jobs, on_jobs_down, NULL);
 }
 
+/* Defaults, then the file, then RUNNEL_* variables, then the command line. */
+static int load_config(rn_config *cfg, rn_log_level *level, char *err, size_t errsize)
+{
+    rn_config_defaults(cfg, specs_default);
+    if (opt_config && rn_config_load_file(cfg, opt_config, err, errsize) < 0)
+        goto fail;
+    if (rn_config_apply_env(cfg, environ, err, errsize) < 0)
+        goto fail;
+    if (opt_listen)
+        snprintf(cfg->listen, sizeof(cfg->listen), "%s", opt_listen);
+    if (opt_specs)
+        snprintf(cfg->specs, sizeof(cfg->specs), "%s", opt_specs);
+    if (opt_level)
+        snprintf(cfg->log_level, sizeof(cfg->log_level), "%s", opt_level);
+    if (rn_log_parse_level(cfg->log_level, level) < 0) {
+        snprintf(err, errsize, "log level must be error, warn, info or debug");
+        goto fail;
+    }
+    return 0;
+fail:
+    rn_config_free(cfg);
+    return -EINVAL;
+}
+
+static void fill_limits(const rn_config *cfg, rn_jobs_limits *lim)
+{
+    memset(lim, 0, sizeof(*lim));
+    lim->concurrency = (unsigned)cfg->concurrency;
+    lim->queue_max = (unsigned)cfg->queue;
+    lim->wall_ms = cfg->wall_ms;
+    lim->cpu_ms = cfg->cpu_ms;
+    lim->memory_bytes = cfg->memory_bytes;
+    lim->output_bytes = cfg->output_bytes;
+    lim->tmp_bytes = cfg->tmp_bytes;
+    lim->code_bytes = cfg->code_bytes;
+    lim->pids = (unsigned)cfg->pids;
+    lim->nofile = (unsigned)cfg->nofile;
+    lim->cache_dir = cfg->cache_dir;
+    lim->cache_bytes = cfg->cache_bytes;
+}
+
+static void retire_specs(void *old, void *ud)
+{
+    (void)ud;
+    rn_specs_free(old);
+}
+
+/* SIGHUP: re-read the config and the specs; a broken one is refused and
+ * the running one kept. Connections and runs are not touched. */
+static void on_hup(uv_signal_t *sig, int signum)
+{
+    (void)sig;
+    (void)signum;
+    rn_config cfg;
+    rn_log_level level;
+    char err[1024], q[1100];
+    if (load_config(&cfg, &level, err, sizeof(err)) < 0) {
+        rn_log(RN_LOG_ERROR, "config.reload_refused", "error=%s", rn_log_quote(err, q, sizeof(q)));
+        return;
+    }
+    rn_specs *specs = NULL;
+    int r = rn_specs_load(cfg.specs, true, on_specs_error, NULL, &specs);
+    if (r < 0) {
+        rn_log(RN_LOG_ERROR, "config.reload_refused", "specs=%s error=%d", cfg.specs, r);
+        rn_config_free(&cfg);
+        return;
+    }
+    if (strcmp(cfg.listen, app.cfg.listen) || strcmp(cfg.tls_cert, app.cfg.tls_cert) ||
+        strcmp(cfg.tls_key, app.cfg.tls_key) || strcmp(cfg.cache_dir, app.cfg.cache_dir))
+        rn_log(RN_LOG_WARN, "config.reload_partial",
+               "msg=\"listen, tls and cache.dir changes take effect at restart\"");
+    /* Envelopes keep the sections they were started with. */
+    rn_config_free(&cfg);
+    cfg.sections = app.cfg.sections;
+    snprintf(cfg.listen, sizeof(cfg.listen), "%s", app.cfg.listen);
+    snprintf(cfg.tls_cert, sizeof(cfg.tls_cert), "%s", app.cfg.tls_cert);
+    snprintf(cfg.tls_key, sizeof(cfg.tls_key), "%s", app.cfg.tls_key);
+    if (!cfg.cache_dir[0] || strcmp(cfg.cache_dir, app.cfg.cache_dir))
+        snprintf(cfg.cache_dir, sizeof(cfg.cache_dir), "%s", app.cfg.cache_dir);
+    app.cfg = cfg;
+    rn_log_set_level(level);
+    rn_jobs_limits lim;
+    fill_limits(&app.cfg, &lim);
+    rn_jobs_set_limits(app.jobs, &lim);
+    rn_jobs_set_rate(app.jobs, (unsigned)app.cfg.runs_per_minute_per_ip);
+    rn_jobs_set_specs(app.jobs, specs, retire_specs, NULL);
+    app.specs = specs;
+    rn_log(RN_LOG_INFO, "config.reloaded", "languages=%zu specs=%s", rn_specs_count(specs),
+           app.cfg.specs);
+}
+
 static int mkdir_p(const char *path, mode_t mode)
 {
     char tmp[1024];
@@ -137,7 +232,6 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *opt_listen = NULL, *opt_config = NULL, *opt_specs = NULL, *opt_level = NULL;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -172,30 +266,14 @@ int main(int argc, char **argv)
     }
 
     struct stat st;
-    const char *specs_default = RUNNEL_DEFAULT_SPECS;
     if (RUNNEL_SOURCE_SPECS[0] && stat(RUNNEL_SOURCE_SPECS, &st) == 0 &&
         stat(RUNNEL_DEFAULT_SPECS, &st) != 0)
         specs_default = RUNNEL_SOURCE_SPECS;
     char err[1024];
-    rn_config_defaults(&app.cfg, specs_default);
-    if (opt_config && rn_config_load_file(&app.cfg, opt_config, err, sizeof(err)) < 0) {
-        fprintf(stderr, "runneld: %s\n", err);
-        return 1;
-    }
-    if (rn_config_apply_env(&app.cfg, environ, err, sizeof(err)) < 0) {
-        fprintf(stderr, "runneld: %s\n", err);
-        return 1;
-    }
-    if (opt_listen)
-        snprintf(app.cfg.listen, sizeof(app.cfg.listen), "%s", opt_listen);
-    if (opt_specs)
-        snprintf(app.cfg.specs, sizeof(app.cfg.specs), "%s", opt_specs);
-    if (opt_level)
-        snprintf(app.cfg.log_level, sizeof(app.cfg.log_level), "%s", opt_level);
     rn_log_level level;
-    if (rn_log_parse_level(app.cfg.log_level, &level) < 0) {
-        fprintf(stderr, "runneld: log level must be error, warn, info or debug\n");
-        return 2;
+    if (load_config(&app.cfg, &level, err, sizeof(err)) < 0) {
+        fprintf(stderr, "runneld: %s\n", err);
+        return 1;
     }
     rn_log_set_level(level);
     signal(SIGPIPE, SIG_IGN);
@@ -231,19 +309,7 @@ int main(int argc, char **argv)
     app.loop = uv_default_loop();
     app.started_ms = uv_now(app.loop);
     rn_jobs_limits lim;
-    memset(&lim, 0, sizeof(lim));
-    lim.concurrency = (unsigned)app.cfg.concurrency;
-    lim.queue_max = (unsigned)app.cfg.queue;
-    lim.wall_ms = app.cfg.wall_ms;
-    lim.cpu_ms = app.cfg.cpu_ms;
-    lim.memory_bytes = app.cfg.memory_bytes;
-    lim.output_bytes = app.cfg.output_bytes;
-    lim.tmp_bytes = app.cfg.tmp_bytes;
-    lim.code_bytes = app.cfg.code_bytes;
-    lim.pids = (unsigned)app.cfg.pids;
-    lim.nofile = (unsigned)app.cfg.nofile;
-    lim.cache_dir = app.cfg.cache_dir;
-    lim.cache_bytes = app.cfg.cache_bytes;
+    fill_limits(&app.cfg, &lim);
     r = rn_jobs_new(app.loop, app.box, app.specs, &lim, &app.jobs);
     if (r < 0) {
         fprintf(stderr, "runneld: %s\n", strerror(-r));
@@ -282,6 +348,8 @@ int main(int argc, char **argv)
     uv_signal_init(app.loop, &sig_int);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
     uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_signal_init(app.loop, &sig_hup);
+    uv_signal_start(&sig_hup, on_hup, SIGHUP);
     uv_timer_init(app.loop, &deadline);
 
     size_t nspecs = rn_specs_count(app.specs), avail = 0;
@@ -309,10 +377,11 @@ int main(int argc, char **argv)
             rn_log(RN_LOG_INFO, "sandbox.protection", "%s", rn_log_quote(line, q, sizeof(q)));
         }
     }
+    const char *wscheme = app.cfg.tls_cert[0] ? "wss" : "ws";
     fprintf(stderr,
-            "runneld %s listening on http://%s:%d — ranna WebSocket at "
-            "ws://%s:%d/v1/ws, %zu of %zu languages available\n",
-            RUNNEL_VERSION, scheme, host, rn_server_port(app.server), host,
+            "runneld %s listening on %s://%s:%d (ranna WebSocket at %s://%s:%d/v1/ws), "
+            "%zu of %zu languages available\n",
+            RUNNEL_VERSION, scheme, host, rn_server_port(app.server), wscheme, host,
             rn_server_port(app.server), avail, nspecs);
 
     uv_run(app.loop, UV_RUN_DEFAULT);
