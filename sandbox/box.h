@@ -89,14 +89,14 @@ typedef struct {
 
 /* Per-run options. Zero means "the default" for every limit. */
 typedef struct {
-    const char *const *argv; /* argv[0] is a path inside the sandbox */
-    const char *const *envp; /* NULL = a minimal PATH/HOME/LANG env */
-    const char *cwd;         /* inside the sandbox, default /work */
+    const char *const *argv;  /* argv[0] is a path inside the sandbox */
+    const char *const *envp;  /* NULL = a minimal PATH/HOME/LANG env */
+    const char *cwd;          /* inside the sandbox, default /work */
     const rn_box_bind *binds; /* extra binds for this run */
     size_t nbinds;
     const rn_box_file *files; /* placed in the work dir */
     size_t nfiles;
-    const char *workdir; /* existing host dir to bind rw as /work instead of a fresh tmpfs */
+    const char *workdir;   /* existing host dir to bind rw as /work instead of a fresh tmpfs */
     uint64_t wall_ms;      /* default 10000 */
     uint64_t cpu_ms;       /* default = wall_ms */
     uint64_t memory_bytes; /* default 256 MiB */

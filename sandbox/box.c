@@ -1,0 +1,1235 @@
+/* The parent's side of the sandbox: context probing, the set-up plan, clone,
+ * uid/gid maps and cgroups, and reaping with the reason a run ended. */
+#include "box_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define MIB               (1024ULL * 1024ULL)
+#define DEFAULT_UID_FIRST 1879048192u /* 0x70000000: unused by systemd and subuid ranges */
+#define DEFAULT_UID_COUNT 65536u
+
+struct clone_args_v2 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+
+/* A run's cgroup whose rmdir is still waiting for its last task to leave. */
+typedef struct {
+    rn_cgroup_run cg;
+} rn_zombie;
+
+struct rn_box_context {
+    bool root;
+    uid_t uid_first;
+    unsigned uid_count, uid_next;
+    uint8_t *uid_used; /* bitmap over [uid_first, uid_first + uid_count) */
+    uid_t outer_uid;
+    gid_t outer_gid;
+    rn_cgroup_root cg;
+    struct sock_fprog filter;
+    int filter_err;
+    int last_cap;
+    rn_plan plan; /* the system part of every run's root */
+    size_t nbinds;
+    unsigned prot;
+    char trial_why[200];
+    uint64_t seq;
+    rn_zombie *zombies;
+    size_t nzombies;
+    struct rlimit hard[RLIM_NLIMITS];
+};
+
+struct rn_box {
+    rn_box_context *ctx;
+    pid_t pid;
+    int pidfd, in_fd, out_fd, err_fd, errpipe;
+    uid_t uid;
+    bool uid_owned;
+    rn_cgroup_run cg;
+    uint64_t start_ns, wall_ms, cpu_ms;
+    bool killed, reaped;
+    rn_box_reason kill_reason;
+    rn_box_stage pstage; /* a set-up step the parent failed after clone */
+    int perr;
+    rn_box_result res;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Plans ------------------------------------------------------------------ */
+
+void rn_plan_free(rn_plan *plan)
+{
+    for (size_t i = 0; i < plan->nstrs; i++)
+        free(plan->strs[i]);
+    free(plan->strs);
+    free(plan->ops);
+    memset(plan, 0, sizeof(*plan));
+}
+
+int rn_plan_add(rn_plan *plan, const rn_op *op)
+{
+    if (!op->path)
+        return -ENOMEM; /* a failed rn_plan_fmt upstream */
+    if (plan->n == plan->cap) {
+        size_t cap = plan->cap ? plan->cap * 2 : 32;
+        rn_op *ops = realloc(plan->ops, cap * sizeof(*ops));
+        if (!ops)
+            return -ENOMEM;
+        plan->ops = ops;
+        plan->cap = cap;
+    }
+    plan->ops[plan->n++] = *op;
+    return 0;
+}
+
+static const char *plan_keep(rn_plan *plan, char *s)
+{
+    if (!s)
+        return NULL;
+    if (plan->nstrs == plan->capstrs) {
+        size_t cap = plan->capstrs ? plan->capstrs * 2 : 32;
+        char **strs = realloc(plan->strs, cap * sizeof(*strs));
+        if (!strs) {
+            free(s);
+            return NULL;
+        }
+        plan->strs = strs;
+        plan->capstrs = cap;
+    }
+    plan->strs[plan->nstrs++] = s;
+    return s;
+}
+
+const char *rn_plan_str(rn_plan *plan, const char *s)
+{
+    return plan_keep(plan, strdup(s));
+}
+
+const char *rn_plan_fmt(rn_plan *plan, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return n < 0 ? NULL : plan_keep(plan, s);
+}
+
+static bool plan_has(const rn_plan *plan, rn_op_kind kind, const char *path)
+{
+    for (size_t i = 0; plan && i < plan->n; i++)
+        if (plan->ops[i].kind == kind && !strcmp(plan->ops[i].path, path))
+            return true;
+    return false;
+}
+
+/* Schedule mkdir for every missing parent of dst (an absolute inside path),
+ * and for dst itself when dir is set. */
+static int plan_mkdirs(rn_plan *plan, const rn_plan *base, const char *dst, bool dir)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof(buf), "%s%s", RN_BOX_STAGE, dst) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    size_t skip = strlen(RN_BOX_STAGE);
+    for (char *p = buf + skip + 1;; p++) {
+        bool end = *p == '\0';
+        if (*p != '/' && !end)
+            continue;
+        if (end && !dir)
+            break;
+        char c = *p;
+        *p = '\0';
+        if (!plan_has(base, RN_OP_MKDIR, buf) && !plan_has(plan, RN_OP_MKDIR, buf)) {
+            rn_op op = {.kind = RN_OP_MKDIR, .mode = 0755, .path = rn_plan_str(plan, buf)};
+            int r = rn_plan_add(plan, &op);
+            if (r < 0)
+                return r;
+        }
+        *p = c;
+        if (end)
+            break;
+    }
+    return 0;
+}
+
+/* An inside path must be absolute, normalised enough to contain no "." or
+ * ".." component, and not the root itself. */
+static bool valid_dst(const char *dst)
+{
+    if (!dst || dst[0] != '/' || dst[1] == '\0' || strlen(dst) > PATH_MAX / 2)
+        return false;
+    for (const char *p = dst; *p;) {
+        while (*p == '/')
+            p++;
+        const char *e = strchrnul(p, '/');
+        size_t n = (size_t)(e - p);
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        if (n == 0 && *e == '\0' && e[-1] == '/')
+            return false; /* trailing slash */
+        p = e;
+    }
+    return true;
+}
+
+/* Plan a bind of a host path. */
+static int plan_bind(rn_plan *plan, const rn_plan *base, const char *src, bool is_dir,
+                     const char *dst, uint64_t attr, unsigned flags)
+{
+    int r = plan_mkdirs(plan, base, dst, is_dir);
+    if (r < 0)
+        return r;
+    const char *path = rn_plan_fmt(plan, "%s%s", RN_BOX_STAGE, dst);
+    if (!is_dir) {
+        rn_op touch = {.kind = RN_OP_TOUCH, .path = path};
+        if ((r = rn_plan_add(plan, &touch)) < 0)
+            return r;
+    }
+    rn_op op = {.kind = RN_OP_BIND,
+                .flags = flags | RN_OPF_HOST,
+                .attr = attr,
+                .path = path,
+                .src = rn_plan_str(plan, src)};
+    if (!op.src)
+        return -ENOMEM;
+    return rn_plan_add(plan, &op);
+}
+
+static int plan_write(rn_plan *plan, const char *path, const char *text, unsigned mode)
+{
+    rn_op op = {.kind = RN_OP_WRITE,
+                .mode = mode,
+                .path = rn_plan_fmt(plan, "%s%s", RN_BOX_STAGE, path),
+                .data = text,
+                .len = strlen(text)};
+    return rn_plan_add(plan, &op);
+}
+
+/* The context ------------------------------------------------------------ */
+
+static const rn_box_bind default_binds[] = {
+    {"/usr", NULL, false, false},
+    {"/bin", NULL, false, true},
+    {"/sbin", NULL, false, true},
+    {"/lib", NULL, false, true},
+    {"/lib64", NULL, false, true},
+    {"/lib32", NULL, false, true},
+    {"/libx32", NULL, false, true},
+    {"/etc/alternatives", NULL, false, true},
+    {"/etc/ld.so.cache", NULL, false, true},
+    {"/etc/ld.so.conf", NULL, false, true},
+    {"/etc/ld.so.conf.d", NULL, false, true},
+    {"/etc/nsswitch.conf", NULL, false, true},
+    {"/etc/localtime", NULL, false, true},
+    {"/etc/ssl", NULL, false, true},
+    {"/etc/ca-certificates", NULL, false, true},
+    {"/etc/java-17-openjdk", NULL, false, true},
+    {"/etc/mono", NULL, false, true},
+};
+
+static const char passwd_text[] = "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+                                  "runner:x:1000:1000:runner:/work:/bin/sh\n"
+                                  "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+static const char group_text[] = "root:x:0:\nrunner:x:1000:\nnogroup:x:65534:\n";
+static const char hosts_text[] = "127.0.0.1\tlocalhost runnel\n::1\tlocalhost ip6-localhost\n";
+
+static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom"};
+static const char *const dev_links[][2] = {
+    {"fd", "/proc/self/fd"},
+    {"stdin", "/proc/self/fd/0"},
+    {"stdout", "/proc/self/fd/1"},
+    {"stderr", "/proc/self/fd/2"},
+    {"shm", "/tmp"},
+};
+
+/* The part of the root that is the same for every run. */
+static int build_system_plan(rn_box_context *ctx, const rn_box_bind *binds, size_t nbinds)
+{
+    rn_plan *plan = &ctx->plan;
+    int r;
+    rn_op root = {.kind = RN_OP_TMPFS,
+                  .path = RN_BOX_STAGE,
+                  .mflags = MS_NOSUID | MS_NODEV,
+                  .data = "mode=0755,size=1m,nr_inodes=4096"};
+    if ((r = rn_plan_add(plan, &root)) < 0)
+        return r;
+
+    for (size_t i = 0; i < nbinds; i++) {
+        const rn_box_bind *b = &binds[i];
+        const char *dst = b->dst ? b->dst : b->src;
+        if (!b->src || b->src[0] != '/' || !valid_dst(dst))
+            return -EINVAL;
+        struct stat st;
+        if (lstat(b->src, &st) < 0) {
+            if (b->optional && errno == ENOENT)
+                continue;
+            return -errno;
+        }
+        /* usrmerge: /bin -> usr/bin. A link is recreated, not bound, which is
+         * one mount fewer per run. */
+        if (S_ISLNK(st.st_mode) && !strcmp(dst, b->src)) {
+            char target[PATH_MAX];
+            ssize_t n = readlink(b->src, target, sizeof(target) - 1);
+            if (n < 0)
+                return -errno;
+            target[n] = '\0';
+            if ((r = plan_mkdirs(plan, NULL, dst, false)) < 0)
+                return r;
+            rn_op op = {.kind = RN_OP_SYMLINK,
+                        .path = rn_plan_fmt(plan, "%s%s", RN_BOX_STAGE, dst),
+                        .src = rn_plan_str(plan, target)};
+            if (!op.src)
+                return -ENOMEM;
+            if ((r = rn_plan_add(plan, &op)) < 0)
+                return r;
+            continue;
+        }
+        if (stat(b->src, &st) < 0) {
+            if (b->optional && errno == ENOENT)
+                continue;
+            return -errno;
+        }
+        uint64_t attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+        if (!b->writable)
+            attr |= MOUNT_ATTR_RDONLY;
+        if (++ctx->nbinds > RN_BOX_MAX_BINDS / 2)
+            return -E2BIG;
+        r = plan_bind(plan, NULL, b->src, S_ISDIR(st.st_mode), dst, attr,
+                      b->optional ? RN_OPF_OPTIONAL : 0);
+        if (r < 0)
+            return r;
+    }
+
+    /* /dev: a small tmpfs with the harmless host nodes bound in, read-only. */
+    if ((r = plan_mkdirs(plan, NULL, "/dev", true)) < 0)
+        return r;
+    rn_op dev = {.kind = RN_OP_TMPFS,
+                 .path = RN_BOX_STAGE "/dev",
+                 .mflags = MS_NOSUID | MS_NOEXEC,
+                 .data = "mode=0755,size=64k,nr_inodes=64"};
+    if ((r = rn_plan_add(plan, &dev)) < 0)
+        return r;
+    for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
+        const char *path = rn_plan_fmt(plan, "%s/dev/%s", RN_BOX_STAGE, dev_nodes[i]);
+        rn_op touch = {.kind = RN_OP_TOUCH, .path = path};
+        rn_op bind = {
+            .kind = RN_OP_BIND, .path = path, .src = rn_plan_fmt(plan, "/dev/%s", dev_nodes[i])};
+        if (!bind.src)
+            return -ENOMEM;
+        if ((r = rn_plan_add(plan, &touch)) < 0 || (r = rn_plan_add(plan, &bind)) < 0)
+            return r;
+    }
+    for (size_t i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++) {
+        rn_op op = {.kind = RN_OP_SYMLINK,
+                    .path = rn_plan_fmt(plan, "%s/dev/%s", RN_BOX_STAGE, dev_links[i][0]),
+                    .src = dev_links[i][1]};
+        if ((r = rn_plan_add(plan, &op)) < 0)
+            return r;
+    }
+    rn_op devro = {.kind = RN_OP_SETATTR,
+                   .flags = RN_OPF_RECURSIVE,
+                   .path = RN_BOX_STAGE "/dev",
+                   .attr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC};
+    if ((r = rn_plan_add(plan, &devro)) < 0)
+        return r;
+
+    /* A proc of the run's own pid namespace; /proc/sys read-only. */
+    if ((r = plan_mkdirs(plan, NULL, "/proc", true)) < 0)
+        return r;
+    rn_op proc = {.kind = RN_OP_PROC, .path = RN_BOX_STAGE "/proc"};
+    rn_op sys = {.kind = RN_OP_BIND,
+                 .path = RN_BOX_STAGE "/proc/sys",
+                 .src = RN_BOX_STAGE "/proc/sys",
+                 .attr =
+                     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+    if ((r = rn_plan_add(plan, &proc)) < 0 || (r = rn_plan_add(plan, &sys)) < 0)
+        return r;
+
+    /* Generated /etc files, so `whoami` and `localhost` work, unless the
+     * caller binds its own. */
+    if ((r = plan_mkdirs(plan, NULL, "/etc", true)) < 0)
+        return r;
+    const char *const gen[][2] = {
+        {"/etc/passwd", passwd_text}, {"/etc/group", group_text}, {"/etc/hosts", hosts_text}};
+    for (size_t i = 0; i < 3; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "%s%s", RN_BOX_STAGE, gen[i][0]);
+        if (plan_has(plan, RN_OP_BIND, path) || plan_has(plan, RN_OP_SYMLINK, path))
+            continue;
+        if ((r = plan_write(plan, gen[i][0], gen[i][1], 0644)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int uid_alloc(rn_box_context *ctx, uid_t *out)
+{
+    for (unsigned i = 0; i < ctx->uid_count; i++) {
+        unsigned k = (ctx->uid_next + i) % ctx->uid_count;
+        if (!(ctx->uid_used[k / 8] & (1u << (k % 8)))) {
+            ctx->uid_used[k / 8] |= (uint8_t)(1u << (k % 8));
+            /* Next-fit: a uid just released is the last to be reused. */
+            ctx->uid_next = (k + 1) % ctx->uid_count;
+            *out = ctx->uid_first + k;
+            return 0;
+        }
+    }
+    return -EAGAIN;
+}
+
+static void uid_release(rn_box_context *ctx, uid_t uid)
+{
+    unsigned k = uid - ctx->uid_first;
+    if (k < ctx->uid_count)
+        ctx->uid_used[k / 8] &= (uint8_t) ~(1u << (k % 8));
+}
+
+static void zombies_sweep(rn_box_context *ctx)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < ctx->nzombies; i++) {
+        if (rn_cgroup_destroy(&ctx->zombies[i].cg) == -EBUSY)
+            ctx->zombies[j++] = ctx->zombies[i];
+        else
+            rn_cgroup_run_free(&ctx->zombies[i].cg);
+    }
+    ctx->nzombies = j;
+}
+
+/* Start a trial run of /bin/cat /proc/self/status and check from the inside
+ * what is really in force. */
+static void trial_run(rn_box_context *ctx)
+{
+    const char *argv_cat[] = {"/bin/cat", "/proc/self/status", NULL};
+    const char *argv_true[] = {"/bin/true", NULL};
+    bool have_cat = access("/bin/cat", X_OK) == 0;
+    rn_box_options o = {
+        .argv = have_cat ? argv_cat : argv_true, .stdin_null = true, .wall_ms = 5000};
+    rn_box *box = NULL;
+    unsigned ns = RN_BOX_PROT_USERNS | RN_BOX_PROT_PIDNS | RN_BOX_PROT_MOUNTNS | RN_BOX_PROT_NETNS |
+                  RN_BOX_PROT_IPCNS | RN_BOX_PROT_UTSNS | RN_BOX_PROT_CGROUPNS;
+    ctx->prot = 0;
+    int r = rn_box_spawn(ctx, &o, &box);
+    if (r < 0) {
+        snprintf(ctx->trial_why, sizeof(ctx->trial_why), "clone with new namespaces: %s",
+                 strerror(-r));
+        return;
+    }
+    bool cg_ok = box->cg.version != 0;
+    rn_box_result res;
+    r = rn_box_wait(box, &res);
+    char out[8192];
+    ssize_t n = read(rn_box_stdout_fd(box), out, sizeof(out) - 1);
+    out[n > 0 ? n : 0] = '\0';
+    rn_box_free(box);
+    if (r < 0 || res.reason != RN_BOX_EXITED || res.exit_code != 0) {
+        if (res.reason == RN_BOX_SETUP_FAILED)
+            snprintf(ctx->trial_why, sizeof(ctx->trial_why), "trial run failed at %s: %s",
+                     rn_box_stage_name(res.setup_stage), strerror(res.setup_errno));
+        else
+            snprintf(ctx->trial_why, sizeof(ctx->trial_why), "trial run ended %s",
+                     rn_box_reason_name(res.reason));
+        return;
+    }
+    ctx->prot |= ns;
+    if (ctx->root && ctx->uid_count)
+        ctx->prot |= RN_BOX_PROT_UIDRANGE;
+    if (cg_ok)
+        ctx->prot |= ctx->cg.version == 2 ? RN_BOX_PROT_CGROUP_V2 : RN_BOX_PROT_CGROUP_V1;
+    if (!have_cat) {
+        if (ctx->filter.filter)
+            ctx->prot |= RN_BOX_PROT_SECCOMP;
+        ctx->prot |= RN_BOX_PROT_CAPDROP;
+        snprintf(ctx->trial_why, sizeof(ctx->trial_why), "trial run of /bin/true");
+        return;
+    }
+    if (strstr(out, "\nSeccomp:\t2\n"))
+        ctx->prot |= RN_BOX_PROT_SECCOMP;
+    const char *caps[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"};
+    bool zero = true;
+    for (size_t i = 0; i < 5; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "\n%s:\t0000000000000000\n", caps[i]);
+        zero = zero && strstr(out, key);
+    }
+    if (zero && strstr(out, "\nNoNewPrivs:\t1\n"))
+        ctx->prot |= RN_BOX_PROT_CAPDROP;
+    snprintf(ctx->trial_why, sizeof(ctx->trial_why), "checked inside a trial run");
+}
+
+int rn_box_context_new(const rn_box_context_options *opts, rn_box_context **out)
+{
+    rn_box_context_options o = {0};
+    if (opts)
+        o = *opts;
+    int r;
+    rn_box_context *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return -ENOMEM;
+    ctx->root = geteuid() == 0;
+    ctx->outer_uid = geteuid();
+    ctx->outer_gid = getegid();
+    for (int i = 0; i < RLIM_NLIMITS; i++)
+        getrlimit(i, &ctx->hard[i]);
+
+    if (ctx->root) {
+        ctx->uid_first = o.uid_count ? o.uid_first : DEFAULT_UID_FIRST;
+        ctx->uid_count = o.uid_count ? o.uid_count : DEFAULT_UID_COUNT;
+        if (ctx->uid_first == 0 || ctx->uid_first + (uint64_t)ctx->uid_count > 0xfffffffeu) {
+            r = -EINVAL;
+            goto fail;
+        }
+        ctx->uid_used = calloc((ctx->uid_count + 7) / 8, 1);
+        if (!ctx->uid_used) {
+            r = -ENOMEM;
+            goto fail;
+        }
+    }
+
+    /* cap_last_cap; without /proc, the highest this build knows. */
+    ctx->last_cap = 40;
+    FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+    if (f) {
+        if (fscanf(f, "%d", &ctx->last_cap) != 1)
+            ctx->last_cap = 40;
+        fclose(f);
+    }
+
+    ctx->filter_err = rn_filter_build(&ctx->filter);
+    if (ctx->filter_err < 0) {
+        r = ctx->filter_err;
+        goto fail;
+    }
+
+    if (!o.no_cgroup)
+        rn_cgroup_probe(&ctx->cg, o.cgroup_name ? o.cgroup_name : "runnel");
+    else {
+        snprintf(ctx->cg.why, sizeof(ctx->cg.why), "disabled by configuration");
+        snprintf(ctx->cg.why_v1, sizeof(ctx->cg.why_v1), "disabled by configuration");
+        snprintf(ctx->cg.why_v2, sizeof(ctx->cg.why_v2), "disabled by configuration");
+    }
+
+    r = o.binds ? build_system_plan(ctx, o.binds, o.nbinds)
+                : build_system_plan(ctx, default_binds,
+                                    sizeof(default_binds) / sizeof(default_binds[0]));
+    if (r < 0)
+        goto fail;
+
+    trial_run(ctx);
+    *out = ctx;
+    return 0;
+fail:
+    rn_box_context_free(ctx);
+    return r;
+}
+
+void rn_box_context_free(rn_box_context *ctx)
+{
+    if (!ctx)
+        return;
+    /* Give cgroups of runs reaped a moment ago their last chance. */
+    for (int i = 0; i < 50 && ctx->nzombies; i++) {
+        zombies_sweep(ctx);
+        if (ctx->nzombies)
+            usleep(2000);
+    }
+    for (size_t i = 0; i < ctx->nzombies; i++)
+        rn_cgroup_run_free(&ctx->zombies[i].cg);
+    free(ctx->zombies);
+    rn_plan_free(&ctx->plan);
+    free(ctx->filter.filter);
+    rn_cgroup_root_free(&ctx->cg);
+    free(ctx->uid_used);
+    free(ctx);
+}
+
+unsigned rn_box_context_protections(const rn_box_context *ctx)
+{
+    return ctx->prot;
+}
+
+int rn_box_context_describe(const rn_box_context *ctx, char *buf, size_t size)
+{
+    unsigned p = ctx->prot;
+    const char *why = ctx->trial_why;
+    char uidwhy[160];
+    if (ctx->root)
+        snprintf(uidwhy, sizeof(uidwhy), "each run gets its own host uid/gid from %u..%u",
+                 (unsigned)ctx->uid_first, (unsigned)(ctx->uid_first + ctx->uid_count - 1));
+    else
+        snprintf(uidwhy, sizeof(uidwhy),
+                 "not root: runs use this user's uid %u (mapped to %d inside)",
+                 (unsigned)ctx->outer_uid, RN_BOX_INNER_ID);
+    char seccompwhy[256];
+    snprintf(seccompwhy, sizeof(seccompwhy), "%u BPF instructions, %s", ctx->filter.len, why);
+    struct {
+        const char *name;
+        unsigned bit;
+        const char *why;
+    } rows[] = {
+        {"user namespace", RN_BOX_PROT_USERNS, why},
+        {"pid namespace", RN_BOX_PROT_PIDNS, why},
+        {"mount namespace", RN_BOX_PROT_MOUNTNS, why},
+        {"network namespace", RN_BOX_PROT_NETNS, why},
+        {"ipc namespace", RN_BOX_PROT_IPCNS, why},
+        {"uts namespace", RN_BOX_PROT_UTSNS, why},
+        {"cgroup namespace", RN_BOX_PROT_CGROUPNS, why},
+        {"seccomp", RN_BOX_PROT_SECCOMP, seccompwhy},
+        {"capability drop", RN_BOX_PROT_CAPDROP, why},
+        {"cgroup v2 limits", RN_BOX_PROT_CGROUP_V2,
+         ctx->cg.version == 2 ? ctx->cg.why : ctx->cg.why_v2},
+        {"cgroup v1 limits", RN_BOX_PROT_CGROUP_V1,
+         ctx->cg.version == 1   ? ctx->cg.why
+         : ctx->cg.version == 2 ? "v2 in use"
+                                : ctx->cg.why_v1},
+        {"uid range", RN_BOX_PROT_UIDRANGE, uidwhy},
+    };
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int n =
+            snprintf(buf + (len < size ? len : size), len < size ? size - len : 0, "%s: %s (%s)\n",
+                     rows[i].name, (p & rows[i].bit) ? "on" : "off", rows[i].why);
+        if (n < 0)
+            return -EIO;
+        len += (size_t)n;
+    }
+    int n = snprintf(buf + (len < size ? len : size), len < size ? size - len : 0,
+                     "rlimits: on (cpu, nproc, nofile, fsize, core=0, stack%s)\n",
+                     ctx->cg.version ? "" : ", data: no memory cgroup");
+    if (n < 0)
+        return -EIO;
+    len += (size_t)n;
+    return len >= size ? -ENOBUFS : (int)len;
+}
+
+/* Spawning --------------------------------------------------------------- */
+
+static uint64_t clamp_hard(const rn_box_context *ctx, int res, uint64_t v)
+{
+    rlim_t h = ctx->hard[res].rlim_max;
+    return h != RLIM_INFINITY && v > h ? h : v;
+}
+
+static void add_rlimit(rn_child_spec *spec, const rn_box_context *ctx, int res, uint64_t soft,
+                       uint64_t hard)
+{
+    hard = clamp_hard(ctx, res, hard);
+    soft = soft > hard ? hard : soft;
+    spec->rlimits[spec->nrlimits].resource = res;
+    spec->rlimits[spec->nrlimits].soft = soft;
+    spec->rlimits[spec->nrlimits].hard = hard;
+    spec->nrlimits++;
+}
+
+static int write_proc(pid_t pid, const char *file, const char *text)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(text);
+    int r = write(fd, text, len) == (ssize_t)len ? 0 : -errno;
+    close(fd);
+    return r;
+}
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+static bool valid_file_name(const char *name)
+{
+    return name && *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..") &&
+           strlen(name) < NAME_MAX;
+}
+
+/* As root, a writable host directory must be writable by the run's host uid:
+ * hand the top directory (never a symlink) over to it. */
+static int chown_top(const char *path, uid_t uid, gid_t gid)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int r = fchown(fd, uid, gid) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+static const char *const default_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/work",
+                                          "LANG=C.UTF-8", "USER=runner", NULL};
+
+/* Candidate paths for argv[0] (no allocation in the child means no execvp
+ * there). */
+static int exec_candidates(rn_plan *plan, const char *prog, const char *const *envp,
+                           const char ***out)
+{
+    const char *path = "/usr/local/bin:/usr/bin:/bin";
+    for (size_t i = 0; envp[i]; i++)
+        if (!strncmp(envp[i], "PATH=", 5))
+            path = envp[i] + 5;
+    size_t n = 1;
+    for (const char *p = path; *p; p++)
+        n += *p == ':';
+    const char **list = calloc(n + 2, sizeof(*list));
+    if (!list)
+        return -ENOMEM;
+    size_t k = 0;
+    if (strchr(prog, '/')) {
+        list[k++] = prog;
+    } else {
+        for (const char *p = path;;) {
+            const char *e = strchrnul(p, ':');
+            int len = (int)(e - p);
+            list[k] =
+                len ? rn_plan_fmt(plan, "%.*s/%s", len, p, prog) : rn_plan_fmt(plan, "./%s", prog);
+            if (!list[k++]) {
+                free(list);
+                return -ENOMEM;
+            }
+            if (!*e)
+                break;
+            p = e + 1;
+        }
+    }
+    *out = list;
+    return 0;
+}
+
+int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
+{
+    int r = 0;
+    rn_plan plan = {0};
+    const char **exec_paths = NULL;
+    int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, ep[2] = {-1, -1},
+        sp[2] = {-1, -1};
+    rn_box *box = NULL;
+
+    if (!opts || !opts->argv || !opts->argv[0] || !*opts->argv[0] ||
+        (opts->nbinds && !opts->binds) || (opts->nfiles && !opts->files))
+        return -EINVAL;
+    for (size_t i = 0; i < opts->nfiles; i++)
+        if (!valid_file_name(opts->files[i].name) || (opts->files[i].len && !opts->files[i].data))
+            return -EINVAL;
+    const char *cwd = opts->cwd ? opts->cwd : "/work";
+    if (cwd[0] != '/')
+        return -EINVAL;
+
+    box = calloc(1, sizeof(*box));
+    if (!box)
+        return -ENOMEM;
+    box->ctx = ctx;
+    box->pidfd = box->in_fd = box->out_fd = box->err_fd = box->errpipe = -1;
+    box->cg.v2fd = -1;
+
+    uint64_t wall_ms = opts->wall_ms ? opts->wall_ms : 10000;
+    uint64_t cpu_ms = opts->cpu_ms ? opts->cpu_ms : wall_ms;
+    uint64_t mem = opts->memory_bytes ? opts->memory_bytes : 256 * MIB;
+    uint64_t tmp = opts->tmp_bytes ? opts->tmp_bytes : 64 * MIB;
+    uint64_t fsize = opts->fsize_bytes ? opts->fsize_bytes : 64 * MIB;
+    unsigned pids = opts->pids ? opts->pids : 64;
+    unsigned nofile = opts->nofile ? opts->nofile : 256;
+    box->wall_ms = wall_ms;
+    box->cpu_ms = cpu_ms;
+
+    gid_t gid;
+    if (ctx->root) {
+        if ((r = uid_alloc(ctx, &box->uid)) < 0)
+            goto fail;
+        box->uid_owned = true;
+        gid = (gid_t)box->uid;
+    } else {
+        box->uid = ctx->outer_uid;
+        gid = ctx->outer_gid;
+    }
+
+    /* The run's part of the root: /tmp, /work, its files and binds. */
+    uint64_t inodes = tmp / 4096 < 1024 ? 1024 : tmp / 4096;
+    if ((r = plan_mkdirs(&plan, &ctx->plan, "/tmp", true)) < 0)
+        goto fail;
+    rn_op tmpfs = {
+        .kind = RN_OP_TMPFS,
+        .path = RN_BOX_STAGE "/tmp",
+        .mflags = MS_NOSUID | MS_NODEV,
+        .data = rn_plan_fmt(&plan, "mode=1777,size=%" PRIu64 ",nr_inodes=%" PRIu64, tmp, inodes)};
+    if (!tmpfs.data || (r = rn_plan_add(&plan, &tmpfs)) < 0) {
+        r = r ? r : -ENOMEM;
+        goto fail;
+    }
+    if (opts->nbinds + 1 > RN_BOX_MAX_BINDS - ctx->nbinds) {
+        r = -E2BIG;
+        goto fail;
+    }
+    if (opts->workdir) {
+        if (ctx->root)
+            r = chown_top(opts->workdir, box->uid, gid);
+        else
+            r = access(opts->workdir, W_OK) < 0 ? -errno : 0;
+        if (r < 0)
+            goto fail;
+        r = plan_bind(&plan, &ctx->plan, opts->workdir, true, "/work",
+                      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0);
+    } else {
+        if ((r = plan_mkdirs(&plan, &ctx->plan, "/work", true)) < 0)
+            goto fail;
+        rn_op work = {.kind = RN_OP_TMPFS,
+                      .path = RN_BOX_STAGE "/work",
+                      .mflags = MS_NOSUID | MS_NODEV,
+                      .data = rn_plan_fmt(
+                          &plan, "mode=0755,uid=%d,gid=%d,size=%" PRIu64 ",nr_inodes=%" PRIu64,
+                          RN_BOX_INNER_ID, RN_BOX_INNER_ID, tmp, inodes)};
+        r = work.data ? rn_plan_add(&plan, &work) : -ENOMEM;
+    }
+    if (r < 0)
+        goto fail;
+    for (size_t i = 0; i < opts->nfiles; i++) {
+        const rn_box_file *f = &opts->files[i];
+        rn_op op = {.kind = RN_OP_WRITE,
+                    .mode = f->mode ? f->mode & 07777 : 0644,
+                    .path = rn_plan_fmt(&plan, "%s/work/%s", RN_BOX_STAGE, f->name),
+                    .data = f->data,
+                    .len = f->len};
+        if ((r = rn_plan_add(&plan, &op)) < 0)
+            goto fail;
+    }
+    for (size_t i = 0; i < opts->nbinds; i++) {
+        const rn_box_bind *b = &opts->binds[i];
+        const char *dst = b->dst ? b->dst : b->src;
+        if (!b->src || !valid_dst(dst)) {
+            r = -EINVAL;
+            goto fail;
+        }
+        struct stat st;
+        if (stat(b->src, &st) < 0) {
+            if (b->optional && errno == ENOENT)
+                continue;
+            r = -errno;
+            goto fail;
+        }
+        uint64_t attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+        if (b->writable) {
+            if (ctx->root && S_ISDIR(st.st_mode) && (r = chown_top(b->src, box->uid, gid)) < 0)
+                goto fail;
+        } else {
+            attr |= MOUNT_ATTR_RDONLY;
+        }
+        r = plan_bind(&plan, &ctx->plan, b->src, S_ISDIR(st.st_mode), dst, attr,
+                      b->optional ? RN_OPF_OPTIONAL : 0);
+        if (r < 0)
+            goto fail;
+    }
+
+    const char *const *envp = opts->envp ? opts->envp : default_env;
+    if ((r = exec_candidates(&plan, opts->argv[0], envp, &exec_paths)) < 0)
+        goto fail;
+
+    /* Cgroup before clone: with v2 the child is born inside it. */
+    if (ctx->cg.version) {
+        char id[64];
+        snprintf(id, sizeof(id), "%d-%" PRIu64, (int)getpid(), ++ctx->seq);
+        zombies_sweep(ctx);
+        if ((r = rn_cgroup_create(&ctx->cg, id, mem, pids, &box->cg)) < 0)
+            goto fail;
+    }
+
+    if (pipe2(ep, O_CLOEXEC) < 0 || pipe2(sp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
+        pipe2(errp, O_CLOEXEC) < 0) {
+        r = -errno;
+        goto fail;
+    }
+    if (opts->stdin_null) {
+        in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (in[0] < 0) {
+            r = -errno;
+            goto fail;
+        }
+    } else if (pipe2(in, O_CLOEXEC) < 0) {
+        r = -errno;
+        goto fail;
+    }
+
+    rn_child_spec spec = {
+        .plans = {&ctx->plan, &plan},
+        .sync_fd = sp[0],
+        .sync_wfd = sp[1],
+        .err_fd = ep[1],
+        .stdio = {in[0], outp[1], errp[1]},
+        .root = ctx->root,
+        .network = opts->network,
+        .unshare_cgroup = true,
+        .cwd = cwd,
+        .exec_paths = exec_paths,
+        .argv = (char *const *)opts->argv,
+        .envp = (char *const *)envp,
+        .last_cap = ctx->last_cap,
+        .filter = ctx->filter.filter ? &ctx->filter : NULL,
+        .hostname = "runnel",
+    };
+    uint64_t cpu_s = (cpu_ms + 999) / 1000;
+    add_rlimit(&spec, ctx, RLIMIT_CPU, cpu_s, cpu_s + 1);
+    add_rlimit(&spec, ctx, RLIMIT_NPROC, pids, pids);
+    add_rlimit(&spec, ctx, RLIMIT_NOFILE, nofile, nofile);
+    add_rlimit(&spec, ctx, RLIMIT_FSIZE, fsize, fsize);
+    add_rlimit(&spec, ctx, RLIMIT_CORE, 0, 0);
+    add_rlimit(&spec, ctx, RLIMIT_STACK, 8 * MIB, 8 * MIB);
+    add_rlimit(&spec, ctx, RLIMIT_RTPRIO, 0, 0);
+    if (!box->cg.version) /* see box.h: cgroup memory is the limit when it exists */
+        add_rlimit(&spec, ctx, RLIMIT_DATA, mem, mem);
+
+    struct clone_args_v2 ca = {
+        .flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+                 CLONE_NEWNET | CLONE_PIDFD,
+        .exit_signal = SIGCHLD,
+    };
+    int pidfd = -1;
+    ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    size_t ca_size = 64; /* CLONE_ARGS_SIZE_VER0 */
+    if (box->cg.v2fd >= 0) {
+        ca.flags |= CLONE_INTO_CGROUP;
+        ca.cgroup = (uint64_t)box->cg.v2fd;
+        ca_size = sizeof(ca);
+    }
+
+    /* No signal handler of the server may run in the child before it has
+     * reset them all. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    long pid = syscall(SYS_clone3, &ca, ca_size);
+    if (pid == 0)
+        rn_child_main(&spec);
+    int clone_err = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) {
+        r = -clone_err;
+        goto fail;
+    }
+    box->pid = (pid_t)pid;
+    box->pidfd = pidfd;
+    box->start_ns = now_ns();
+
+    close(sp[0]);
+    close(ep[1]);
+    close(in[0]);
+    close(outp[1]);
+    close(errp[1]);
+    sp[0] = ep[1] = in[0] = outp[1] = errp[1] = -1;
+    box->errpipe = ep[0];
+    box->in_fd = opts->stdin_null ? -1 : in[1];
+    if (opts->stdin_null && in[1] >= 0)
+        close(in[1]);
+    box->out_fd = outp[0];
+    box->err_fd = errp[0];
+    ep[0] = in[1] = outp[0] = errp[0] = -1;
+
+    /* The maps: 1000 inside is the run's own host uid (or ours, rootless).
+     * Rootful runs keep setgroups allowed so the child can drop the
+     * supplementary groups it inherited from root. */
+    char map[64];
+    snprintf(map, sizeof(map), "%d %u 1\n", RN_BOX_INNER_ID, (unsigned)box->uid);
+    r = write_proc(box->pid, "uid_map", map);
+    if (r == 0 && !ctx->root)
+        r = write_proc(box->pid, "setgroups", "deny");
+    snprintf(map, sizeof(map), "%d %u 1\n", RN_BOX_INNER_ID, (unsigned)gid);
+    if (r == 0)
+        r = write_proc(box->pid, "gid_map", map);
+    if (r < 0) {
+        box->pstage = RN_BOX_STAGE_UIDMAP;
+        box->perr = -r;
+    } else if (box->cg.version == 1 || (box->cg.version == 2 && box->cg.v2fd < 0)) {
+        r = rn_cgroup_attach(&box->cg, box->pid);
+        if (r < 0) {
+            box->pstage = RN_BOX_STAGE_CGROUP;
+            box->perr = -r;
+        }
+    }
+    if (box->pstage) {
+        syscall(SYS_pidfd_send_signal, box->pidfd, SIGKILL, NULL, 0);
+    } else if (write(sp[1], "g", 1) != 1) {
+        box->pstage = RN_BOX_STAGE_SYNC;
+        box->perr = errno;
+        syscall(SYS_pidfd_send_signal, box->pidfd, SIGKILL, NULL, 0);
+    }
+    close(sp[1]);
+    sp[1] = -1;
+
+    set_nonblock(box->out_fd);
+    set_nonblock(box->err_fd);
+    set_nonblock(box->errpipe);
+    if (box->in_fd >= 0)
+        set_nonblock(box->in_fd);
+    set_nonblock(box->pidfd);
+
+    free(exec_paths);
+    rn_plan_free(&plan);
+    *out = box;
+    return 0;
+
+fail:
+    free(exec_paths);
+    rn_plan_free(&plan);
+    int all_fds[] = {in[0], in[1], outp[0], outp[1], errp[0], errp[1], ep[0], ep[1], sp[0], sp[1]};
+    for (size_t i = 0; i < sizeof(all_fds) / sizeof(all_fds[0]); i++)
+        if (all_fds[i] >= 0)
+            close(all_fds[i]);
+    if (box) {
+        if (box->cg.version) {
+            rn_cgroup_destroy(&box->cg);
+            rn_cgroup_run_free(&box->cg);
+        }
+        if (box->uid_owned)
+            uid_release(ctx, box->uid);
+        free(box);
+    }
+    return r;
+}
+
+int rn_box_stdin_fd(const rn_box *box)
+{
+    return box->in_fd;
+}
+
+int rn_box_stdout_fd(const rn_box *box)
+{
+    return box->out_fd;
+}
+
+int rn_box_stderr_fd(const rn_box *box)
+{
+    return box->err_fd;
+}
+
+int rn_box_pidfd(const rn_box *box)
+{
+    return box->pidfd;
+}
+
+pid_t rn_box_pid(const rn_box *box)
+{
+    return box->pid;
+}
+
+uint64_t rn_box_wall_left_ms(const rn_box *box)
+{
+    uint64_t el = (now_ns() - box->start_ns) / 1000000;
+    return el >= box->wall_ms ? 0 : box->wall_ms - el;
+}
+
+void rn_box_close_stdin(rn_box *box)
+{
+    if (box->in_fd >= 0)
+        close(box->in_fd);
+    box->in_fd = -1;
+}
+
+int rn_box_kill(rn_box *box, rn_box_reason why)
+{
+    if (box->reaped)
+        return 0;
+    if (!box->killed) {
+        box->killed = true;
+        box->kill_reason = why;
+    }
+    /* SIGKILL to the namespace's init takes every process in it along; the
+     * cgroup pass catches anything caught mid-fork. */
+    int r = 0;
+    if (syscall(SYS_pidfd_send_signal, box->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+        r = -errno;
+    rn_cgroup_kill(&box->cg);
+    return r;
+}
+
+static void release_cgroup(rn_box *box)
+{
+    if (!box->cg.version)
+        return;
+    rn_cgroup_kill(&box->cg);
+    /* The namespace is empty once init is reaped, but the cgroup may lag a
+     * few hundred microseconds behind; what is still busy is retried later. */
+    for (int i = 0; i < 5; i++) {
+        if (rn_cgroup_destroy(&box->cg) != -EBUSY) {
+            rn_cgroup_run_free(&box->cg);
+            box->cg.version = 0;
+            return;
+        }
+        usleep(200);
+    }
+    rn_box_context *ctx = box->ctx;
+    rn_zombie *z = realloc(ctx->zombies, (ctx->nzombies + 1) * sizeof(*z));
+    if (!z) {
+        rn_cgroup_run_free(&box->cg);
+    } else {
+        ctx->zombies = z;
+        ctx->zombies[ctx->nzombies++].cg = box->cg;
+    }
+    memset(&box->cg, 0, sizeof(box->cg));
+    box->cg.v2fd = -1;
+}
+
+static int reap(rn_box *box, rn_box_result *res, bool block)
+{
+    if (box->reaped) {
+        *res = box->res;
+        return 0;
+    }
+    siginfo_t info;
+    struct rusage ru;
+    memset(&info, 0, sizeof(info));
+    memset(&ru, 0, sizeof(ru));
+    long r;
+    do {
+        r = syscall(SYS_waitid, P_PIDFD, box->pidfd, &info, WEXITED | (block ? 0 : WNOHANG), &ru);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return errno == EAGAIN ? -EAGAIN : -errno;
+    if (info.si_pid == 0)
+        return -EAGAIN;
+
+    rn_box_result *o = &box->res;
+    memset(o, 0, sizeof(*o));
+    o->wall_ms = (now_ns() - box->start_ns) / 1000000;
+    uint64_t ru_ms = (uint64_t)ru.ru_utime.tv_sec * 1000 + (uint64_t)ru.ru_utime.tv_usec / 1000 +
+                     (uint64_t)ru.ru_stime.tv_sec * 1000 + (uint64_t)ru.ru_stime.tv_usec / 1000;
+    uint64_t cg_ns = 0, peak = 0, ooms = 0;
+    if (box->cg.version)
+        rn_cgroup_stats(&box->cg, &cg_ns, &peak, &ooms);
+    o->cpu_ms = cg_ns ? cg_ns / 1000000 : ru_ms;
+    o->memory_peak = peak ? peak : (uint64_t)ru.ru_maxrss * 1024;
+    o->exit_code = -1;
+
+    int32_t msg[2] = {0, 0};
+    ssize_t n = read(box->errpipe, msg, sizeof(msg));
+    bool exited = info.si_code == CLD_EXITED;
+    int sig = exited ? 0 : info.si_status;
+    o->signal = sig;
+    uint64_t cpu_soft_ms = (box->cpu_ms + 999) / 1000 * 1000;
+
+    if (box->pstage) {
+        o->reason = RN_BOX_SETUP_FAILED;
+        o->setup_stage = box->pstage;
+        o->setup_errno = box->perr;
+    } else if (n == (ssize_t)sizeof(msg)) {
+        o->reason = RN_BOX_SETUP_FAILED;
+        o->setup_stage = (rn_box_stage)msg[0];
+        o->setup_errno = msg[1];
+    } else if (box->killed && !exited) {
+        o->reason = box->kill_reason;
+    } else if (ooms > 0) {
+        o->reason = RN_BOX_MEMORY_LIMIT;
+    } else if (sig == SIGXCPU || (sig == SIGKILL && ru_ms + 100 >= cpu_soft_ms)) {
+        /* pid 1 of a namespace ignores SIGXCPU, so the hard limit's SIGKILL
+         * is what usually ends it. */
+        o->reason = RN_BOX_CPU_LIMIT;
+    } else if (exited) {
+        o->reason = RN_BOX_EXITED;
+        o->exit_code = info.si_status;
+    } else {
+        o->reason = RN_BOX_SIGNALED;
+    }
+    if (o->reason == RN_BOX_SETUP_FAILED)
+        o->signal = 0;
+
+    release_cgroup(box);
+    if (box->uid_owned) {
+        uid_release(box->ctx, box->uid);
+        box->uid_owned = false;
+    }
+    box->reaped = true;
+    *res = *o;
+    return 0;
+}
+
+int rn_box_reap(rn_box *box, rn_box_result *res)
+{
+    return reap(box, res, false);
+}
+
+int rn_box_wait(rn_box *box, rn_box_result *res)
+{
+    for (;;) {
+        int r = reap(box, res, false);
+        if (r != -EAGAIN)
+            return r;
+        uint64_t left = rn_box_wall_left_ms(box);
+        if (left == 0 && !box->killed) {
+            rn_box_kill(box, RN_BOX_TIMEOUT);
+            continue;
+        }
+        struct pollfd pfd = {box->pidfd, POLLIN, 0};
+        int t = box->killed ? -1 : (left > INT_MAX ? INT_MAX : (int)left);
+        if (poll(&pfd, 1, t) < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
+void rn_box_free(rn_box *box)
+{
+    if (!box)
+        return;
+    if (!box->reaped) {
+        rn_box_result res;
+        rn_box_kill(box, RN_BOX_KILLED);
+        reap(box, &res, true);
+    }
+    int fds[] = {box->pidfd, box->in_fd, box->out_fd, box->err_fd, box->errpipe};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    if (box->cg.version) {
+        rn_cgroup_destroy(&box->cg);
+        rn_cgroup_run_free(&box->cg);
+    }
+    if (box->uid_owned)
+        uid_release(box->ctx, box->uid);
+    free(box);
+}
+
+const char *rn_box_reason_name(rn_box_reason r)
+{
+    static const char *const names[] = {"exited", "signaled",     "timeout", "cpu_limit",
+                                        "oom",    "output_limit", "killed",  "setup_failed"};
+    return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
+}
+
+const char *rn_box_stage_name(rn_box_stage s)
+{
+    static const char *const names[] = {"none",  "clone", "sync",    "uidmap", "cgroup",
+                                        "mount", "pivot", "network", "rlimit", "creds",
+                                        "caps",  "fds",   "seccomp", "exec",   "files"};
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}

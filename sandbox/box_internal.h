@@ -1,0 +1,152 @@
+/* Internals shared by the sandbox modules: the set-up plan the parent builds
+ * and the child executes, the seccomp filter builder and the cgroup helpers.
+ * Nothing here is part of the public contract (box.h).
+ */
+#ifndef RUNNEL_BOX_INTERNAL_H
+#define RUNNEL_BOX_INTERNAL_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "box.h"
+
+/* The ids the program sees inside the sandbox. */
+#define RN_BOX_INNER_ID 1000
+
+/* Where the child mounts the new root before pivot_root. Host bind sources
+ * are opened (O_PATH) before that, and mounted through /proc/self/fd/N, so
+ * shadowing the host's /tmp with the new root hides nothing the set-up still
+ * needs. */
+#define RN_BOX_STAGE "/tmp"
+
+/* Host bind sources per run, system and per-run binds together: the child
+ * keeps their fds in a stack array. */
+#define RN_BOX_MAX_BINDS 256
+
+/* One step of the filesystem set-up. The parent resolves every path and
+ * formats every string; the child only turns each op into one or two system
+ * calls, so it never allocates. */
+typedef enum {
+    RN_OP_MKDIR,   /* path, mode */
+    RN_OP_TOUCH,   /* path: an empty file to bind a file onto */
+    RN_OP_SYMLINK, /* path -> src */
+    RN_OP_BIND,    /* src onto path, then attr */
+    RN_OP_TMPFS,   /* tmpfs with options data at path, mount flags mflags */
+    RN_OP_PROC,    /* a fresh proc at path */
+    RN_OP_SETATTR, /* mount_setattr(path, recursive, attr) */
+    RN_OP_WRITE,   /* create path exclusively with mode, write data/len */
+} rn_op_kind;
+
+enum {
+    RN_OPF_OPTIONAL = 1 << 0, /* a missing source is skipped, not an error */
+    RN_OPF_RECURSIVE = 1 << 1,
+    RN_OPF_HOST = 1 << 2, /* BIND: src is a host path, opened before the uid change */
+};
+
+typedef struct {
+    rn_op_kind kind;
+    unsigned flags;
+    unsigned mode;
+    unsigned long mflags; /* mount(2) flags for TMPFS/PROC */
+    uint64_t attr;        /* MOUNT_ATTR_* set after a BIND, or by SETATTR */
+    const char *path;     /* absolute, under RN_BOX_STAGE */
+    const char *src;
+    const void *data;
+    size_t len;
+} rn_op;
+
+/* A growable list of ops plus the strings they point into. */
+typedef struct {
+    rn_op *ops;
+    size_t n, cap;
+    char **strs;
+    size_t nstrs, capstrs;
+} rn_plan;
+
+/* Everything the child needs, prepared by the parent before clone. The child
+ * works on its copy-on-write image of this struct. */
+typedef struct {
+    const rn_plan *plans[2]; /* context plan, then the run's plan */
+    int sync_fd;             /* read end: one byte means "maps written, go" */
+    int sync_wfd;            /* the parent's end, closed first in the child */
+    int err_fd;              /* write end, O_CLOEXEC: {stage, errno} on failure */
+    int stdio[3];            /* child ends of the stdio pipes (or /dev/null) */
+    bool root;               /* rootful: drop supplementary groups */
+    bool network;            /* bring lo up */
+    bool unshare_cgroup;     /* cgroup ns after joining the run's cgroup */
+    const char *cwd;
+    const char *const *exec_paths; /* candidate paths for argv[0], NULL-ended */
+    char *const *argv;
+    char *const *envp;
+    struct {
+        int resource;
+        uint64_t soft, hard;
+    } rlimits[12];
+    int nrlimits;
+    int last_cap;
+    const struct sock_fprog *filter;
+    char hostname[16];
+} rn_child_spec;
+
+/* Run the child's side of the set-up; never returns. */
+_Noreturn void rn_child_main(const rn_child_spec *spec);
+
+/* Build the seccomp policy for this architecture into a malloc'd BPF
+ * program (instructions in prog->filter). */
+int rn_filter_build(struct sock_fprog *prog);
+
+/* Plan helpers (parent side; they allocate). */
+void rn_plan_free(rn_plan *plan);
+int rn_plan_add(rn_plan *plan, const rn_op *op);
+/* Keep a copy of s alive as long as the plan; NULL on ENOMEM. */
+const char *rn_plan_str(rn_plan *plan, const char *s);
+/* A formatted string owned by the plan. */
+const char *rn_plan_fmt(rn_plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cgroups ---------------------------------------------------------------- */
+
+enum { RN_CG_MEMORY, RN_CG_PIDS, RN_CG_CPU, RN_CG_CPUACCT, RN_CG_NCTRL };
+
+/* The parent directories runs are created under. */
+typedef struct {
+    int version;            /* 0 none, 1, 2 */
+    char *dir[RN_CG_NCTRL]; /* v1: per controller (cpu and cpuacct may share) */
+    char *v2dir;            /* v2: <own cgroup>/<name> */
+    bool memsw;             /* v1 memory.memsw.* present */
+    bool v2_swap;           /* v2 memory.swap.max present */
+    char why[160];          /* why cgroups are off (or on, and which) */
+    char why_v2[160];       /* why v2 is not used, when it is not */
+    char why_v1[160];       /* why v1 is not used, when neither is */
+} rn_cgroup_root;
+
+/* One run's cgroup(s). */
+typedef struct {
+    int version;
+    char *dir[RN_CG_NCTRL]; /* v1; a NULL entry means that controller is off */
+    char *v2dir;
+    int v2fd; /* O_PATH|O_DIRECTORY of v2dir for CLONE_INTO_CGROUP, or -1 */
+} rn_cgroup_run;
+
+/* Find a usable hierarchy and create the runnel sub-tree; never fails hard:
+ * root->version is 0 (with root->why) when no cgroup can be used. */
+void rn_cgroup_probe(rn_cgroup_root *root, const char *name);
+void rn_cgroup_root_free(rn_cgroup_root *root);
+/* Create the run's cgroup and write its limits. */
+int rn_cgroup_create(const rn_cgroup_root *root, const char *id, uint64_t memory_bytes,
+                     unsigned pids, rn_cgroup_run *run);
+/* Move pid into the run's cgroup (v1: every controller). */
+int rn_cgroup_attach(const rn_cgroup_run *run, pid_t pid);
+/* SIGKILL every process in the run's cgroup. */
+void rn_cgroup_kill(const rn_cgroup_run *run);
+/* CPU ns, peak bytes and OOM kills; fields left 0 when not readable. */
+void rn_cgroup_stats(const rn_cgroup_run *run, uint64_t *cpu_ns, uint64_t *peak,
+                     uint64_t *oom_kills);
+/* rmdir the run's cgroup(s); -EBUSY while processes are still leaving.
+ * Paths that were removed are freed and cleared, so it can be retried. */
+int rn_cgroup_destroy(rn_cgroup_run *run);
+void rn_cgroup_run_free(rn_cgroup_run *run);
+
+#endif
