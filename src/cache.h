@@ -22,8 +22,8 @@ int rn_cache_open(const char *dir, uint64_t max_bytes, rn_cache **out);
 /* Close; entries stay on disk for the next start. */
 void rn_cache_close(rn_cache *cache);
 
-/* The key of (language, compile argv, code): 64 hex chars + NUL in key. If
- * hashing fails, key is "" and every call below refuses it with -EINVAL. */
+/* The key of (language, compile argv, code): 64 hex chars + NUL in key (a
+ * SHA-256 over the length-prefixed fields). */
 void rn_cache_key(const char *language, const char *const *compile_argv, const char *code,
                   size_t code_len, char key[65]);
 
@@ -46,6 +46,9 @@ int rn_cache_commit(rn_cache *cache, const char *key, const char *tmp_path, char
 
 /* Remove a build dir that will not be committed (failed compile). */
 void rn_cache_abort(rn_cache *cache, const char *tmp_path);
+
+/* SHA-256 of data into out (the hash the keys are made with). */
+void rn_cache_sha256(const void *data, size_t len, uint8_t out[32]);
 
 /* Figures for metrics. */
 uint64_t rn_cache_hits(const rn_cache *cache);
