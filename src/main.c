@@ -377,6 +377,7 @@ int main(int argc, char **argv)
             rn_log(RN_LOG_INFO, "sandbox.protection", "%s", rn_log_quote(line, q, sizeof(q)));
         }
     }
+    const char *scheme = app.cfg.tls_cert[0] ? "https" : "http";
     const char *wscheme = app.cfg.tls_cert[0] ? "wss" : "ws";
     fprintf(stderr,
             "runneld %s listening on %s://%s:%d (ranna WebSocket at %s://%s:%d/v1/ws), "

@@ -52,11 +52,17 @@ typedef struct rn_envelope {
 } rn_envelope;
 
 typedef struct {
-    const char *listen;                  /* "host:port" */
-    uint64_t message_bytes;              /* largest WebSocket message or HTTP body */
-    uint64_t queue_bytes;                /* per-connection write queue high-water mark */
-    uint64_t idle_client_ms;             /* a client that reads nothing this long is dropped */
-    unsigned per_connection;             /* runs in flight per connection */
+    const char *listen;          /* "host:port" */
+    uint64_t message_bytes;      /* largest WebSocket message or HTTP body */
+    uint64_t queue_bytes;        /* per-connection write queue high-water mark */
+    uint64_t idle_client_ms;     /* a client that reads nothing this long is dropped */
+    unsigned per_connection;     /* runs in flight per connection */
+    const char *auth_tokens;     /* newline-separated bearer tokens; "" = no auth */
+    const char *origins;         /* newline-separated allowed Origins ("*" = any) */
+    const char *trusted_proxies; /* newline-separated peers whose X-Forwarded-For counts */
+    unsigned connections_per_ip; /* 0 = unlimited */
+    const char *tls_cert;        /* PEM paths; both set = HTTPS and WSS */
+    const char *tls_key;
     const rn_envelope *const *envelopes; /* NULL-terminated */
 } rn_server_options;
 
