@@ -689,6 +689,24 @@ static int check_argv0(char **argv, strbuf *missing)
     return 0;
 }
 
+/* Files under /usr named as whole arguments (a compiler's script or jar run
+ * by an interpreter, e.g. node's tsc) belong to the toolchain too. */
+static int check_usr_args(char **argv, strbuf *missing)
+{
+    int rc;
+
+    for (size_t i = 1; argv != NULL && argv[i] != NULL; i++) {
+        struct stat st;
+        const char *a = argv[i];
+
+        if (strncmp(a, "/usr/", 5) != 0 || strpbrk(a, ":{*") != NULL || stat(a, &st) == 0)
+            continue;
+        if ((rc = add_missing(missing, a)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int rn_spec_check_available(rn_spec *sp)
 {
     strbuf missing = {0};
@@ -697,6 +715,10 @@ int rn_spec_check_available(rn_spec *sp)
     if ((rc = check_argv0(sp->compile, &missing)) < 0)
         goto out;
     if ((rc = check_argv0(sp->run, &missing)) < 0)
+        goto out;
+    if ((rc = check_usr_args(sp->compile, &missing)) < 0)
+        goto out;
+    if ((rc = check_usr_args(sp->run, &missing)) < 0)
         goto out;
     for (size_t i = 0; i < sp->nmounts; i++) {
         struct stat st;

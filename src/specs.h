@@ -111,8 +111,9 @@ void rn_argv_free(char **argv);
 int rn_spec_resolve_program(const char *prog, char **out);
 
 /* Set spec->available and spec->missing from what is installed now (argv[0]
- * of compile and run, non-optional mounts), turning bare argv[0] names into
- * absolute paths. rn_specs_load does this for every spec it loads. */
+ * of compile and run, other arguments that are paths under /usr/, and
+ * non-optional mounts), turning bare argv[0] names into absolute paths.
+ * rn_specs_load does this for every spec it loads. */
 int rn_spec_check_available(rn_spec *spec);
 
 #endif

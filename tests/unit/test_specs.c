@@ -247,7 +247,10 @@ static void test_load_dir(void)
     write_file(
         sub, "c.json",
         "{\"name\":\"gamma\",\"display\":\"G\",\"language\":\"g\",\"aliases\":[\"aa\",\"g\"],"
-        "\"filename\":\"m\",\"run\":[\"/nonexistent/gamma\"],\"example\":\"e\","
+        "\"filename\":\"m\",\"run\":[\"/nonexistent/gamma\",\"/usr/share/gamma/g.jar\","
+        "\"/usr/bin/env\",\"/usr/x:/usr/y\"],\"example\":\"e\","
+        "\"mounts\":[{\"src\":\"/nonexistent/lib\"},{\"src\":\"/nonexistent/opt\","
+        "\"optional\":true}],"
         "\"example_output\":\"\",\"packages\":[\"gamma-lang\",\"gamma-extra\"],"
         "\"version_cmd\":[\"/bin/sh\",\"-c\",\"echo err-version >&2\"]}");
     write_file(sub, "d.json",
@@ -304,7 +307,8 @@ static void test_load_dir(void)
     CHECK_STR(sp->name, "gamma");
     CHECK(sp->aliases[0] != NULL && sp->aliases[1] == NULL); /* "aa" was dropped */
     CHECK(!sp->available);
-    CHECK_STR(sp->missing, "/nonexistent/gamma (apt install gamma-lang gamma-extra)");
+    CHECK_STR(sp->missing, "/nonexistent/gamma, /usr/share/gamma/g.jar, /nonexistent/lib (apt "
+                           "install gamma-lang gamma-extra)");
     CHECK_STR(sp->version, ""); /* not run for an unavailable language */
 
     CHECK_STR(rn_specs_find(specs, "slow")->version, "");
