@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -517,6 +518,12 @@ int rn_box_context_new(const rn_box_context_options *opts, rn_box_context **out)
             r = -ENOMEM;
             goto fail;
         }
+        /* The bitmap only knows this process's runs: start somewhere random
+         * so that two processes sharing a range (two runnel-box commands)
+         * are unlikely to pick the same uid at once. */
+        unsigned start = 0;
+        if (getrandom(&start, sizeof(start), GRND_NONBLOCK) == sizeof(start))
+            ctx->uid_next = start % ctx->uid_count;
     }
 
     /* cap_last_cap; without /proc, the highest this build knows. */
@@ -680,13 +687,18 @@ static bool valid_file_name(const char *name)
 }
 
 /* As root, a writable host directory must be writable by the run's host uid:
- * hand the top directory (never a symlink) over to it. */
+ * hand the top directory (never a symlink) over to it, and keep it readable
+ * by the later runs (other uids) that bind it read-only. */
 static int chown_top(const char *path, uid_t uid, gid_t gid)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    int r = fchown(fd, uid, gid) < 0 ? -errno : 0;
+    struct stat st;
+    int r = 0;
+    if (fchown(fd, uid, gid) < 0 || fstat(fd, &st) < 0 ||
+        fchmod(fd, (st.st_mode & 07777) | 0755) < 0)
+        r = -errno;
     close(fd);
     return r;
 }
@@ -1111,14 +1123,22 @@ static int reap(rn_box *box, rn_box_result *res, bool block)
     struct rusage ru;
     memset(&info, 0, sizeof(info));
     memset(&ru, 0, sizeof(ru));
-    long r;
-    do {
-        r = syscall(SYS_waitid, P_PIDFD, box->pidfd, &info, WEXITED | (block ? 0 : WNOHANG), &ru);
-    } while (r < 0 && errno == EINTR);
-    if (r < 0)
-        return errno == EAGAIN ? -EAGAIN : -errno;
-    if (info.si_pid == 0)
-        return -EAGAIN;
+    /* The pidfd is non-blocking (callers poll it), so a blocking reap
+     * waits in poll rather than in waitid. */
+    for (;;) {
+        long r = syscall(SYS_waitid, P_PIDFD, box->pidfd, &info, WEXITED | WNOHANG, &ru);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && errno != EAGAIN)
+            return -errno;
+        if (r == 0 && info.si_pid != 0)
+            break;
+        if (!block)
+            return -EAGAIN;
+        struct pollfd pfd = {box->pidfd, POLLIN, 0};
+        if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+            return -errno;
+    }
 
     rn_box_result *o = &box->res;
     memset(o, 0, sizeof(*o));
@@ -1228,8 +1248,8 @@ const char *rn_box_reason_name(rn_box_reason r)
 
 const char *rn_box_stage_name(rn_box_stage s)
 {
-    static const char *const names[] = {"none",  "clone", "sync",    "uidmap", "cgroup",
-                                        "mount", "pivot", "network", "rlimit", "creds",
-                                        "caps",  "fds",   "seccomp", "exec",   "files"};
+    static const char *const names[] = {"none",    "clone",   "sync",   "uidmap", "cgroup", "mount",
+                                        "pivot",   "network", "rlimit", "creds",  "caps",   "fds",
+                                        "seccomp", "exec",    "files",  "cwd"};
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }

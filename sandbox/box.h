@@ -46,6 +46,7 @@ typedef enum {
     RN_BOX_STAGE_SECCOMP,
     RN_BOX_STAGE_EXEC,
     RN_BOX_STAGE_FILES,
+    RN_BOX_STAGE_CWD, /* the working directory does not exist inside */
 } rn_box_stage;
 
 /* The figures of a finished run. */

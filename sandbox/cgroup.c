@@ -107,7 +107,8 @@ static int own_path(const char *ctrl, char *out, size_t size)
         if (!c2)
             continue;
         *c2 = '\0';
-        bool match = *ctrl ? has_token(c1 + 1, ctrl, ',') : (c1[1] == '\0' && !strncmp(line, "0:", 2));
+        bool match =
+            *ctrl ? has_token(c1 + 1, ctrl, ',') : (c1[1] == '\0' && !strncmp(line, "0:", 2));
         if (match) {
             snprintf(out, size, "%s", c2 + 1);
             ret = 0;

@@ -290,7 +290,7 @@ _Noreturn void rn_child_main(const rn_child_spec *spec)
         fail(spec, RN_BOX_STAGE_NETWORK, -r);
 
     if (chdir(spec->cwd) < 0)
-        fail(spec, RN_BOX_STAGE_EXEC, errno);
+        fail(spec, RN_BOX_STAGE_CWD, errno);
 
     for (int i = 0; i < spec->nrlimits; i++) {
         struct rlimit rl = {spec->rlimits[i].soft, spec->rlimits[i].hard};

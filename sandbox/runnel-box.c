@@ -212,6 +212,9 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
+/* Whether fd 3 was open when we started (anything opened later is ours). */
+static bool fd3_given;
+
 static void print_json(const char *json_file, const rn_box_result *res)
 {
     char buf[512];
@@ -222,7 +225,7 @@ static void print_json(const char *json_file, const rn_box_result *res)
                      rn_box_reason_name(res->reason), res->exit_code, res->signal, res->wall_ms,
                      res->cpu_ms, res->memory_peak, rn_box_stage_name(res->setup_stage),
                      res->setup_errno);
-    if (fcntl(3, F_GETFD) >= 0) {
+    if (fd3_given) {
         write_all(3, buf, (size_t)n);
     } else if (json_file) {
         FILE *f = fopen(json_file, "we");
@@ -404,6 +407,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
+    fd3_given = fcntl(3, F_GETFD) >= 0;
     rn_box_options o = {0};
     rn_box_context_options co = {0};
     size_t cap = (size_t)argc + 1;
@@ -414,8 +418,11 @@ int main(int argc, char **argv)
     bool json = false, check = false;
     const char *json_file = NULL;
     uint64_t output_limit = 0;
+    int ret = EXIT_INTERNAL;
+    rn_box_context *ctx = NULL;
+    rn_box *box = NULL;
     if (!binds || !files || !env)
-        return EXIT_INTERNAL;
+        goto out;
     env[nenv++] = "PATH=/usr/local/bin:/usr/bin:/bin";
     env[nenv++] = "HOME=/work";
     env[nenv++] = "LANG=C.UTF-8";
@@ -498,10 +505,12 @@ int main(int argc, char **argv)
             break;
         case O_VERSION:
             printf("runnel-box %s\n", RN_BOX_VERSION);
-            return 0;
+            ret = 0;
+            goto out;
         case O_HELP:
             fputs(usage_text, stdout);
-            return 0;
+            ret = 0;
+            goto out;
         case ':':
             usage_error("option %s needs a value", name);
         default:
@@ -511,19 +520,18 @@ int main(int argc, char **argv)
     if (!check && optind >= argc)
         usage_error("%s", "no command given");
 
-    rn_box_context *ctx;
     int r = rn_box_context_new(&co, &ctx);
     if (r < 0) {
         fprintf(stderr, "runnel-box: cannot set up the sandbox: %s\n", strerror(-r));
-        return EXIT_INTERNAL;
+        goto out;
     }
     if (check) {
         char buf[8192];
         r = rn_box_context_describe(ctx, buf, sizeof(buf));
         if (r > 0)
             fputs(buf, stdout);
-        rn_box_context_free(ctx);
-        return 0;
+        ret = 0;
+        goto out;
     }
 
     o.argv = (const char *const *)argv + optind;
@@ -539,38 +547,35 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    rn_box *box;
     r = rn_box_spawn(ctx, &o, &box);
     if (r < 0) {
         fprintf(stderr, "runnel-box: cannot start %s: %s\n", o.argv[0], strerror(-r));
-        rn_box_context_free(ctx);
-        return EXIT_INTERNAL;
+        goto out;
     }
     rn_box_result res;
     memset(&res, 0, sizeof(res));
     r = pump(box, !o.stdin_null, output_limit, &res);
     if (r < 0) {
         fprintf(stderr, "runnel-box: %s\n", strerror(-r));
-        rn_box_free(box);
-        rn_box_context_free(ctx);
-        return EXIT_INTERNAL;
+        goto out;
     }
-    rn_box_free(box);
-    rn_box_context_free(ctx);
-
     if (res.reason == RN_BOX_SETUP_FAILED)
         fprintf(stderr, "runnel-box: sandbox set-up failed at %s: %s\n",
                 rn_box_stage_name(res.setup_stage), strerror(res.setup_errno));
     if (json)
         print_json(json_file, &res);
-    for (size_t i = 0; i < nfiles; i++) {
+    ret = exit_status(&res);
+out:
+    rn_box_free(box);
+    rn_box_context_free(ctx);
+    for (size_t i = 0; files && i < nfiles; i++) {
         free((void *)files[i].name);
         free((void *)files[i].data);
     }
-    for (size_t i = 0; i < nbinds; i++)
+    for (size_t i = 0; binds && i < nbinds; i++)
         free((void *)binds[i].src);
     free(files);
     free(binds);
     free(env);
-    return exit_status(&res);
+    return ret;
 }

@@ -1,0 +1,570 @@
+/* probe: runs inside the sandbox and tries one forbidden thing.
+ *
+ * `probe CASE [ARG]` exits 0 when the sandbox stopped the attempt exactly as
+ * expected (the errno is checked, not just "it failed"), and 1 with a line on
+ * stderr otherwise. Cases that must end the run (limits, bad-arch syscalls)
+ * are judged by the driver from runnel-box's exit status instead.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/bpf.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+
+static int failures;
+
+#define EXPECT_ERR(call, want)                                                                     \
+    do {                                                                                           \
+        errno = 0;                                                                                 \
+        long rv_ = (long)(call);                                                                   \
+        int e_ = errno;                                                                            \
+        if (rv_ != -1 || e_ != (want)) {                                                           \
+            fprintf(stderr, "FAIL %s: got %ld errno %d (%s), want errno %d (%s)\n", #call, rv_,    \
+                    e_, strerror(e_), (want), strerror(want));                                     \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+#define EXPECT(cond, ...)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "FAIL " __VA_ARGS__);                                                  \
+            fputc('\n', stderr);                                                                   \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static pid_t sleeper(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        pause();
+        _exit(0);
+    }
+    return pid;
+}
+
+static int case_ptrace(void)
+{
+    pid_t sib = sleeper();
+    EXPECT_ERR(ptrace(PTRACE_ATTACH, sib, NULL, NULL), EPERM);
+    EXPECT_ERR(ptrace(PTRACE_SEIZE, sib, NULL, NULL), EPERM);
+    EXPECT_ERR(syscall(SYS_process_vm_readv, sib, NULL, 0, NULL, 0, 0), EPERM);
+    kill(sib, SIGKILL);
+    return 0;
+}
+
+static int case_mount(void)
+{
+    EXPECT_ERR(mount("none", "/tmp", "tmpfs", 0, NULL), EPERM);
+    EXPECT_ERR(mount("/usr", "/tmp", NULL, MS_BIND, NULL), EPERM);
+    EXPECT_ERR(mount(NULL, "/usr", NULL, MS_REMOUNT | MS_BIND, NULL), EPERM);
+    EXPECT_ERR(umount2("/proc", MNT_DETACH), EPERM);
+    EXPECT_ERR(chroot("/tmp"), EPERM);
+    EXPECT_ERR(syscall(SYS_pivot_root, "/tmp", "/tmp"), EPERM);
+    EXPECT_ERR(syscall(SYS_open_tree, AT_FDCWD, "/usr", 1), EPERM);
+    EXPECT_ERR(syscall(SYS_fsopen, "tmpfs", 0), EPERM);
+    return 0;
+}
+
+static int case_unshare(void)
+{
+    EXPECT_ERR(unshare(CLONE_NEWUSER), EPERM);
+    EXPECT_ERR(unshare(CLONE_NEWNS), EPERM);
+    EXPECT_ERR(unshare(CLONE_NEWNET), EPERM);
+    EXPECT_ERR(unshare(CLONE_NEWPID), EPERM);
+    EXPECT_ERR(syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0), EPERM);
+    EXPECT_ERR(syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0),
+               EPERM);
+    /* clone3 cannot be argument-filtered: it is refused outright, with the
+     * errno that makes libcs fall back to clone. */
+    uint64_t args[11] = {CLONE_NEWUSER, 0, 0, 0, SIGCHLD};
+    EXPECT_ERR(syscall(SYS_clone3, args, 88), ENOSYS);
+    EXPECT_ERR(syscall(SYS_setns, 0, 0), EPERM);
+    /* The harmless forms still work. */
+    EXPECT(unshare(CLONE_FILES) == 0, "unshare(CLONE_FILES): %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(7);
+    int st;
+    EXPECT(pid > 0 && waitpid(pid, &st, 0) == pid && WEXITSTATUS(st) == 7, "plain fork");
+    return 0;
+}
+
+static int case_creds(void)
+{
+    EXPECT(getuid() == 1000 && geteuid() == 1000 && getgid() == 1000, "uid %d euid %d gid %d",
+           (int)getuid(), (int)geteuid(), (int)getgid());
+    /* uid 0 does not exist in the namespace at all. */
+    EXPECT_ERR(setuid(0), EINVAL);
+    EXPECT_ERR(setgid(0), EINVAL);
+    EXPECT_ERR(setuid(1001), EINVAL);
+    gid_t g = 0;
+    EXPECT_ERR(setgroups(1, &g), EPERM);
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int zero = 0, nnp = 0, seccomp = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "Cap", 3) && strstr(line, "\t0000000000000000"))
+            zero++;
+        if (!strcmp(line, "NoNewPrivs:\t1\n"))
+            nnp = 1;
+        if (!strcmp(line, "Seccomp:\t2\n"))
+            seccomp = 1;
+    }
+    if (f)
+        fclose(f);
+    EXPECT(zero == 5, "%d of 5 capability sets are empty", zero);
+    EXPECT(nnp, "no_new_privs not set");
+    EXPECT(seccomp, "seccomp filter mode not set");
+    EXPECT(getsid(0) == getpid(), "not a session leader");
+    EXPECT_ERR(open("/dev/tty", O_RDWR), ENOENT);
+    return 0;
+}
+
+/* Exec a setuid-root copy of ourselves: it must still run as 1000. */
+static int case_setuid(const char *path)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(path, path, "euid", (char *)NULL);
+        _exit(99);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0, "setuid copy: status %d", st);
+    /* The system's own setuid binaries are just as powerless. */
+    pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl("/usr/bin/mount", "mount", "-t", "tmpfs", "none", "/tmp", (char *)NULL);
+        _exit(99);
+    }
+    waitpid(pid, &st, 0);
+    EXPECT(WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 99,
+           "setuid mount: status %d", st);
+    struct stat sb;
+    EXPECT(stat("/tmp", &sb) == 0, "stat /tmp");
+    return 0;
+}
+
+static int case_euid(void)
+{
+    EXPECT(geteuid() == 1000 && getuid() == 1000, "euid %d", (int)geteuid());
+    return 0;
+}
+
+static int case_hostfiles(const char *hostpid, const char *token)
+{
+    const char *gone[] = {"/etc/shadow", "/etc/gshadow", "/root",    "/home",    "/sys",
+                          "/var",        "/run",         "/boot",    "/mnt",     "/opt",
+                          "/srv",        "/dev/pts",     "/dev/tty", "/dev/mem", "/dev/kmsg",
+                          "/dev/sda",    "/dev/vda"};
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+        struct stat st;
+        errno = 0;
+        if (lstat(gone[i], &st) == 0 || errno != ENOENT) {
+            fprintf(stderr, "FAIL %s is visible (errno %d)\n", gone[i], errno);
+            failures++;
+        }
+    }
+    char path[128];
+    snprintf(path, sizeof(path), "/proc/%s/status", hostpid);
+    EXPECT_ERR(open(path, O_RDONLY), ENOENT);
+    snprintf(path, sizeof(path), "/tmp/runnel-marker-%s", token);
+    EXPECT_ERR(open(path, O_RDONLY), ENOENT);
+    snprintf(path, sizeof(path), "/dev/shm/runnel-marker-%s", token);
+    EXPECT_ERR(open(path, O_RDONLY), ENOENT);
+    /* pid 1 here is us: the host's init is out of sight. */
+    char exe[256] = "";
+    ssize_t n = readlink("/proc/1/exe", exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    EXPECT(getpid() == 1 && strstr(exe, "probe"), "pid %d, /proc/1/exe %s", (int)getpid(), exe);
+    /* /proc/1/root is our own root, not the host's. */
+    EXPECT_ERR(open("/proc/1/root/etc/shadow", O_RDONLY), ENOENT);
+    return 0;
+}
+
+/* ro is a world-writable host directory with a world-writable file f,
+ * bound read-only: only the mount can refuse the writes. */
+static int case_readonly(const char *ro)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/f", ro);
+    EXPECT_ERR(open(path, O_WRONLY), EROFS);
+    EXPECT_ERR(truncate(path, 0), EROFS);
+    EXPECT_ERR(unlink(path), EROFS);
+    EXPECT_ERR(chmod(path, 0600), EROFS);
+    snprintf(path, sizeof(path), "%s/new", ro);
+    EXPECT_ERR(open(path, O_WRONLY | O_CREAT, 0644), EROFS);
+    EXPECT_ERR(mkdir(path, 0755), EROFS);
+    EXPECT_ERR(open("/usr/bin/runnel-x", O_WRONLY | O_CREAT, 0644), EROFS);
+    EXPECT_ERR(open("/etc/passwd", O_WRONLY), EROFS);
+    EXPECT_ERR(mkdir("/newdir", 0755), EROFS);
+    EXPECT_ERR(symlink("/tmp", "/newlink"), EROFS);
+    struct statvfs sv;
+    EXPECT(statvfs("/proc/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY), "/proc/sys is writable");
+    EXPECT(statvfs("/usr", &sv) == 0 && (sv.f_flag & ST_RDONLY) && (sv.f_flag & ST_NOSUID),
+           "/usr is not ro,nosuid");
+    EXPECT(statvfs("/", &sv) == 0 && (sv.f_flag & ST_RDONLY), "/ is writable");
+    EXPECT_ERR(open("/dev/newnode", O_WRONLY | O_CREAT, 0644), EROFS);
+    EXPECT_ERR(mknod("/tmp/null2", S_IFCHR | 0666, makedev(1, 3)), EPERM);
+    /* Writable places are writable. */
+    int fd = open("/tmp/ok", O_WRONLY | O_CREAT, 0644);
+    EXPECT(fd >= 0, "/tmp not writable: %s", strerror(errno));
+    close(fd);
+    fd = open("/work/ok", O_WRONLY | O_CREAT, 0644);
+    EXPECT(fd >= 0, "/work not writable: %s", strerror(errno));
+    close(fd);
+    fd = open("/dev/null", O_WRONLY);
+    EXPECT(fd >= 0 && write(fd, "x", 1) == 1, "/dev/null not writable");
+    close(fd);
+    return 0;
+}
+
+static int case_tiocsti(void)
+{
+    char c = 'x';
+    int fds[] = {0, 1, 2};
+    for (size_t i = 0; i < 3; i++) {
+        EXPECT_ERR(ioctl(fds[i], TIOCSTI, &c), EPERM);
+        EXPECT_ERR(syscall(SYS_ioctl, fds[i], (1UL << 32) | TIOCSTI, &c), EPERM);
+        EXPECT_ERR(syscall(SYS_ioctl, fds[i], 0xffffffff00000000UL | TIOCSTI, &c), EPERM);
+        EXPECT_ERR(syscall(SYS_ioctl, fds[i], (1UL << 32) | TIOCLINUX, &c), EPERM);
+        EXPECT_ERR(ioctl(fds[i], TIOCLINUX, &c), EPERM);
+    }
+    return 0;
+}
+
+static int case_sockets(void)
+{
+    EXPECT_ERR(socket(AF_PACKET, SOCK_RAW, 0), EAFNOSUPPORT);
+    EXPECT_ERR(socket(AF_NETLINK, SOCK_RAW, 0), EAFNOSUPPORT);
+    EXPECT_ERR(socket(AF_NETLINK, SOCK_DGRAM, 0), EAFNOSUPPORT);
+    EXPECT_ERR(socket(AF_VSOCK, SOCK_STREAM, 0), EAFNOSUPPORT);
+    EXPECT_ERR(socket(AF_BLUETOOTH, SOCK_RAW, 0), EAFNOSUPPORT);
+    EXPECT_ERR(socket(AF_KEY, SOCK_RAW, 2), EAFNOSUPPORT);
+    EXPECT_ERR(socket(AF_ALG, SOCK_SEQPACKET, 0), EAFNOSUPPORT);
+    EXPECT_ERR(syscall(SYS_socket, (1UL << 32) | AF_PACKET, SOCK_RAW, 0), EAFNOSUPPORT);
+    /* No capability for raw IP even in our own network namespace. */
+    EXPECT_ERR(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), EPERM);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT(fd >= 0, "AF_INET refused: %s", strerror(errno));
+    close(fd);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    EXPECT(fd >= 0, "AF_UNIX refused: %s", strerror(errno));
+    close(fd);
+    fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    EXPECT(fd >= 0, "AF_INET6 refused: %s", strerror(errno));
+    close(fd);
+    return 0;
+}
+
+static int case_syscalls(void)
+{
+    EXPECT_ERR(syscall(SYS_io_uring_setup, 1, NULL), EPERM);
+    EXPECT_ERR(syscall(SYS_io_uring_enter, 0, 0, 0, 0, NULL, 0), EPERM);
+    EXPECT_ERR(syscall(SYS_bpf, BPF_PROG_LOAD, NULL, 0), EPERM);
+    EXPECT_ERR(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0), EPERM);
+    EXPECT_ERR(syscall(SYS_add_key, "user", "k", "v", 1, KEY_SPEC_SESSION_KEYRING), EPERM);
+    EXPECT_ERR(syscall(SYS_request_key, "user", "k", NULL, 0), EPERM);
+    struct perf_event_attr pe;
+    memset(&pe, 0, sizeof(pe));
+    pe.size = sizeof(pe);
+    pe.type = PERF_TYPE_SOFTWARE;
+    pe.config = PERF_COUNT_SW_CPU_CLOCK;
+    EXPECT_ERR(syscall(SYS_perf_event_open, &pe, 0, -1, -1, 0), EPERM);
+    EXPECT_ERR(syscall(SYS_userfaultfd, 0), EPERM);
+    EXPECT_ERR(syscall(SYS_open_by_handle_at, AT_FDCWD, NULL, 0), EPERM);
+    EXPECT_ERR(syscall(SYS_name_to_handle_at, AT_FDCWD, "/", NULL, NULL, 0), EPERM);
+    EXPECT_ERR(syscall(SYS_kexec_load, 0, 0, NULL, 0), EPERM);
+    EXPECT_ERR(syscall(SYS_init_module, NULL, 0, ""), EPERM);
+    EXPECT_ERR(syscall(SYS_finit_module, 0, "", 0), EPERM);
+    EXPECT_ERR(syscall(SYS_delete_module, "x", 0), EPERM);
+    EXPECT_ERR(syscall(SYS_reboot, 0, 0, 0, NULL), EPERM);
+    EXPECT_ERR(syscall(SYS_swapon, "/tmp/x", 0), EPERM);
+    EXPECT_ERR(syscall(SYS_acct, NULL), EPERM);
+    EXPECT_ERR(syscall(SYS_quotactl, 0, NULL, 0, NULL), EPERM);
+    struct timespec ts = {0, 0};
+    EXPECT_ERR(clock_settime(CLOCK_REALTIME, &ts), EPERM);
+    EXPECT_ERR(syscall(SYS_settimeofday, NULL, NULL), EPERM);
+    EXPECT_ERR(personality(ADDR_NO_RANDOMIZE), EPERM);
+    EXPECT_ERR(personality(PER_LINUX32), EPERM);
+    EXPECT_ERR(syscall(SYS_personality, 0x100000000UL | ADDR_NO_RANDOMIZE), EPERM);
+    /* The query and PER_LINUX are fine. */
+    EXPECT(personality(0xffffffff) == PER_LINUX, "personality query");
+    EXPECT(personality(PER_LINUX) == PER_LINUX, "personality(PER_LINUX)");
+    return 0;
+}
+
+/* Both must kill the process with SIGSYS before returning. */
+static int case_x32(void)
+{
+#if defined(__x86_64__)
+    syscall(0x40000000 | SYS_getpid);
+#endif
+    return 0;
+}
+
+static int case_i386(void)
+{
+#if defined(__x86_64__)
+    long ret;
+    /* i386 getpid (20) through the 32-bit entry. */
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20) : "memory");
+    (void)ret;
+#endif
+    return 0;
+}
+
+static int case_connect(const char *port_s, int want)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port_s))};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_ERR(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), want);
+    close(fd);
+    return 0;
+}
+
+static int case_abstract(const char *name)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = strlen(name);
+    memcpy(sa.sun_path + 1, name, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    EXPECT_ERR(connect(fd, (struct sockaddr *)&sa, (socklen_t)(sizeof(sa.sun_family) + 1 + n)),
+               ECONNREFUSED);
+    close(fd);
+    return 0;
+}
+
+static int case_kill(const char *hostpid)
+{
+    pid_t pid = (pid_t)atoi(hostpid);
+    EXPECT_ERR(kill(pid, SIGKILL), ESRCH);
+    /* -1 reaches only this namespace: the driver checks its process lives. */
+    signal(SIGTERM, SIG_IGN);
+    kill(-1, SIGKILL);
+    return 0;
+}
+
+static void fill(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "FAIL open %s: %s\n", path, strerror(errno));
+        failures++;
+        return;
+    }
+    static char buf[1 << 16];
+    memset(buf, 'x', sizeof(buf));
+    long long total = 0;
+    for (;;) {
+        ssize_t n = write(fd, buf, sizeof(buf));
+        if (n < 0) {
+            EXPECT(errno == ENOSPC, "filling %s: errno %d (%s), want ENOSPC", path, errno,
+                   strerror(errno));
+            break;
+        }
+        total += n;
+        if (total > (1LL << 31)) {
+            fprintf(stderr, "FAIL %s: 2 GiB written without ENOSPC\n", path);
+            failures++;
+            break;
+        }
+    }
+    close(fd);
+    /* The driver sets an 8 MiB tmpfs: it must not have held much more. */
+    EXPECT(total <= 8LL << 20, "%s held %lld bytes", path, total);
+    EXPECT(total >= 4LL << 20, "%s held only %lld bytes", path, total);
+    unlink(path);
+}
+
+static int case_diskfill(void)
+{
+    fill("/tmp/fill");
+    fill("/work/fill");
+    return 0;
+}
+
+/* Leave processes behind that try hard to outlive the run. */
+static int case_orphan(const char *token)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        if (fork() == 0) {
+            signal(SIGTERM, SIG_IGN);
+            signal(SIGHUP, SIG_IGN);
+            execl("/bin/sleep", "sleep", "1000", token, (char *)NULL);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    pid_t stopped = fork();
+    if (stopped == 0) {
+        execl("/bin/sleep", "sleep", "1001", token, (char *)NULL);
+        _exit(1);
+    }
+    usleep(100000);
+    kill(stopped, SIGSTOP);
+    usleep(100000);
+    return 0; /* pid 1 exits: the kernel kills the rest of the namespace */
+}
+
+static int case_forkbomb(void)
+{
+    for (;;)
+        if (fork() < 0)
+            usleep(1000);
+    return 0;
+}
+
+static int case_membomb(void)
+{
+    for (size_t total = 0; total < (8ULL << 30); total += 16 << 20) {
+        char *p = malloc(16 << 20);
+        if (!p)
+            return 3;
+        memset(p, 1, 16 << 20);
+    }
+    return 4;
+}
+
+static int case_cpuspin(void)
+{
+    volatile unsigned long x = 0;
+    while (x != ~0UL)
+        x++;
+    return 3;
+}
+
+static int case_flood(void)
+{
+    static char buf[65536];
+    memset(buf, 'y', sizeof(buf));
+    for (;;)
+        if (write(1, buf, sizeof(buf)) < 0)
+            return 3;
+}
+
+static int case_plant(const char *victim)
+{
+    char dst[512];
+    snprintf(dst, sizeof(dst), "%s/secret", victim);
+    EXPECT(symlink(dst, "/work/evil-file") == 0, "symlink: %s", strerror(errno));
+    EXPECT(symlink(victim, "/work/evil-dir") == 0, "symlink: %s", strerror(errno));
+    EXPECT(symlink("/", "/work/evil-root") == 0, "symlink: %s", strerror(errno));
+    EXPECT(mkdir("/work/deep", 0755) == 0, "mkdir: %s", strerror(errno));
+    EXPECT(symlink(victim, "/work/deep/evil-dir") == 0, "symlink: %s", strerror(errno));
+    EXPECT(mkdir("/work/locked", 0755) == 0, "mkdir: %s", strerror(errno));
+    int fd = open("/work/locked/f", O_WRONLY | O_CREAT, 0600);
+    close(fd);
+    EXPECT(chmod("/work/locked", 0) == 0, "chmod: %s", strerror(errno));
+    /* A hard link to a host file cannot be made across the bind. */
+    EXPECT_ERR(link("/usr/bin/true", "/work/hard"), EXDEV);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: probe CASE [ARG...]\n");
+        return 2;
+    }
+    const char *c = argv[1];
+    const char *a = argc > 2 ? argv[2] : "";
+    const char *b = argc > 3 ? argv[3] : "";
+    int r;
+    if (!strcmp(c, "ptrace"))
+        r = case_ptrace();
+    else if (!strcmp(c, "mount"))
+        r = case_mount();
+    else if (!strcmp(c, "unshare"))
+        r = case_unshare();
+    else if (!strcmp(c, "creds"))
+        r = case_creds();
+    else if (!strcmp(c, "setuid"))
+        r = case_setuid(a);
+    else if (!strcmp(c, "euid"))
+        r = case_euid();
+    else if (!strcmp(c, "hostfiles"))
+        r = case_hostfiles(a, b);
+    else if (!strcmp(c, "readonly"))
+        r = case_readonly(a);
+    else if (!strcmp(c, "tiocsti"))
+        r = case_tiocsti();
+    else if (!strcmp(c, "sockets"))
+        r = case_sockets();
+    else if (!strcmp(c, "syscalls"))
+        r = case_syscalls();
+    else if (!strcmp(c, "x32"))
+        r = case_x32();
+    else if (!strcmp(c, "i386"))
+        r = case_i386();
+    else if (!strcmp(c, "connect-refused"))
+        r = case_connect(a, ECONNREFUSED);
+    else if (!strcmp(c, "connect-nonet"))
+        r = case_connect(a, ENETUNREACH);
+    else if (!strcmp(c, "abstract"))
+        r = case_abstract(a);
+    else if (!strcmp(c, "kill"))
+        r = case_kill(a);
+    else if (!strcmp(c, "diskfill"))
+        r = case_diskfill();
+    else if (!strcmp(c, "orphan"))
+        r = case_orphan(a);
+    else if (!strcmp(c, "forkbomb"))
+        r = case_forkbomb();
+    else if (!strcmp(c, "membomb"))
+        r = case_membomb();
+    else if (!strcmp(c, "cpuspin"))
+        r = case_cpuspin();
+    else if (!strcmp(c, "sleep"))
+        r = sleep(30) ? 0 : 3;
+    else if (!strcmp(c, "flood"))
+        r = case_flood();
+    else if (!strcmp(c, "plant"))
+        r = case_plant(a);
+    else {
+        fprintf(stderr, "probe: unknown case %s\n", c);
+        return 2;
+    }
+    if (r == 0 && failures)
+        r = 1;
+    return r;
+}

@@ -1,0 +1,319 @@
+/* The sandbox library through its API: pipes, files, reasons, uid ranges,
+ * kills and clean-up. Needs user namespaces (root for the uid-range test). */
+#include "box.h"
+#include "check.h"
+#include "rmtree.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static rn_box_context *ctx;
+
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Read a pipe to EOF (or until size), polling so a slow writer is fine. */
+static size_t slurp(int fd, char *buf, size_t size)
+{
+    size_t got = 0;
+    while (got + 1 < size) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 5000) <= 0)
+            break;
+        ssize_t n = read(fd, buf + got, size - 1 - got);
+        if (n < 0 && errno == EAGAIN)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    return got;
+}
+
+static int run(const char *const *argv, rn_box_options *o, rn_box_result *res, char *out,
+               size_t size)
+{
+    rn_box *box;
+    o->argv = argv;
+    int r = rn_box_spawn(ctx, o, &box);
+    if (r < 0)
+        return r;
+    if (out)
+        slurp(rn_box_stdout_fd(box), out, size);
+    r = rn_box_wait(box, res);
+    rn_box_free(box);
+    return r;
+}
+
+static void test_echo(void)
+{
+    const char *argv[] = {"/bin/echo", "hi", NULL};
+    rn_box_options o = {.stdin_null = true};
+    rn_box_result res;
+    char out[64];
+    REQUIRE(run(argv, &o, &res, out, sizeof(out)) == 0);
+    CHECK_INT(res.reason, RN_BOX_EXITED);
+    CHECK_INT(res.exit_code, 0);
+    CHECK_INT(res.signal, 0);
+    CHECK_STR(out, "hi\n");
+}
+
+static void test_path_lookup_and_env(void)
+{
+    const char *argv[] = {"sh", "-c", "echo $FOO:$PWD:$(id -u):$(hostname)", NULL};
+    const char *env[] = {"PATH=/nowhere:/usr/bin", "FOO=bar", NULL};
+    rn_box_options o = {.stdin_null = true, .envp = env, .cwd = "/tmp"};
+    rn_box_result res;
+    char out[128];
+    REQUIRE(run(argv, &o, &res, out, sizeof(out)) == 0);
+    CHECK_INT(res.reason, RN_BOX_EXITED);
+    CHECK_STR(out, "bar:/tmp:1000:runnel\n");
+}
+
+static void test_stdin_pipe(void)
+{
+    const char *argv[] = {"/bin/cat", NULL};
+    rn_box_options o = {.argv = argv};
+    rn_box *box;
+    REQUIRE(rn_box_spawn(ctx, &o, &box) == 0);
+    rn_box_result res;
+    CHECK_INT(rn_box_reap(box, &res), -EAGAIN);
+    CHECK(write(rn_box_stdin_fd(box), "abc", 3) == 3);
+    rn_box_close_stdin(box);
+    CHECK_INT(rn_box_stdin_fd(box), -1);
+    char out[16];
+    slurp(rn_box_stdout_fd(box), out, sizeof(out));
+    CHECK_STR(out, "abc");
+    CHECK_INT(rn_box_wait(box, &res), 0);
+    CHECK_INT(res.reason, RN_BOX_EXITED);
+    rn_box_free(box);
+}
+
+static void test_files(void)
+{
+    const char *argv[] = {"/bin/sh", "-c", "stat -c '%a %U %s' /work/a.txt /work/run.sh; ./run.sh",
+                          NULL};
+    rn_box_file files[] = {{"a.txt", "hello", 5, 0600},
+                           {"run.sh", "#!/bin/sh\necho ran\n", 19, 0755}};
+    rn_box_options o = {.stdin_null = true, .files = files, .nfiles = 2};
+    rn_box_result res;
+    char out[128];
+    REQUIRE(run(argv, &o, &res, out, sizeof(out)) == 0);
+    CHECK_STR(out, "600 runner 5\n755 runner 19\nran\n");
+    rn_box_file bad[] = {{"../x", "x", 1, 0644}};
+    o.files = bad;
+    o.nfiles = 1;
+    CHECK_INT(run(argv, &o, &res, NULL, 0), -EINVAL);
+}
+
+static void test_workdir_and_build_bind(void)
+{
+    char dir[] = "/tmp/runnel-api.XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    char work[64], build[64];
+    snprintf(work, sizeof(work), "%s/work", dir);
+    snprintf(build, sizeof(build), "%s/build", dir);
+    mkdir(work, 0700);
+    mkdir(build, 0700);
+    const char *argv[] = {"/bin/sh", "-c", "echo out > /build/artifact && cat /work/src.c", NULL};
+    rn_box_file files[] = {{"src.c", "int x;", 6, 0644}};
+    rn_box_bind binds[] = {{build, "/build", true, false}};
+    rn_box_options o = {.stdin_null = true,
+                        .workdir = work,
+                        .files = files,
+                        .nfiles = 1,
+                        .binds = binds,
+                        .nbinds = 1};
+    rn_box_result res;
+    char out[64];
+    REQUIRE(run(argv, &o, &res, out, sizeof(out)) == 0);
+    CHECK_INT(res.reason, RN_BOX_EXITED);
+    CHECK_STR(out, "int x;");
+    char path[128];
+    snprintf(path, sizeof(path), "%s/artifact", build);
+    CHECK(access(path, F_OK) == 0);
+    snprintf(path, sizeof(path), "%s/src.c", work);
+    CHECK(access(path, F_OK) == 0);
+    /* Read-only in a later stage. */
+    binds[0].writable = false;
+    const char *argv2[] = {"/bin/sh", "-c", "cat /build/artifact; echo x > /build/y", NULL};
+    o.files = NULL;
+    o.nfiles = 0;
+    REQUIRE(run(argv2, &o, &res, out, sizeof(out)) == 0);
+    CHECK_STR(out, "out\n");
+    CHECK_INT(res.exit_code, 2);
+    rn_rmtree(dir);
+}
+
+static void test_setup_failures(void)
+{
+    const char *argv[] = {"/bin/true", NULL};
+    rn_box_options o = {.stdin_null = true, .cwd = "/nonexistent"};
+    rn_box_result res;
+    REQUIRE(run(argv, &o, &res, NULL, 0) == 0);
+    CHECK_INT(res.reason, RN_BOX_SETUP_FAILED);
+    CHECK_INT(res.setup_stage, RN_BOX_STAGE_CWD);
+    CHECK_INT(res.setup_errno, ENOENT);
+    CHECK_INT(res.exit_code, -1);
+
+    const char *missing[] = {"/no/such/program", NULL};
+    rn_box_options o2 = {.stdin_null = true};
+    REQUIRE(run(missing, &o2, &res, NULL, 0) == 0);
+    CHECK_INT(res.reason, RN_BOX_SETUP_FAILED);
+    CHECK_INT(res.setup_stage, RN_BOX_STAGE_EXEC);
+    CHECK_INT(res.setup_errno, ENOENT);
+
+    rn_box_bind binds[] = {{"/no/such/dir", "/x", false, false}};
+    rn_box_options o3 = {.stdin_null = true, .binds = binds, .nbinds = 1};
+    CHECK_INT(run(argv, &o3, &res, NULL, 0), -ENOENT);
+    binds[0].optional = true;
+    REQUIRE(run(argv, &o3, &res, NULL, 0) == 0);
+    CHECK_INT(res.reason, RN_BOX_EXITED);
+    rn_box_bind rel[] = {{"/usr", "/usr/../etc", false, false}};
+    o3.binds = rel;
+    CHECK_INT(run(argv, &o3, &res, NULL, 0), -EINVAL);
+}
+
+static void test_signal_and_kill(void)
+{
+    const char *argv[] = {"/bin/sleep", "30", NULL};
+    rn_box_options o = {.argv = argv, .stdin_null = true};
+    rn_box *box;
+    REQUIRE(rn_box_spawn(ctx, &o, &box) == 0);
+    CHECK(rn_box_wall_left_ms(box) > 9000);
+    CHECK_INT(rn_box_kill(box, RN_BOX_OUTPUT_LIMIT), 0);
+    CHECK_INT(rn_box_kill(box, RN_BOX_KILLED), 0); /* the first reason wins */
+    rn_box_result res;
+    CHECK_INT(rn_box_wait(box, &res), 0);
+    CHECK_INT(res.reason, RN_BOX_OUTPUT_LIMIT);
+    CHECK_INT(res.signal, SIGKILL);
+    CHECK(res.wall_ms < 2000);
+    rn_box_free(box);
+
+    /* A signal we did not send. */
+    const char *segv[] = {"/bin/sh", "-c", "sh -c 'kill -SEGV $$'; exit $?", NULL};
+    rn_box_options o2 = {.stdin_null = true};
+    REQUIRE(run(segv, &o2, &res, NULL, 0) == 0);
+    CHECK_INT(res.reason, RN_BOX_EXITED);
+    CHECK_INT(res.exit_code, 128 + SIGSEGV);
+
+    /* Freeing a running box kills and reaps it. */
+    REQUIRE(rn_box_spawn(ctx, &o, &box) == 0);
+    pid_t pid = rn_box_pid(box);
+    rn_box_free(box);
+    CHECK(kill(pid, 0) < 0 && errno == ESRCH);
+}
+
+static void test_wall_timeout(void)
+{
+    const char *argv[] = {"/bin/sleep", "30", NULL};
+    rn_box_options o = {.stdin_null = true, .wall_ms = 300};
+    rn_box_result res;
+    REQUIRE(run(argv, &o, &res, NULL, 0) == 0);
+    CHECK_INT(res.reason, RN_BOX_TIMEOUT);
+    CHECK(res.wall_ms >= 300 && res.wall_ms < 2000);
+}
+
+/* As root, concurrent runs get distinct host uids, and none is root. */
+static void test_uid_range(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "skip: not root\n");
+        return;
+    }
+    enum { N = 8 };
+    rn_box *boxes[N];
+    uid_t uids[N];
+    const char *argv[] = {"/bin/sh", "-c", "echo up; exec /bin/sleep 30", NULL};
+    rn_box_options o = {.argv = argv, .stdin_null = true};
+    for (int i = 0; i < N; i++) {
+        REQUIRE(rn_box_spawn(ctx, &o, &boxes[i]) == 0);
+        /* Wait for the program itself: during set-up the child is still
+         * the server's uid. */
+        struct pollfd p = {rn_box_stdout_fd(boxes[i]), POLLIN, 0};
+        char up[8];
+        CHECK(poll(&p, 1, 10000) == 1 && read(p.fd, up, sizeof(up)) > 0);
+        char path[64], line[256];
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)rn_box_pid(boxes[i]));
+        FILE *f = fopen(path, "r");
+        uids[i] = 0;
+        while (f && fgets(line, sizeof(line), f))
+            if (!strncmp(line, "Uid:", 4))
+                uids[i] = (uid_t)strtoul(line + 5, NULL, 10);
+        if (f)
+            fclose(f);
+        CHECK(uids[i] != 0);
+        for (int j = 0; j < i; j++)
+            CHECK(uids[i] != uids[j]);
+    }
+    for (int i = 0; i < N; i++)
+        rn_box_free(boxes[i]);
+
+    /* A range of one: the second concurrent run must be refused. */
+    rn_box_context *small;
+    rn_box_context_options co = {.uid_first = 3000000000u, .uid_count = 1};
+    REQUIRE(rn_box_context_new(&co, &small) == 0);
+    rn_box *a, *b;
+    REQUIRE(rn_box_spawn(small, &o, &a) == 0);
+    CHECK_INT(rn_box_spawn(small, &o, &b), -EAGAIN);
+    rn_box_free(a);
+    REQUIRE(rn_box_spawn(small, &o, &b) == 0); /* released on reap */
+    rn_box_free(b);
+    rn_box_context_free(small);
+}
+
+static void test_protections(void)
+{
+    unsigned p = rn_box_context_protections(ctx);
+    unsigned want = RN_BOX_PROT_USERNS | RN_BOX_PROT_PIDNS | RN_BOX_PROT_MOUNTNS |
+                    RN_BOX_PROT_NETNS | RN_BOX_PROT_IPCNS | RN_BOX_PROT_UTSNS |
+                    RN_BOX_PROT_CGROUPNS | RN_BOX_PROT_SECCOMP | RN_BOX_PROT_CAPDROP;
+    CHECK_INT(p & want, want);
+    char buf[4096];
+    int n = rn_box_context_describe(ctx, buf, sizeof(buf));
+    CHECK(n > 0 && strstr(buf, "seccomp: on"));
+    CHECK_INT(rn_box_context_describe(ctx, buf, 10), -ENOBUFS);
+    CHECK_STR(rn_box_reason_name(RN_BOX_MEMORY_LIMIT), "oom");
+    CHECK_STR(rn_box_stage_name(RN_BOX_STAGE_FILES), "files");
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int r = rn_box_context_new(NULL, &ctx);
+    if (r < 0) {
+        fprintf(stderr, "rn_box_context_new: %s\n", strerror(-r));
+        return 1;
+    }
+    int fds = count_fds();
+    RUN_TEST(test_protections);
+    RUN_TEST(test_echo);
+    RUN_TEST(test_path_lookup_and_env);
+    RUN_TEST(test_stdin_pipe);
+    RUN_TEST(test_files);
+    RUN_TEST(test_workdir_and_build_bind);
+    RUN_TEST(test_setup_failures);
+    RUN_TEST(test_signal_and_kill);
+    RUN_TEST(test_wall_timeout);
+    RUN_TEST(test_uid_range);
+    CHECK_INT(count_fds(), fds); /* no fd leaked by any run */
+    rn_box_context_free(ctx);
+    return check_report();
+}
