@@ -472,6 +472,8 @@ static const char *const ranna_keys[][2] = {
     {"bf", "brainfuck"},
     {"dash", "sh"},
     {"kt", "kotlin"},
+    {"ocaml", "ocaml"},
+    {"elixir", "elixir"},
 };
 
 static rn_specs *shipped;
