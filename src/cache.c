@@ -87,6 +87,50 @@ static uint64_t tree_bytes_at(int dirfd, const char *name, int depth)
     return sum;
 }
 
+/* Make a finished build readable by any run and owned by the cache: the
+ * compile stage ran as a throw-away uid and may have left odd modes, setuid
+ * bits or special files. Symlinks are never followed. */
+static void normalize_at(int dirfd, const char *name, int depth)
+{
+    struct stat st;
+    struct dirent *de;
+    DIR *d;
+    int fd;
+
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return;
+    if (S_ISLNK(st.st_mode)) {
+        fchownat(dirfd, name, geteuid(), getegid(), AT_SYMLINK_NOFOLLOW);
+        return;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        unlinkat(dirfd, name, 0);
+        return;
+    }
+    fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fchown(fd, geteuid(), getegid()) < 0 && errno != EPERM) {
+        close(fd);
+        return;
+    }
+    fchmod(fd, S_ISDIR(st.st_mode) || (st.st_mode & 0111) ? 0755 : 0644);
+    if (!S_ISDIR(st.st_mode) || depth > 64) {
+        close(fd);
+        return;
+    }
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            normalize_at(fd, de->d_name, depth + 1);
+    }
+    closedir(d);
+}
+
 static int path_of(const rn_cache *c, const char *name, char *path, size_t size)
 {
     int n = snprintf(path, size, "%s/%s", c->dir, name);
@@ -499,6 +543,7 @@ int rn_cache_commit(rn_cache *c, const char *key, const char *tmp_path, char *fi
         goto discard;
     e = find(c, key);
     if (e == NULL) {
+        normalize_at(c->dirfd, name, 0);
         if (renameat2(c->dirfd, name, c->dirfd, key, RENAME_NOREPLACE) < 0) {
             rc = -errno;
             if (rc != -EEXIST)

@@ -34,10 +34,14 @@ int rn_cache_acquire(rn_cache *cache, const char *key, char *path, size_t size);
 /* Drop a reference taken by rn_cache_acquire or rn_cache_commit. */
 void rn_cache_release(rn_cache *cache, const char *key);
 
-/* Make a fresh empty directory to compile into; its path goes into path. */
+/* Make a fresh empty directory (0755, owned by the caller) to compile into;
+ * its path goes into path. A compile stage running as another uid needs it
+ * chown'ed to that uid first. */
 int rn_cache_begin(rn_cache *cache, char *path, size_t size);
 
-/* Move a finished build dir into the cache under key and take a reference;
+/* Move a finished build dir into the cache under key and take a reference
+ * (first making it owned by the cache, directories and executables 0755,
+ * other files 0644, special files removed);
  * the entry's final path goes into final_path. If the key already exists
  * (a concurrent compile won), tmp_path is removed and the existing entry is
  * used. Evicts over the cap. */

@@ -336,6 +336,66 @@ static void test_reopen(void)
     CHECK(rn_cache_open("/proc/nonexistent/cache", 1, &c) < 0);
 }
 
+static unsigned mode_of(const char *dir, const char *name)
+{
+    char path[512];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return lstat(path, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0;
+}
+
+static void test_normalize(void)
+{
+    char dir[256], tmp[512], final[512], path[600], key[65], target[64];
+    rn_cache *c = NULL;
+    ssize_t n;
+
+    snprintf(dir, sizeof(dir), "%s/modes", root);
+    REQUIRE(rn_cache_open(dir, 1 << 20, &c) == 0);
+    key_of("modes", key);
+    REQUIRE(rn_cache_begin(c, tmp, sizeof(tmp)) == 0);
+    put(tmp, "private", 10, 'p');
+    put(tmp, "prog", 10, 'x');
+    put(tmp, "suid", 10, 's');
+    snprintf(path, sizeof(path), "%s/private", tmp);
+    CHECK(chmod(path, 0600) == 0);
+    snprintf(path, sizeof(path), "%s/prog", tmp);
+    CHECK(chmod(path, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/suid", tmp);
+    CHECK(chmod(path, 04711) == 0);
+    snprintf(path, sizeof(path), "%s/fifo", tmp);
+    CHECK(mkfifo(path, 0600) == 0);
+    snprintf(path, sizeof(path), "%s/sub", tmp);
+    CHECK(mkdir(path, 0700) == 0);
+    put(path, "inner", 5, 'i');
+    put(root, "outside", 3, 'o');
+    snprintf(path, sizeof(path), "%s/outside", root);
+    CHECK(chmod(path, 0600) == 0);
+    snprintf(target, sizeof(target), "%s/outside", root);
+    snprintf(path, sizeof(path), "%s/link", tmp);
+    CHECK(symlink(target, path) == 0);
+    CHECK(chmod(tmp, 0700) == 0);
+
+    REQUIRE(rn_cache_commit(c, key, tmp, final, sizeof(final)) == 0);
+    CHECK_INT(mode_of(final, "."), 0755);
+    CHECK_INT(mode_of(final, "private"), 0644);
+    CHECK_INT(mode_of(final, "prog"), 0755);
+    CHECK_INT(mode_of(final, "suid"), 0755);
+    CHECK_INT(mode_of(final, "fifo"), 0);
+    CHECK_INT(mode_of(final, "sub"), 0755);
+    CHECK_INT(mode_of(final, "sub/inner"), 0644);
+    snprintf(path, sizeof(path), "%s/link", final);
+    n = readlink(path, target, sizeof(target) - 1);
+    CHECK(n > 0);
+    target[n > 0 ? n : 0] = '\0';
+    CHECK(strstr(target, "/outside") != NULL);
+    CHECK_INT(mode_of(root, "outside"), 0600); /* not followed */
+    CHECK_INT(rn_cache_bytes(c), 35);
+    rn_cache_release(c, key);
+    rn_cache_close(c);
+}
+
 int main(void)
 {
     if (mkdtemp(root) == NULL) {
@@ -348,6 +408,7 @@ int main(void)
     RUN_TEST(test_concurrent_commit);
     RUN_TEST(test_lru_eviction);
     RUN_TEST(test_reopen);
+    RUN_TEST(test_normalize);
     rn_rmtree(root);
     return check_report();
 }
