@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +29,11 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("RUNNEL_BUILD", str(REPO / "build")))
 SPECS = Path(os.environ.get("RUNNEL_SPECS", str(REPO / "specs")))
 RUNNEYD = BUILD / "src" / "runneld"
+# The languages these tests use. Servers load only these spec files (copied
+# from SPECS) unless RUNNEL_IT_FULL_SPECS=1: start-up runs every spec's
+# version command, and some toolchains (kotlinc) take seconds to answer.
+# test_server.py::test_full_specs starts one server with the whole SPECS dir.
+TEST_LANGS = ("bash", "sh", "python3", "c")
 
 DEFAULT_LIMITS = {
     "concurrency": 2,
@@ -245,8 +251,19 @@ class WS:
             except asyncio.TimeoutError:
                 continue
             except websockets.ConnectionClosed as e:
-                return (e.rcvd.code if e.rcvd else None), evs
+                # no close frame from the server: 1006 (abnormal closure)
+                return (e.rcvd.code if e.rcvd else 1006), evs
             evs.append(frame)
+
+    async def send_until_closed(self, data, timeout=5.0):
+        """Send something the server must answer by closing; returns (close
+        code, frames read). The server may close while we are still sending
+        (e.g. between fragments)."""
+        try:
+            await self.conn.send(data)
+        except websockets.ConnectionClosed as e:
+            return (e.rcvd.code if e.rcvd else 1006), []
+        return await self.expect_closed(timeout)
 
     async def ping(self, nonce=None, timeout=5.0):
         op = {"op": 0}
@@ -344,7 +361,7 @@ class WS:
 
 
 class Server:
-    def __init__(self, tmp_path, name, limits=None, config=None, use_config=True,
+    def __init__(self, tmp_path, name, specs, limits=None, config=None, use_config=True,
                  extra_args=()):
         self.port = free_port()
         self.host = "127.0.0.1"
@@ -360,7 +377,7 @@ class Server:
         self.config_path = tmp_path / f"{name}.json"
         self.config_path.write_text(json.dumps(cfg, indent=1))
         self.argv = [str(RUNNEYD), "--listen", f"{self.host}:{self.port}",
-                     "--specs", str(SPECS), "--log-level", "debug"]
+                     "--specs", str(specs), "--log-level", "debug"]
         if use_config:
             self.argv += ["--config", str(self.config_path)]
         self.argv += list(extra_args)
@@ -466,12 +483,35 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
+@pytest.fixture(scope="session")
+def test_specs(tmp_path_factory):
+    """A specs dir holding only TEST_LANGS (see above), with the runtimes
+    dir beside it as the loader expects (<specs>/../runtimes)."""
+    if os.environ.get("RUNNEL_IT_FULL_SPECS") == "1":
+        return SPECS
+    root = tmp_path_factory.mktemp("specs-subset")
+    d = root / "specs"
+    d.mkdir()
+    for lang in TEST_LANGS:
+        src = SPECS / f"{lang}.json"
+        if src.exists():
+            shutil.copy(src, d / src.name)
+    if (SPECS / "schema.json").exists():
+        shutil.copy(SPECS / "schema.json", d / "schema.json")
+    runtimes = SPECS.parent / "runtimes"
+    if runtimes.exists():
+        os.symlink(runtimes, root / "runtimes")
+    return d
+
+
 @pytest.fixture
-def server_factory(tmp_path, request):
+def server_factory(tmp_path, request, test_specs):
     servers = []
 
-    def make(_name=None, _start=True, _use_config=True, _config=None, _args=(), **limits):
-        s = Server(tmp_path, _name or f"runneld{len(servers)}", limits=limits,
+    def make(_name=None, _start=True, _use_config=True, _config=None, _args=(),
+             _specs=None, **limits):
+        s = Server(tmp_path, _name or f"runneld{len(servers)}", _specs or test_specs,
+                   limits=limits,
                    config=_config, use_config=_use_config, extra_args=_args)
         servers.append(s)
         if _start:

@@ -119,13 +119,27 @@ def test_exit_code_reported(server):
 
 
 def test_signal_reported(server):
+    """A program that dies of a signal: reason signaled and the signal number."""
     async def main():
         ws = await server.ws()
-        r = await ws.run("echo x; kill -KILL $$")
+        r = await ws.run("import ctypes, sys\nprint('x', flush=True)\nctypes.string_at(0)\n",
+                         language="python3")
         r.check_sequence()
         assert r.stdout == "x\n"
-        assert r.stop["reason"] == "signaled", r.stop
-        assert r.stop["signal"] == 9, r.stop
+        assert (r.stop["reason"], r.stop["signal"]) == ("signaled", 11), r.stop
+        await ws.close()
+    arun(main())
+
+
+def test_program_can_kill_itself(server):
+    """`kill -KILL $$` ends a bash program as it does anywhere else (a run's
+    own process must not be immune to its own signals)."""
+    async def main():
+        ws = await server.ws()
+        r = await ws.run("echo x; kill -KILL $$; echo survived")
+        r.check_sequence()
+        assert r.stdout == "x\n", r
+        assert (r.stop["reason"], r.stop["signal"]) == ("signaled", 9), r.stop
         await ws.close()
     arun(main())
 
@@ -721,8 +735,7 @@ def test_message_over_frame_limit_closes_1009(server_factory):
         await ws.assert_alive()
         big = json.dumps({"op": 1, "nonce": 1, "args": {"language": "bash",
                                                          "code": "echo " + "z" * 8000}})
-        await ws.send_raw(big)
-        code, frames = await ws.expect_closed(5)
+        code, frames = await ws.send_until_closed(big, 5)
         assert code == 1009, f"close code {code}, frames {frames!r}"
     arun(main())
 
@@ -732,8 +745,8 @@ def test_fragmented_message_over_limit_closes_1009(server_factory):
     async def main():
         ws = await srv.ws()
         text = json.dumps({"op": 0, "nonce": 1, "pad": "p" * 9000})
-        await ws.send_raw([text[i:i + 1000] for i in range(0, len(text), 1000)])
-        code, frames = await ws.expect_closed(5)
+        code, frames = await ws.send_until_closed(
+            [text[i:i + 1000] for i in range(0, len(text), 1000)], 5)
         assert code == 1009, f"close code {code}, frames {frames!r}"
     arun(main())
 
@@ -799,6 +812,7 @@ def test_stdin_argument(server):
 
 
 def test_input_op_and_eof(server):
+    """op 3 INPUT writes to a running program's stdin; eof:true closes it."""
     async def main():
         ws = await server.ws()
         code = ("import sys\n"
@@ -808,16 +822,23 @@ def test_input_op_and_eof(server):
                 "print('eof', flush=True)\n")
         r = Run(20)
         runs = {20: r}
+
+        async def step(want):
+            stray = await ws.collect(runs, 5, until=lambda e: want in r.stdout)
+            assert not stray, f"unexpected events (INPUT sends none on success): {stray!r}"
+            assert want in r.stdout, f"program output {r.stdout!r}, waiting for {want!r}: {r!r}"
+
         await ws.exec(code, language="python3", nonce=20)
-        await ws.collect(runs, 10, until=lambda e: e["code"] == LOG and "ready" in e["data"].get("stdout", ""))
-        assert r.runid and not r.done
+        await step("ready\n")
+        assert r.runid and not r.done, f"program ended before any INPUT: {r!r}"
         await ws.send({"op": 3, "args": {"runid": r.runid, "data": "alpha\n"}})
-        await ws.collect(runs, 5, until=lambda e: e["code"] == LOG and "got alpha" in r.stdout)
+        await step("got alpha\n")
         await ws.send({"op": 3, "nonce": 21, "args": {"runid": r.runid, "data": "bêta\n"}})
-        await ws.collect(runs, 5, until=lambda e: e["code"] == LOG and "got bêta" in r.stdout)
+        await step("got bêta\n")
+        assert not r.done, r
         await ws.send({"op": 3, "args": {"runid": r.runid, "eof": True}})
         stray = await ws.collect(runs, 5)
-        assert not stray, f"INPUT must not produce events of its own: {stray!r}"
+        assert not stray, f"unexpected events: {stray!r}"
         r.check_sequence()
         assert r.stdout == "ready\ngot alpha\ngot bêta\neof\n"
         assert r.stop["reason"] == "exited" and r.stop["exitcode"] == 0

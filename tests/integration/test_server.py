@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import LOG, Run, arun, marker, pids_with, async_wait_until, wait_until
+from conftest import SPECS, LOG, Run, arun, marker, pids_with, async_wait_until, wait_until
 
 
 def values(obj):
@@ -100,8 +100,8 @@ def test_shutdown_signal(server_factory, sig):
         srv.expect_exit = True
         (code_busy, frames), (code_idle, _) = await asyncio.gather(
             busy.expect_closed(6), idle.expect_closed(6))
-        assert code_busy == 1001, f"busy client closed with {code_busy}"
-        assert code_idle == 1001, f"idle client closed with {code_idle}"
+        assert (code_busy, code_idle) == (1001, 1001), \
+            f"close codes: client with a run {code_busy}, idle client {code_idle} (frames {frames!r})"
         for f in frames:   # whatever came before the close belongs to the run
             ev = json.loads(f)
             assert ev.get("nonce") == 1, ev
@@ -124,3 +124,23 @@ def test_shutdown_idle_server_fast(server):
     rc = server.proc.wait(5)
     assert rc == 0
     assert time.monotonic() - t0 < 2
+
+
+RANNA_KEYS = ["python3", "py", "python", "bash", "c", "node", "js", "javascript", "golang",
+              "go", "openjdk-17", "java", "cpp", "c++", "mono", "csharp", "typescript", "ts",
+              "rust", "ruby", "php"]
+
+
+def test_full_specs(server_factory):
+    """The shipped specs dir: ranna's keys and aliases are all in /v1/spec."""
+    t0 = time.monotonic()
+    srv = server_factory(_specs=SPECS)
+    started = time.monotonic() - t0
+    st, _, obj = srv.http_json("GET", "/v1/spec")
+    assert st == 200
+    missing = [k for k in RANNA_KEYS if k not in obj]
+    assert not missing, f"ranna keys missing from /v1/spec: {missing}"
+    for k, v in obj.items():
+        if "use" in v:
+            assert v["use"] in obj and "use" not in obj[v["use"]], (k, v)
+    print(f"runneld became healthy in {started:.1f} s with the shipped specs")
