@@ -488,6 +488,13 @@ int rn_spec_parse(const char *json, size_t len, rn_spec **out, char *errbuf, siz
         set_err(errbuf, errsize, "invalid JSON near byte %zu", off);
         return -EINVAL;
     }
+    while (end != NULL && end < json + len && isspace((unsigned char)*end))
+        end++;
+    if (end != NULL && end < json + len && *end != '\0') {
+        set_err(errbuf, errsize, "invalid JSON: trailing data at byte %zu", (size_t)(end - json));
+        cJSON_Delete(root);
+        return -EINVAL;
+    }
     sp = calloc(1, sizeof(*sp));
     if (sp == NULL) {
         cJSON_Delete(root);
@@ -511,6 +518,13 @@ int rn_spec_parse(const char *json, size_t len, rn_spec **out, char *errbuf, siz
             set_err(errbuf, errsize, "field '%s': unknown field", el->string);
             rc = -EINVAL;
             goto fail;
+        }
+        for (const cJSON *prev = root->child; prev != el; prev = prev->next) {
+            if (strcmp(prev->string, el->string) == 0) {
+                set_err(errbuf, errsize, "field '%s': given twice", el->string);
+                rc = -EINVAL;
+                goto fail;
+            }
         }
     }
 

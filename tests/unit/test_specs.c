@@ -111,6 +111,8 @@ static void test_parse_bad(void)
     } cases[] = {
         {"{\"name\":", "invalid JSON near byte 7"},
         {"[1]", "top level: must be an object"},
+        {"{" MINIMAL "} x", "invalid JSON: trailing data at byte 151"},
+        {"{" MINIMAL ",\"run\":[\"a\"]}", "field 'run': given twice"},
         {"{" MINIMAL ",\"color\":1}", "field 'color': unknown field"},
         {"{\"display\":\"D\"}", "field 'name': missing"},
         {"{\"name\":7}", "field 'name': must be a string"},
