@@ -16,6 +16,8 @@
 #define SERVER_MAX_HEADER     4096
 #define SERVER_MAX_TRACKED    4096
 #define SERVER_CLOSE_GRACE_MS 1500
+/* The close opcode's value in lws_write (not in the public enum). */
+#define WS_WRITE_CLOSE 4
 
 /* Request headers an envelope may ask for, by lower-case name. */
 static const struct {
@@ -60,6 +62,7 @@ struct rn_conn {
     bool rx_stopped;
     uint64_t over_since;
     int close_status;
+    bool close_sent;
     char close_reason[64];
     /* incoming message being gathered */
     char *rx;
@@ -484,9 +487,22 @@ static void conn_closed(rn_conn *c)
 static int conn_writable(rn_conn *c)
 {
     if (c->close_status && !c->qhead) {
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_status,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
-        return -1;
+        if (c->close_sent)
+            return 0;
+        c->close_sent = true;
+        rn_log(RN_LOG_DEBUG, "conn.closing", "conn=%lu status=%d", c->id, c->close_status);
+        /* lws 4.1 drops the socket without a close frame when a writable
+         * callback returns -1, so the frame is written here, then the peer's
+         * answering close ends the connection (or the timeout does). */
+        unsigned char frame[LWS_PRE + 2 + sizeof(c->close_reason)];
+        size_t rl = strlen(c->close_reason);
+        frame[LWS_PRE] = (unsigned char)(c->close_status >> 8);
+        frame[LWS_PRE + 1] = (unsigned char)(c->close_status & 0xff);
+        memcpy(frame + LWS_PRE + 2, c->close_reason, rl);
+        if (lws_write(c->wsi, frame + LWS_PRE, 2 + rl, (enum lws_write_protocol)WS_WRITE_CLOSE) < 0)
+            return -1;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+        return 0;
     }
     frame *f = c->qhead;
     if (!f)
