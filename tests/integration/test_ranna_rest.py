@@ -202,3 +202,16 @@ def test_exec_response_is_json_utf8(server):
     assert st == 200
     obj = json.loads(data.decode("utf-8"))
     assert obj["stdout"] == '<&>\t"'
+
+
+def test_exec_body_over_message_limit(server_factory):
+    srv = server_factory(message_bytes=4096, code_bytes=262144)
+    body = {"language": "bash", "code": "echo " + "x" * 8000}
+    st, hdrs, obj = exec_req(srv, body)
+    check_error(st, hdrs, obj, 413)
+
+
+def test_plain_get_on_ws_path(server):
+    """As ranna: a non-upgrade request to /v1/ws gets 426 Upgrade Required."""
+    st, _, _ = server.http("GET", "/v1/ws")
+    assert st == 426, st

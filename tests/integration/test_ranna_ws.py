@@ -472,6 +472,29 @@ def test_disconnect_kills_run(server):
     arun(after())
 
 
+def test_disconnect_frees_queued_runs(server_factory):
+    """Runs still waiting in the queue die with their connection too: the
+    slot and queue places they held are free for others at once."""
+    srv = server_factory(concurrency=1, queue=2, per_connection=4)
+    async def main():
+        a = await srv.ws()
+        await start_sleeper(a, 1)
+        await a.exec("sleep 30", nonce=2)
+        await a.exec("sleep 30", nonce=3)
+        runs = {1: Run(1), 2: Run(2), 3: Run(3)}
+        await a.sync(runs, nonce=99)
+        assert all(r.error is None for r in runs.values()), runs
+        await a.close()
+        b = await srv.ws()
+        t0 = time.monotonic()
+        r = await b.run("echo next", nonce=5, timeout=10)
+        r.check_sequence()
+        assert r.stdout == "next\n"
+        assert time.monotonic() - t0 < 3, "the dead connection's queued runs held the slot"
+        await b.close()
+    arun(main())
+
+
 def test_abrupt_disconnect_kills_run(server):
     """TCP reset without a close handshake."""
     mark = marker()
@@ -828,7 +851,7 @@ def test_input_op_and_eof(server):
             assert not stray, f"unexpected events (INPUT sends none on success): {stray!r}"
             assert want in r.stdout, f"program output {r.stdout!r}, waiting for {want!r}: {r!r}"
 
-        await ws.exec(code, language="python3", nonce=20)
+        await ws.exec(code, language="python3", nonce=20, interactive=True)
         await step("ready\n")
         assert r.runid and not r.done, f"program ended before any INPUT: {r!r}"
         await ws.send({"op": 3, "args": {"runid": r.runid, "data": "alpha\n"}})

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 import signal
 import time
 
@@ -59,9 +60,16 @@ def test_starts_without_config(server_factory):
     arun(main())
 
 
-def test_startup_log(server):
+def test_startup_log(server, test_specs):
+    """Start-up says where it listens, how many languages it loaded and which
+    sandbox protections are active."""
     log = server.log_text()
     assert f"127.0.0.1:{server.port}" in log, log
+    n = len([p for p in test_specs.glob("*.json") if p.name != "schema.json"])
+    assert re.search(rf"languages\W{{1,3}}{n}\b|\b{n}\b[^\n]{{0,20}}languages", log), \
+        f"no language count {n} in the start-up log:\n{log}"
+    assert "seccomp" in log.lower() and "namespace" in log.lower(), \
+        f"protections not listed in the start-up log:\n{log}"
 
 
 def test_run_log_lines(server):
