@@ -16,7 +16,8 @@
 typedef struct rn_cache rn_cache;
 
 /* Open (creating) the cache at dir with a size cap; leftover tmp.* dirs from
- * a previous process are removed. */
+ * a previous process are removed. The directory is locked for this process:
+ * -EBUSY when another process has it open. */
 int rn_cache_open(const char *dir, uint64_t max_bytes, rn_cache **out);
 
 /* Close; entries stay on disk for the next start. */

@@ -26,6 +26,7 @@ int ranna_req_parse(const cJSON *obj, ranna_req *req, char *msg, size_t size)
     const cJSON *args = cJSON_GetObjectItem(obj, "arguments");
     const cJSON *env = cJSON_GetObjectItem(obj, "environment");
     const cJSON *in = cJSON_GetObjectItem(obj, "stdin");
+    const cJSON *interactive = cJSON_GetObjectItem(obj, "interactive");
 
     if (code && !cJSON_IsNull(code) && !cJSON_IsString(code)) {
         snprintf(msg, size, "field 'code' must be a string");
@@ -51,6 +52,13 @@ int ranna_req_parse(const cJSON *obj, ranna_req *req, char *msg, size_t size)
         snprintf(msg, size, "field 'stdin' must be a string");
         return 400;
     }
+    if (interactive && !cJSON_IsNull(interactive) && !cJSON_IsBool(interactive)) {
+        snprintf(msg, size, "field 'interactive' must be a boolean");
+        return 400;
+    }
+    /* stdin stays open for INPUT ops only when asked: ranna's programs get
+     * EOF at once, and a forgotten input() must not hang until the timeout. */
+    req->job.keep_stdin = cJSON_IsTrue(interactive);
     req->job.language = lang->valuestring;
     req->job.code = code->valuestring;
     req->job.code_len = strlen(code->valuestring);

@@ -1,6 +1,8 @@
 /* Decoding of ranna's ExecutionRequest (the EXEC op's args and the body of
  * POST /v1/exec) into a job request. Field names match case-insensitively,
- * as Go's decoder does; unknown fields are ignored. */
+ * as Go's decoder does; unknown fields are ignored. runnel's extensions:
+ * "stdin" (text fed to the program, then EOF) and "interactive" (keep stdin
+ * open for INPUT ops until {"eof": true}). */
 #ifndef RUNNEL_RANNA_REQ_H
 #define RUNNEL_RANNA_REQ_H
 

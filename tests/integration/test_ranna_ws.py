@@ -1039,3 +1039,18 @@ def test_client_not_reading_is_disconnected(server_factory):
         assert await async_wait_until(lambda: not pids_with(mark), 3), \
             "the stalled client's run is still alive"
     arun(main(), timeout=60)
+
+
+def test_stdin_is_eof_unless_interactive(server):
+    """Without args.interactive a program reading stdin gets EOF at once (as in
+    ranna), and an INPUT op for it is refused."""
+    async def main():
+        ws = await server.ws()
+        t0 = time.monotonic()
+        r = await ws.run("import sys\ndata = sys.stdin.read()\nprint(repr(data))",
+                         language="python3", nonce=4)
+        r.check_sequence()
+        assert r.stdout == "''\n"
+        assert time.monotonic() - t0 < 5
+        await ws.close()
+    arun(main())
