@@ -9,11 +9,14 @@ and PROGRESS while running; notes shared between connections.
 import asyncio
 import copy
 import json
+import os
+import shutil
+import subprocess
 import time
 
 import pytest
 
-from conftest import arun
+from conftest import SPECS, arun
 from zeppelin_client import DATE_RE, SEED_RUN, ZWS
 
 PY_HELLO = '%python\nprint("hello from zeppelin")\n'
@@ -21,9 +24,37 @@ PY_HELLO = '%python\nprint("hello from zeppelin")\n'
 FAST_PROGRESS = {"zeppelin": {"progress_interval_ms": 200}}
 
 
+# The conftest's spec subset plus what the mapping tests need.
+ZEP_LANGS = ("bash", "sh", "python3", "c", "sqlite", "javascript")
+
+
+@pytest.fixture(scope="session")
+def zspecs(tmp_path_factory):
+    if os.environ.get("RUNNEL_IT_FULL_SPECS") == "1":
+        return SPECS
+    root = tmp_path_factory.mktemp("zeppelin-specs")
+    d = root / "specs"
+    d.mkdir()
+    for name in ZEP_LANGS + ("schema",):
+        src = SPECS / f"{name}.json"
+        if src.exists():
+            shutil.copy(src, d / src.name)
+    if (SPECS.parent / "runtimes").exists():
+        os.symlink(SPECS.parent / "runtimes", root / "runtimes")
+    return d
+
+
 @pytest.fixture
-def zserver(server_factory):
-    return server_factory("zeppelin", _config=FAST_PROGRESS)
+def zfactory(server_factory, zspecs):
+    def make(*a, **kw):
+        kw.setdefault("_specs", zspecs)
+        return server_factory(*a, **kw)
+    return make
+
+
+@pytest.fixture
+def zserver(zfactory):
+    return zfactory("zeppelin", _config=FAST_PROGRESS)
 
 
 # --------------------------------------------------------------------------
@@ -224,8 +255,8 @@ def test_blank_paragraph_finishes_without_running(zserver):
     arun(main())
 
 
-def test_limits_end_in_error_saying_which(server_factory):
-    s = server_factory("zlim", _config=FAST_PROGRESS, wall_ms=1000, output_bytes=4096)
+def test_limits_end_in_error_saying_which(zfactory):
+    s = zfactory("zlim", _config=FAST_PROGRESS, wall_ms=1000, output_bytes=4096)
 
     async def main():
         ws = await ZWS.connect(s)
@@ -274,7 +305,8 @@ def test_rerun_of_running_paragraph_cancels_first(zserver):
         await ws.run("r1", "%sh\necho first; sleep 30\n")
         await ws.collect("r1", stop=lambda f: f["op"] == "PARAGRAPH_APPEND_OUTPUT")
         await ws.run("r1", "%sh\necho second\n")
-        p = await ws.collect("r1", stop=lambda f: f["op"] == "PARAGRAPH"
+        p = await ws.collect("r1", until_done=False,
+                             stop=lambda f: f["op"] == "PARAGRAPH"
                              and f["data"]["paragraph"]["status"] == "FINISHED")
         st = p.statuses()
         assert st == ["ABORT", "PENDING", "RUNNING", "FINISHED"], p.ops()
@@ -385,7 +417,7 @@ def test_interpreter_bindings(zserver):
             for i in x["interpreters"]:
                 assert set(i) == {"name", "class", "defaultInterpreter", "editor", "config"}, i
         spark = b[ids.index("spark")]
-        assert [i["name"] for i in spark["interpreters"]][:3] == ["pyspark", "sql", "r"]
+        assert [i["name"] for i in spark["interpreters"]][:2] == ["pyspark", "sql"]
         await ws.op("EDITOR_SETTING", {"paragraphId": "p", "magic": "sh"})
         f = await ws.expect("EDITOR_SETTING")
         assert f["data"]["paragraphId"] == "p"
@@ -394,8 +426,8 @@ def test_interpreter_bindings(zserver):
     arun(main())
 
 
-def test_note_limits_and_expiry(server_factory):
-    s = server_factory("znotes", _config={"zeppelin": {
+def test_note_limits_and_expiry(zfactory):
+    s = zfactory("znotes", _config={"zeppelin": {
         "max_paragraphs": 2, "max_notes": 2, "note_ttl_ms": 1000}})
 
     async def main():
@@ -493,8 +525,8 @@ def test_binary_frame_and_unknown_interpreter(zserver):
     arun(main())
 
 
-def test_paragraph_text_too_large(server_factory):
-    s = server_factory("zbig", code_bytes=1024)
+def test_paragraph_text_too_large(zfactory):
+    s = zfactory("zbig", code_bytes=1024)
 
     async def main():
         ws = await ZWS.connect(s)
@@ -506,7 +538,7 @@ def test_paragraph_text_too_large(server_factory):
     arun(main())
 
 
-def test_bad_config_refuses_to_start(server_factory):
+def test_bad_config_refuses_to_start(zfactory):
     for cfg, line in [
         ({"max_notes": 0}, "zeppelin.max_notes must be an integer from 1 to 100000"),
         ({"bogus": 1}, "zeppelin.bogus: unknown key"),
@@ -515,17 +547,16 @@ def test_bad_config_refuses_to_start(server_factory):
         ({"default_interpreter": "cobol"},
          "zeppelin.default_interpreter: unknown interpreter 'cobol'"),
     ]:
-        s = server_factory(_start=False, _config={"zeppelin": cfg})
+        s = zfactory(_start=False, _config={"zeppelin": cfg})
         s.expect_exit = True
         s.logf = open(s.log_path, "wb")
-        import subprocess
         s.proc = subprocess.Popen(s.argv, stdout=s.logf, stderr=subprocess.STDOUT)
         assert s.proc.wait(10) == 1
         assert f"runneld: zeppelin: {line}" in s.log_text(), s.log_text()
 
 
-def test_interpreter_overrides(server_factory):
-    s = server_factory("zmap", _config={"zeppelin": {
+def test_interpreter_overrides(zfactory):
+    s = zfactory("zmap", _config={"zeppelin": {
         "interpreters": {"shell2": "sh", "md": "", "py": "python3"},
         "default_interpreter": "sh"}})
 
