@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -80,6 +82,12 @@ struct rn_box {
     rn_box_stage pstage; /* a set-up step the parent failed after clone */
     int perr;
     rn_box_result res;
+    /* What the child reads while it sets up: with a shared address space
+     * they must live until it has exec'd or died, i.e. until reap. */
+    rn_plan plan;
+    rn_child_spec spec;
+    const char **exec_paths;
+    void *stack;
 };
 
 static uint64_t now_ns(void)
@@ -526,14 +534,11 @@ int rn_box_context_new(const rn_box_context_options *opts, rn_box_context **out)
             ctx->uid_next = start % ctx->uid_count;
     }
 
-    /* cap_last_cap; without /proc, the highest this build knows. */
-    ctx->last_cap = 40;
-    FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-    if (f) {
-        if (fscanf(f, "%d", &ctx->last_cap) != 1)
-            ctx->last_cap = 40;
-        fclose(f);
-    }
+    /* The highest capability the running kernel knows (libcap reads
+     * /proc/sys/kernel/cap_last_cap, or probes). */
+    ctx->last_cap = (int)cap_max_bits() - 1;
+    if (ctx->last_cap < 0 || ctx->last_cap > 63)
+        ctx->last_cap = 63;
 
     ctx->filter_err = rn_filter_build(&ctx->filter);
     if (ctx->filter_err < 0) {
@@ -723,7 +728,10 @@ static int exec_candidates(rn_plan *plan, const char *prog, const char *const *e
         return -ENOMEM;
     size_t k = 0;
     if (strchr(prog, '/')) {
-        list[k++] = prog;
+        if (!(list[k++] = rn_plan_str(plan, prog))) {
+            free(list);
+            return -ENOMEM;
+        }
     } else {
         for (const char *p = path;;) {
             const char *e = strchrnul(p, ':');
@@ -743,11 +751,35 @@ static int exec_candidates(rn_plan *plan, const char *prog, const char *const *e
     return 0;
 }
 
+/* Copies kept by the plan: a child sharing our memory may still read them
+ * after the caller has freed its own. */
+static char *const *copy_strv(rn_plan *plan, const char *const *v)
+{
+    size_t n = 0;
+    while (v[n])
+        n++;
+    char **copy = calloc(n + 1, sizeof(*copy));
+    if (!copy || !plan_keep(plan, (char *)copy))
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!(copy[i] = (char *)rn_plan_str(plan, v[i])))
+            return NULL;
+    return copy;
+}
+
+static const void *copy_mem(rn_plan *plan, const void *data, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    if (copy && len)
+        memcpy(copy, data, len);
+    return copy ? plan_keep(plan, copy) : NULL;
+}
+
+static void release_setup(rn_box *box);
+
 int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
 {
     int r = 0;
-    rn_plan plan = {0};
-    const char **exec_paths = NULL;
     int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, ep[2] = {-1, -1},
         sp[2] = {-1, -1};
     rn_box *box = NULL;
@@ -792,14 +824,14 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
 
     /* The run's part of the root: /tmp, /work, its files and binds. */
     uint64_t inodes = tmp / 4096 < 1024 ? 1024 : tmp / 4096;
-    if ((r = plan_mkdirs(&plan, &ctx->plan, "/tmp", true)) < 0)
+    if ((r = plan_mkdirs(&box->plan, &ctx->plan, "/tmp", true)) < 0)
         goto fail;
-    rn_op tmpfs = {
-        .kind = RN_OP_TMPFS,
-        .path = RN_BOX_STAGE "/tmp",
-        .mflags = MS_NOSUID | MS_NODEV,
-        .data = rn_plan_fmt(&plan, "mode=1777,size=%" PRIu64 ",nr_inodes=%" PRIu64, tmp, inodes)};
-    if (!tmpfs.data || (r = rn_plan_add(&plan, &tmpfs)) < 0) {
+    rn_op tmpfs = {.kind = RN_OP_TMPFS,
+                   .path = RN_BOX_STAGE "/tmp",
+                   .mflags = MS_NOSUID | MS_NODEV,
+                   .data = rn_plan_fmt(&box->plan, "mode=1777,size=%" PRIu64 ",nr_inodes=%" PRIu64,
+                                       tmp, inodes)};
+    if (!tmpfs.data || (r = rn_plan_add(&box->plan, &tmpfs)) < 0) {
         r = r ? r : -ENOMEM;
         goto fail;
     }
@@ -814,18 +846,18 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
             r = access(opts->workdir, W_OK) < 0 ? -errno : 0;
         if (r < 0)
             goto fail;
-        r = plan_bind(&plan, &ctx->plan, opts->workdir, true, "/work",
+        r = plan_bind(&box->plan, &ctx->plan, opts->workdir, true, "/work",
                       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0);
     } else {
-        if ((r = plan_mkdirs(&plan, &ctx->plan, "/work", true)) < 0)
+        if ((r = plan_mkdirs(&box->plan, &ctx->plan, "/work", true)) < 0)
             goto fail;
         rn_op work = {.kind = RN_OP_TMPFS,
                       .path = RN_BOX_STAGE "/work",
                       .mflags = MS_NOSUID | MS_NODEV,
                       .data = rn_plan_fmt(
-                          &plan, "mode=0755,uid=%d,gid=%d,size=%" PRIu64 ",nr_inodes=%" PRIu64,
+                          &box->plan, "mode=0755,uid=%d,gid=%d,size=%" PRIu64 ",nr_inodes=%" PRIu64,
                           RN_BOX_INNER_ID, RN_BOX_INNER_ID, tmp, inodes)};
-        r = work.data ? rn_plan_add(&plan, &work) : -ENOMEM;
+        r = work.data ? rn_plan_add(&box->plan, &work) : -ENOMEM;
     }
     if (r < 0)
         goto fail;
@@ -833,10 +865,14 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         const rn_box_file *f = &opts->files[i];
         rn_op op = {.kind = RN_OP_WRITE,
                     .mode = f->mode ? f->mode & 07777 : 0644,
-                    .path = rn_plan_fmt(&plan, "%s/work/%s", RN_BOX_STAGE, f->name),
-                    .data = f->data,
+                    .path = rn_plan_fmt(&box->plan, "%s/work/%s", RN_BOX_STAGE, f->name),
+                    .data = copy_mem(&box->plan, f->data, f->len),
                     .len = f->len};
-        if ((r = rn_plan_add(&plan, &op)) < 0)
+        if (!op.data) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        if ((r = rn_plan_add(&box->plan, &op)) < 0)
             goto fail;
     }
     for (size_t i = 0; i < opts->nbinds; i++) {
@@ -860,14 +896,14 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         } else {
             attr |= MOUNT_ATTR_RDONLY;
         }
-        r = plan_bind(&plan, &ctx->plan, b->src, S_ISDIR(st.st_mode), dst, attr,
+        r = plan_bind(&box->plan, &ctx->plan, b->src, S_ISDIR(st.st_mode), dst, attr,
                       b->optional ? RN_OPF_OPTIONAL : 0);
         if (r < 0)
             goto fail;
     }
 
     const char *const *envp = opts->envp ? opts->envp : default_env;
-    if ((r = exec_candidates(&plan, opts->argv[0], envp, &exec_paths)) < 0)
+    if ((r = exec_candidates(&box->plan, opts->argv[0], envp, &box->exec_paths)) < 0)
         goto fail;
 
     /* Cgroup before clone: with v2 the child is born inside it. */
@@ -895,8 +931,9 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         goto fail;
     }
 
-    rn_child_spec spec = {
-        .plans = {&ctx->plan, &plan},
+    rn_child_spec *spec = &box->spec;
+    *spec = (rn_child_spec){
+        .plans = {&ctx->plan, &box->plan},
         .sync_fd = sp[0],
         .sync_wfd = sp[1],
         .err_fd = ep[1],
@@ -904,24 +941,28 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         .root = ctx->root,
         .network = opts->network,
         .unshare_cgroup = true,
-        .cwd = cwd,
-        .exec_paths = exec_paths,
-        .argv = (char *const *)opts->argv,
-        .envp = (char *const *)envp,
+        .cwd = rn_plan_str(&box->plan, cwd),
+        .exec_paths = box->exec_paths,
+        .argv = copy_strv(&box->plan, opts->argv),
+        .envp = copy_strv(&box->plan, envp),
         .last_cap = ctx->last_cap,
         .filter = ctx->filter.filter ? &ctx->filter : NULL,
         .hostname = "runnel",
     };
     uint64_t cpu_s = (cpu_ms + 999) / 1000;
-    add_rlimit(&spec, ctx, RLIMIT_CPU, cpu_s, cpu_s + 1);
-    add_rlimit(&spec, ctx, RLIMIT_NPROC, pids, pids);
-    add_rlimit(&spec, ctx, RLIMIT_NOFILE, nofile, nofile);
-    add_rlimit(&spec, ctx, RLIMIT_FSIZE, fsize, fsize);
-    add_rlimit(&spec, ctx, RLIMIT_CORE, 0, 0);
-    add_rlimit(&spec, ctx, RLIMIT_STACK, 8 * MIB, 8 * MIB);
-    add_rlimit(&spec, ctx, RLIMIT_RTPRIO, 0, 0);
+    add_rlimit(spec, ctx, RLIMIT_CPU, cpu_s, cpu_s + 1);
+    add_rlimit(spec, ctx, RLIMIT_NPROC, pids, pids);
+    add_rlimit(spec, ctx, RLIMIT_NOFILE, nofile, nofile);
+    add_rlimit(spec, ctx, RLIMIT_FSIZE, fsize, fsize);
+    add_rlimit(spec, ctx, RLIMIT_CORE, 0, 0);
+    add_rlimit(spec, ctx, RLIMIT_STACK, 8 * MIB, 8 * MIB);
+    add_rlimit(spec, ctx, RLIMIT_RTPRIO, 0, 0);
     if (!box->cg.version) /* see box.h: cgroup memory is the limit when it exists */
-        add_rlimit(&spec, ctx, RLIMIT_DATA, mem, mem);
+        add_rlimit(spec, ctx, RLIMIT_DATA, mem, mem);
+    if (!spec->cwd || !spec->argv || !spec->envp) {
+        r = -ENOMEM;
+        goto fail;
+    }
 
     struct clone_args_v2 ca = {
         .flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
@@ -937,18 +978,39 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         ca_size = sizeof(ca);
     }
 
+    bool shared = rn_child_shares_memory();
+    if (shared) {
+        /* Its own stack, with a guard page below it. */
+        box->stack = mmap(NULL, RN_BOX_CHILD_STACK + 4096, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (box->stack == MAP_FAILED) {
+            box->stack = NULL;
+            r = -errno;
+            goto fail;
+        }
+        mprotect(box->stack, 4096, PROT_NONE);
+        ca.flags |= CLONE_VM;
+        ca.stack = (uint64_t)(uintptr_t)box->stack + 4096;
+        ca.stack_size = RN_BOX_CHILD_STACK;
+    }
+
     /* No signal handler of the server may run in the child before it has
      * reset them all. */
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
-    long pid = syscall(SYS_clone3, &ca, ca_size);
-    if (pid == 0)
-        rn_child_main(&spec);
-    int clone_err = errno;
+    long pid;
+    if (shared) {
+        pid = rn_clone3(&ca, ca_size, rn_child_main, spec);
+    } else {
+        pid = syscall(SYS_clone3, &ca, ca_size);
+        if (pid == 0)
+            _exit(rn_child_main(spec));
+        pid = pid < 0 ? -errno : pid;
+    }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
-        r = -clone_err;
+        r = (int)pid;
         goto fail;
     }
     box->pid = (pid_t)pid;
@@ -1007,14 +1069,10 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         set_nonblock(box->in_fd);
     set_nonblock(box->pidfd);
 
-    free(exec_paths);
-    rn_plan_free(&plan);
     *out = box;
     return 0;
 
-fail:
-    free(exec_paths);
-    rn_plan_free(&plan);
+fail:;
     int all_fds[] = {in[0], in[1], outp[0], outp[1], errp[0], errp[1], ep[0], ep[1], sp[0], sp[1]};
     for (size_t i = 0; i < sizeof(all_fds) / sizeof(all_fds[0]); i++)
         if (all_fds[i] >= 0)
@@ -1026,6 +1084,7 @@ fail:
         }
         if (box->uid_owned)
             uid_release(ctx, box->uid);
+        release_setup(box);
         free(box);
     }
     return r;
@@ -1084,6 +1143,17 @@ int rn_box_kill(rn_box *box, rn_box_reason why)
         r = -errno;
     rn_cgroup_kill(&box->cg);
     return r;
+}
+
+/* The child is gone: what it read during set-up can go too. */
+static void release_setup(rn_box *box)
+{
+    if (box->stack)
+        munmap(box->stack, RN_BOX_CHILD_STACK + 4096);
+    box->stack = NULL;
+    free(box->exec_paths);
+    box->exec_paths = NULL;
+    rn_plan_free(&box->plan);
 }
 
 static void release_cgroup(rn_box *box)
@@ -1185,6 +1255,7 @@ static int reap(rn_box *box, rn_box_result *res, bool block)
         o->signal = 0;
 
     release_cgroup(box);
+    release_setup(box);
     if (box->uid_owned) {
         uid_release(box->ctx, box->uid);
         box->uid_owned = false;
@@ -1236,6 +1307,7 @@ void rn_box_free(rn_box *box)
     }
     if (box->uid_owned)
         uid_release(box->ctx, box->uid);
+    release_setup(box);
     free(box);
 }
 

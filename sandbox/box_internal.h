@@ -91,8 +91,20 @@ typedef struct {
     char hostname[16];
 } rn_child_spec;
 
-/* Run the child's side of the set-up; never returns. */
-_Noreturn void rn_child_main(const rn_child_spec *spec);
+/* Run the child's side of the set-up (arg is the rn_child_spec); it execs
+ * or exits, never returns. */
+int rn_child_main(void *arg);
+
+/* Whether the child may share the parent's memory (CLONE_VM with its own
+ * stack): only where rn_sys() and rn_clone3() exist. */
+bool rn_child_shares_memory(void);
+
+/* clone3(args, size) running fn(arg) on args->stack in the child; returns
+ * the child's pid (or -errno) in the parent. x86_64 and aarch64 only. */
+long rn_clone3(void *args, size_t size, int (*fn)(void *), void *arg);
+
+/* The child's stack when it shares memory with the parent. */
+#define RN_BOX_CHILD_STACK (256 * 1024)
 
 /* Build the seccomp policy for this architecture into a malloc'd BPF
  * program (instructions in prog->filter). */

@@ -1,9 +1,13 @@
 /* The child's side of a sandbox: from clone to execve.
  *
- * This runs in a copy-on-write image of the parent made by clone3. It must
- * not allocate, take locks, use stdio, or call glibc wrappers that act on
- * "all threads" (setresuid and friends broadcast to the parent's thread list,
- * which is stale here), so credentials and signals go through raw syscalls.
+ * On x86_64 and aarch64 the child shares the parent's memory (CLONE_VM, its
+ * own stack), which saves copying the server's page tables for every run.
+ * The parent keeps running meanwhile, so the child must not write anything
+ * the parent owns, errno included: every system call here goes through
+ * rn_sys(), which returns -errno and never touches errno. It must not
+ * allocate, take locks or use stdio either. Elsewhere the child is a
+ * fork-like copy and the same code is simply safe.
+ *
  * Every failure is reported as {stage, errno} on a close-on-exec pipe.
  */
 #include "box_internal.h"
@@ -28,34 +32,91 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* ASan cannot follow a child running on a stack it did not allocate (it
+ * warns on every no-return call); the child only makes system calls. */
+#define RN_CHILD __attribute__((no_sanitize_address))
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-static _Noreturn void fail(const rn_child_spec *spec, rn_box_stage stage, int err)
+/* A system call that leaves errno alone: returns the result or -errno. */
+RN_CHILD static long rn_sys(long n, long a, long b, long c, long d, long e, long f)
 {
-    int32_t msg[2] = {(int32_t)stage, err ? err : EIO};
-    ssize_t n = write(spec->err_fd, msg, sizeof(msg));
-    (void)n;
-    _exit(127);
+#if defined(__x86_64__)
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+#elif defined(__aarch64__)
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    register long x5 __asm__("x5") = f;
+    __asm__ volatile("svc 0"
+                     : "+r"(x0)
+                     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                     : "memory");
+    return x0;
+#else
+    /* Fork-like child (see rn_child_shares_memory): errno is our own. */
+    long r = syscall(n, a, b, c, d, e, f);
+    return r < 0 ? -errno : r;
+#endif
+}
+
+#define SYS0(n)             rn_sys(SYS_##n, 0, 0, 0, 0, 0, 0)
+#define SYS1(n, a)          rn_sys(SYS_##n, (long)(a), 0, 0, 0, 0, 0)
+#define SYS2(n, a, b)       rn_sys(SYS_##n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define SYS3(n, a, b, c)    rn_sys(SYS_##n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define SYS4(n, a, b, c, d) rn_sys(SYS_##n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define SYS5(n, a, b, c, d, e)                                                                     \
+    rn_sys(SYS_##n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+bool rn_child_shares_memory(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+RN_CHILD static _Noreturn void die(int code)
+{
+    for (;;)
+        SYS1(exit_group, code);
+}
+
+RN_CHILD static _Noreturn void fail(const rn_child_spec *spec, rn_box_stage stage, long err)
+{
+    int32_t msg[2] = {(int32_t)stage, err > 0 ? (int32_t)err : EIO};
+    SYS3(write, spec->err_fd, msg, sizeof(msg));
+    die(127);
 }
 
 /* Make a mount read-only/nosuid/nodev/noexec. mount_setattr (5.12+) does a
  * whole tree in one call; older kernels get a remount of the top mount that
  * keeps the flags a user namespace is not allowed to clear. */
-static int set_attr(const char *path, uint64_t attr, bool recursive)
+RN_CHILD static long set_attr(const char *path, uint64_t attr, bool recursive)
 {
     if (!attr)
         return 0;
     struct mount_attr ma = {.attr_set = attr};
-    if (syscall(SYS_mount_setattr, AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &ma, sizeof(ma)) ==
-        0)
-        return 0;
-    if (errno != ENOSYS)
-        return -errno;
+    long r = SYS5(mount_setattr, AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &ma, sizeof(ma));
+    if (r != -ENOSYS)
+        return r;
     struct statfs sf;
-    if (statfs(path, &sf) < 0)
-        return -errno;
+    if ((r = SYS2(statfs, path, &sf)) < 0)
+        return r;
     unsigned long fl = MS_REMOUNT | MS_BIND;
     fl |= (attr & MOUNT_ATTR_RDONLY) ? MS_RDONLY : 0;
     fl |= (attr & MOUNT_ATTR_NOSUID) || (sf.f_flags & ST_NOSUID) ? MS_NOSUID : 0;
@@ -64,17 +125,17 @@ static int set_attr(const char *path, uint64_t attr, bool recursive)
     fl |= (sf.f_flags & ST_NOATIME) ? MS_NOATIME : 0;
     fl |= (sf.f_flags & ST_NODIRATIME) ? MS_NODIRATIME : 0;
     fl |= (sf.f_flags & ST_RELATIME) ? MS_RELATIME : 0;
-    return mount(NULL, path, NULL, fl, NULL) < 0 ? -errno : 0;
+    return SYS5(mount, NULL, path, NULL, fl, NULL);
 }
 
-static int write_all(int fd, const char *p, size_t len)
+RN_CHILD static long write_all(int fd, const char *p, size_t len)
 {
     while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
+        long n = SYS3(write, fd, p, len);
+        if (n == -EINTR)
             continue;
         if (n <= 0)
-            return n < 0 ? -errno : -EIO;
+            return n < 0 ? n : -EIO;
         p += n;
         len -= (size_t)n;
     }
@@ -100,24 +161,29 @@ static const char *fd_path(char *buf, size_t size, int fd)
     return buf;
 }
 
+RN_CHILD static long ok_if_exists(long r)
+{
+    return r == -EEXIST ? 0 : r;
+}
+
 /* One op; srcfd is the O_PATH fd of a host bind source (-1 if missing).
  * Returns 0 or a negative errno. */
-static int run_op(const rn_op *op, int srcfd)
+RN_CHILD static long run_op(const rn_op *op, int srcfd)
 {
-    int fd, r;
+    long fd, r;
     char buf[32];
     const char *src;
     switch (op->kind) {
     case RN_OP_MKDIR:
-        return mkdir(op->path, op->mode) < 0 && errno != EEXIST ? -errno : 0;
+        return ok_if_exists(SYS3(mkdirat, AT_FDCWD, op->path, op->mode));
     case RN_OP_TOUCH:
-        fd = open(op->path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
+        fd = SYS4(openat, AT_FDCWD, op->path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
         if (fd < 0)
-            return -errno;
-        close(fd);
+            return fd;
+        SYS1(close, fd);
         return 0;
     case RN_OP_SYMLINK:
-        return symlink(op->src, op->path) < 0 && errno != EEXIST ? -errno : 0;
+        return ok_if_exists(SYS3(symlinkat, op->src, AT_FDCWD, op->path));
     case RN_OP_BIND:
         src = op->src;
         if (op->flags & RN_OPF_HOST) {
@@ -125,30 +191,31 @@ static int run_op(const rn_op *op, int srcfd)
                 return op->flags & RN_OPF_OPTIONAL ? 0 : -ENOENT;
             src = fd_path(buf, sizeof(buf), srcfd);
         }
-        if (mount(src, op->path, NULL, MS_BIND | MS_REC, NULL) < 0)
-            return (op->flags & RN_OPF_OPTIONAL) && errno == ENOENT ? 0 : -errno;
+        r = SYS5(mount, src, op->path, NULL, MS_BIND | MS_REC, NULL);
+        if (r < 0)
+            return (op->flags & RN_OPF_OPTIONAL) && r == -ENOENT ? 0 : r;
         return set_attr(op->path, op->attr, true);
     case RN_OP_TMPFS:
-        return mount("tmpfs", op->path, "tmpfs", op->mflags, op->data) < 0 ? -errno : 0;
+        return SYS5(mount, "tmpfs", op->path, "tmpfs", op->mflags, op->data);
     case RN_OP_PROC:
-        return mount("proc", op->path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? -errno
-                                                                                           : 0;
+        return SYS5(mount, "proc", op->path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     case RN_OP_SETATTR:
         return set_attr(op->path, op->attr, op->flags & RN_OPF_RECURSIVE);
     case RN_OP_WRITE:
-        fd = open(op->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, op->mode);
+        fd = SYS4(openat, AT_FDCWD, op->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  op->mode);
         if (fd < 0)
-            return -errno;
-        r = write_all(fd, op->data, op->len);
-        if (r == 0 && fchmod(fd, op->mode) < 0)
-            r = -errno;
-        close(fd);
+            return fd;
+        r = write_all((int)fd, op->data, op->len);
+        if (r == 0)
+            r = SYS2(fchmod, fd, op->mode);
+        SYS1(close, fd);
         return r;
     }
     return -EINVAL;
 }
 
-static void reset_signals(void)
+RN_CHILD static void reset_signals(void)
 {
     /* The kernel's struct: handler, flags, restorer, mask. */
     struct {
@@ -159,71 +226,71 @@ static void reset_signals(void)
     } ksa = {SIG_DFL, 0, NULL, 0};
     for (int sig = 1; sig < 65; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
-            syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+            SYS4(rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
 }
 
-static int loopback_up(void)
+RN_CHILD static long loopback_up(void)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    long fd = SYS3(socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
     memcpy(ifr.ifr_name, "lo", 3);
-    int r = 0;
-    if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-        r = -errno;
+    long r = SYS3(ioctl, fd, SIOCGIFFLAGS, &ifr);
     if (r == 0) {
         ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-            r = -errno;
+        r = SYS3(ioctl, fd, SIOCSIFFLAGS, &ifr);
     }
-    close(fd);
+    SYS1(close, fd);
     return r;
 }
 
-static int drop_caps(int last_cap)
+RN_CHILD static long drop_caps(int last_cap)
 {
+    long r;
     for (int cap = 0; cap <= last_cap; cap++)
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-            return -errno;
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-        return -errno;
+        if ((r = SYS2(prctl, PR_CAPBSET_DROP, cap)) < 0 && r != -EINVAL)
+            return r;
+    r = SYS5(prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (r < 0 && r != -EINVAL)
+        return r;
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof(data));
-    return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+    return SYS2(capset, &hdr, data);
 }
 
-_Noreturn void rn_child_main(const rn_child_spec *spec)
+RN_CHILD int rn_child_main(void *arg)
 {
-    int r;
+    const rn_child_spec *spec = arg;
+    long r;
     /* A parent killed before the maps are written shows up as EOF on the
      * sync pipe; after that, as this signal. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    close(spec->sync_wfd);
+    SYS2(prctl, PR_SET_PDEATHSIG, SIGKILL);
+    SYS1(close, spec->sync_wfd);
     reset_signals();
-    umask(022);
+    SYS1(umask, 022);
 
     /* Move the stdio ends above 2 first so that none is overwritten by
-     * another's dup2 (the server may have closed its own 0-2). */
-    int tmp[3];
+     * another's dup (the server may have closed its own 0-2). */
+    long tmp[3];
     for (int i = 0; i < 3; i++) {
-        tmp[i] = fcntl(spec->stdio[i], F_DUPFD_CLOEXEC, 3);
+        tmp[i] = SYS3(fcntl, spec->stdio[i], F_DUPFD_CLOEXEC, 3);
         if (tmp[i] < 0)
-            fail(spec, RN_BOX_STAGE_FDS, errno);
+            fail(spec, RN_BOX_STAGE_FDS, -tmp[i]);
     }
     for (int i = 0; i < 3; i++)
-        if (dup2(tmp[i], i) < 0)
-            fail(spec, RN_BOX_STAGE_FDS, errno);
+        if ((r = SYS3(dup3, tmp[i], i, 0)) < 0)
+            fail(spec, RN_BOX_STAGE_FDS, -r);
 
     char go;
-    if (read(spec->sync_fd, &go, 1) != 1)
-        _exit(127); /* the parent gave up on us; it reports why */
-    close(spec->sync_fd);
+    if (SYS3(read, spec->sync_fd, &go, 1) != 1)
+        die(127); /* the parent gave up on us; it reports why */
+    SYS1(close, spec->sync_fd);
 
-    if (spec->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
-        fail(spec, RN_BOX_STAGE_CGROUP, errno);
+    if (spec->unshare_cgroup && (r = SYS1(unshare, CLONE_NEWCGROUP)) < 0)
+        fail(spec, RN_BOX_STAGE_CGROUP, -r);
 
     /* Host sources are opened with the credentials we were cloned with:
      * after the uid change below, root-only directories on the way to them
@@ -239,28 +306,28 @@ _Noreturn void rn_child_main(const rn_child_spec *spec)
                 continue;
             if (nsrc == RN_BOX_MAX_BINDS)
                 fail(spec, RN_BOX_STAGE_MOUNT, E2BIG);
-            srcfds[nsrc] = open(op->src, O_PATH | O_CLOEXEC);
-            if (srcfds[nsrc] < 0 && !(errno == ENOENT && (op->flags & RN_OPF_OPTIONAL)))
-                fail(spec, RN_BOX_STAGE_MOUNT, errno);
-            nsrc++;
+            r = SYS4(openat, AT_FDCWD, op->src, O_PATH | O_CLOEXEC, 0);
+            if (r < 0 && !(r == -ENOENT && (op->flags & RN_OPF_OPTIONAL)))
+                fail(spec, RN_BOX_STAGE_MOUNT, -r);
+            srcfds[nsrc++] = (int)r;
         }
     }
 
     /* Become 1000:1000 now, keeping the namespace's capabilities (the
      * transition is not from the namespace's root uid, so they survive), so
      * that everything created in the new tmpfs is owned by a mapped id. */
-    if (spec->root && syscall(SYS_setgroups, 0, NULL) < 0)
-        fail(spec, RN_BOX_STAGE_CREDS, errno);
-    if (syscall(SYS_setresgid, RN_BOX_INNER_ID, RN_BOX_INNER_ID, RN_BOX_INNER_ID) < 0 ||
-        syscall(SYS_setresuid, RN_BOX_INNER_ID, RN_BOX_INNER_ID, RN_BOX_INNER_ID) < 0)
-        fail(spec, RN_BOX_STAGE_CREDS, errno);
+    if (spec->root && (r = SYS2(setgroups, 0, NULL)) < 0)
+        fail(spec, RN_BOX_STAGE_CREDS, -r);
+    if ((r = SYS3(setresgid, RN_BOX_INNER_ID, RN_BOX_INNER_ID, RN_BOX_INNER_ID)) < 0 ||
+        (r = SYS3(setresuid, RN_BOX_INNER_ID, RN_BOX_INNER_ID, RN_BOX_INNER_ID)) < 0)
+        fail(spec, RN_BOX_STAGE_CREDS, -r);
     /* Changing euid cleared the parent-death signal: set it again. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (sethostname(spec->hostname, strlen(spec->hostname)) < 0)
-        fail(spec, RN_BOX_STAGE_NETWORK, errno);
+    SYS2(prctl, PR_SET_PDEATHSIG, SIGKILL);
+    if ((r = SYS2(sethostname, spec->hostname, strlen(spec->hostname))) < 0)
+        fail(spec, RN_BOX_STAGE_NETWORK, -r);
 
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        fail(spec, RN_BOX_STAGE_MOUNT, errno);
+    if ((r = SYS5(mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) < 0)
+        fail(spec, RN_BOX_STAGE_MOUNT, -r);
     nsrc = 0;
     for (int p = 0; p < 2; p++) {
         const rn_plan *plan = spec->plans[p];
@@ -271,17 +338,15 @@ _Noreturn void rn_child_main(const rn_child_spec *spec)
                 srcfd = srcfds[nsrc++];
             r = run_op(op, srcfd);
             if (r < 0)
-                fail(spec,
-                     plan->ops[i].kind == RN_OP_WRITE ? RN_BOX_STAGE_FILES : RN_BOX_STAGE_MOUNT,
-                     -r);
+                fail(spec, op->kind == RN_OP_WRITE ? RN_BOX_STAGE_FILES : RN_BOX_STAGE_MOUNT, -r);
         }
     }
 
     /* pivot_root(".", ".") stacks the old root on top of the new one; the
      * detach then drops the host's whole tree from this namespace. */
-    if (chdir(RN_BOX_STAGE) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-        umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-        fail(spec, RN_BOX_STAGE_PIVOT, errno);
+    if ((r = SYS1(chdir, RN_BOX_STAGE)) < 0 || (r = SYS2(pivot_root, ".", ".")) < 0 ||
+        (r = SYS2(umount2, ".", MNT_DETACH)) < 0 || (r = SYS1(chdir, "/")) < 0)
+        fail(spec, RN_BOX_STAGE_PIVOT, -r);
     r = set_attr("/", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false);
     if (r < 0)
         fail(spec, RN_BOX_STAGE_PIVOT, -r);
@@ -289,45 +354,88 @@ _Noreturn void rn_child_main(const rn_child_spec *spec)
     if (spec->network && (r = loopback_up()) < 0)
         fail(spec, RN_BOX_STAGE_NETWORK, -r);
 
-    if (chdir(spec->cwd) < 0)
-        fail(spec, RN_BOX_STAGE_CWD, errno);
+    if ((r = SYS1(chdir, spec->cwd)) < 0)
+        fail(spec, RN_BOX_STAGE_CWD, -r);
 
     for (int i = 0; i < spec->nrlimits; i++) {
         struct rlimit rl = {spec->rlimits[i].soft, spec->rlimits[i].hard};
-        if (setrlimit(spec->rlimits[i].resource, &rl) < 0)
-            fail(spec, RN_BOX_STAGE_RLIMIT, errno);
+        if ((r = SYS4(prlimit64, 0, spec->rlimits[i].resource, &rl, NULL)) < 0)
+            fail(spec, RN_BOX_STAGE_RLIMIT, -r);
     }
 
     if ((r = drop_caps(spec->last_cap)) < 0)
         fail(spec, RN_BOX_STAGE_CAPS, -r);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        fail(spec, RN_BOX_STAGE_CAPS, errno);
+    if ((r = SYS5(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
+        fail(spec, RN_BOX_STAGE_CAPS, -r);
 
     /* A new session has no controlling terminal, so TIOCSTI has no tty to
      * push into even before seccomp refuses it. */
-    if (setsid() < 0)
-        fail(spec, RN_BOX_STAGE_CREDS, errno);
+    if ((r = SYS0(setsid)) < 0)
+        fail(spec, RN_BOX_STAGE_CREDS, -r);
 
     /* Everything above 2 closes at exec; the error pipe stays usable until
      * then. */
-    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    if (SYS3(close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
         if (spec->err_fd > 3)
-            syscall(SYS_close_range, 3, spec->err_fd - 1, 0);
-        syscall(SYS_close_range, spec->err_fd + 1, ~0U, 0);
+            SYS3(close_range, 3, spec->err_fd - 1, 0);
+        SYS3(close_range, spec->err_fd + 1, ~0U, 0);
     }
 
     uint64_t empty = 0;
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof(empty));
+    SYS4(rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof(empty));
 
-    if (spec->filter &&
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (unsigned long)spec->filter, 0, 0) < 0)
-        fail(spec, RN_BOX_STAGE_SECCOMP, errno);
+    if (spec->filter && (r = SYS3(prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec->filter)) < 0)
+        fail(spec, RN_BOX_STAGE_SECCOMP, -r);
 
-    int err = ENOENT;
+    long err = -ENOENT;
     for (size_t i = 0; spec->exec_paths[i]; i++) {
-        execve(spec->exec_paths[i], spec->argv, spec->envp);
-        if (errno != ENOENT && errno != ENOTDIR)
-            err = errno;
+        r = SYS3(execve, spec->exec_paths[i], spec->argv, spec->envp);
+        if (r != -ENOENT && r != -ENOTDIR)
+            err = r;
     }
-    fail(spec, RN_BOX_STAGE_EXEC, err);
+    fail(spec, RN_BOX_STAGE_EXEC, -err);
 }
+
+/* clone3 that runs fn(arg) on the new stack in the child. The C library has
+ * no clone3 wrapper taking a function, and the child of a raw clone3 with a
+ * new stack cannot return into C. */
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".globl rn_clone3\n"
+        ".hidden rn_clone3\n"
+        ".type rn_clone3,@function\n"
+        "rn_clone3:\n"
+        "    mov %rdx, %r9\n"
+        "    mov %rcx, %r8\n"
+        "    mov $435, %eax\n" /* SYS_clone3 */
+        "    syscall\n"
+        "    test %rax, %rax\n"
+        "    jnz 1f\n"
+        "    xor %ebp, %ebp\n"
+        "    mov %r8, %rdi\n"
+        "    call *%r9\n"
+        "    mov %eax, %edi\n"
+        "    mov $231, %eax\n" /* SYS_exit_group */
+        "    syscall\n"
+        "    hlt\n"
+        "1:  ret\n"
+        ".size rn_clone3, .-rn_clone3\n");
+#elif defined(__aarch64__)
+__asm__(".text\n"
+        ".globl rn_clone3\n"
+        ".hidden rn_clone3\n"
+        ".type rn_clone3,%function\n"
+        "rn_clone3:\n"
+        "    mov x9, x2\n"
+        "    mov x10, x3\n"
+        "    mov x8, #435\n" /* SYS_clone3 */
+        "    svc #0\n"
+        "    cbnz x0, 1f\n"
+        "    mov x0, x10\n"
+        "    blr x9\n"
+        "    mov x8, #94\n" /* SYS_exit_group */
+        "    svc #0\n"
+        "    brk #0\n"
+        "1:  ret\n"
+        ".size rn_clone3, .-rn_clone3\n");
+#endif

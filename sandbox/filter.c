@@ -143,8 +143,7 @@ static int add_rules(scmp_filter_ctx ctx)
     /* personality: anything but PER_LINUX is refused here; the 0xffffffff
      * query is let through by the prefix added in rn_filter_build. */
     struct scmp_arg_cmp not_linux = {0, SCMP_CMP_NE, 0, 0};
-    return seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1,
-                                  &not_linux);
+    return seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1, &not_linux);
 }
 
 #if defined(__x86_64__)

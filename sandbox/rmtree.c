@@ -12,6 +12,28 @@
  * retries by the caller's tmpfs unmount; we refuse to recurse without end. */
 #define RMTREE_MAX_DEPTH 256
 
+/* Open a directory entry that lstat said is a directory, without following a
+ * symlink that may have replaced it since, and check it is the same inode.
+ * A directory the sandboxed program made unreadable (chmod 0) is made
+ * readable again first; the chmod itself refuses symlinks. */
+static int open_dir(int dirfd, const char *name, const struct stat *st)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES) {
+        if (fchmodat(dirfd, name, 0700, AT_SYMLINK_NOFOLLOW) < 0)
+            return -EACCES;
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0)
+        return -errno;
+    struct stat now;
+    if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+        close(fd);
+        return -EAGAIN; /* swapped under us: leave it */
+    }
+    return fd;
+}
+
 static int rmtree_at(int dirfd, const char *name, dev_t dev, int depth)
 {
     struct stat st;
@@ -22,9 +44,9 @@ static int rmtree_at(int dirfd, const char *name, dev_t dev, int depth)
     if (st.st_dev != dev || depth > RMTREE_MAX_DEPTH)
         return -EXDEV;
 
-    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open_dir(dirfd, name, &st);
     if (fd < 0)
-        return -errno;
+        return fd;
     DIR *d = fdopendir(fd);
     if (!d) {
         int err = -errno;
@@ -32,17 +54,31 @@ static int rmtree_at(int dirfd, const char *name, dev_t dev, int depth)
         return err;
     }
     int ret = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        int r = rmtree_at(fd, e->d_name, dev, depth + 1);
-        if (r < 0 && ret == 0)
-            ret = r;
+    /* Whether readdir still returns entries not yet seen after others were
+     * unlinked is unspecified: go over the directory again while removing
+     * it fails with ENOTEMPTY and the last pass made progress. */
+    for (int pass = 0; pass < 8; pass++) {
+        int removed = 0;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            int r = rmtree_at(fd, e->d_name, dev, depth + 1);
+            if (r < 0 && ret == 0)
+                ret = r;
+            removed += r == 0;
+        }
+        if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT) {
+            closedir(d);
+            return ret;
+        }
+        if (errno != ENOTEMPTY || removed == 0)
+            break;
+        rewinddir(d);
     }
-    closedir(d);
-    if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && ret == 0)
+    if (ret == 0)
         ret = -errno;
+    closedir(d);
     return ret;
 }
 
