@@ -6,6 +6,39 @@
  *
  * Every function returns 0 (or a non-negative value where stated) or a
  * negative errno.
+ *
+ * What a run is, and the choices behind it:
+ * - The program runs as uid/gid 1000 ("runner") in new user, pid, mount,
+ *   net, ipc, uts and cgroup namespaces. As root, 1000 maps to a host uid
+ *   and gid of its own from [uid_first, uid_first + uid_count) (default
+ *   1879048192 = 0x70000000, 65536 ids: a range neither systemd nor the
+ *   usual /etc/subuid allocations use), never shared by two live runs of
+ *   one context; supplementary groups are dropped. Rootless, 1000 maps to
+ *   the caller's own uid and gid (setgroups is denied, groups stay).
+ * - The program itself is pid 1 of its namespace (no init in between: one
+ *   fork fewer per run). When it exits the kernel kills everything else in
+ *   the namespace, so nothing outlives a run. Like any pid 1 it ignores
+ *   signals it sends itself whose default action would kill it (a shell's
+ *   `kill $$`, raise(SIGTERM)), and orphans it never waits for stay zombies
+ *   counted against the pids limit until the run ends.
+ * - Root: a read-only tmpfs holding read-only nosuid,nodev binds of the
+ *   system list (symlinks such as /bin -> usr/bin are recreated, not
+ *   bound), generated /etc/passwd, /etc/group and /etc/hosts, a proc of
+ *   the run's pid namespace with /proc/sys read-only, a read-only /dev
+ *   with null, zero, full, random, urandom and fd/stdin/stdout/stderr
+ *   links (/dev/shm links to /tmp), and size-limited tmpfs /tmp and /work.
+ * - Memory: the cgroup limit (memory + swap) when cgroups are in use; else
+ *   RLIMIT_DATA, not RLIMIT_AS, because JVMs, Go and node reserve large
+ *   address ranges they never touch. tmpfs pages a run writes count against
+ *   its memory limit too.
+ * - RLIMIT_NPROC = pids: it is per real uid, which as root is the run's own
+ *   uid. Rootless it counts the user's processes in the run's namespace on
+ *   Linux >= 5.14, every process of the user on older kernels.
+ * - RLIMIT_CPU = cpu_ms rounded up to seconds, hard limit one second more:
+ *   pid 1 ignores SIGXCPU, so the hard limit's SIGKILL usually ends it.
+ * - The child is cloned sharing the caller's memory (x86_64, aarch64) until
+ *   it execs. As root, its change of uid marks that shared memory
+ *   non-dumpable: the calling process makes no core dumps afterwards.
  */
 #ifndef RUNNEL_BOX_H
 #define RUNNEL_BOX_H
@@ -22,8 +55,11 @@ typedef enum {
     RN_BOX_EXITED = 0,   /* the program exited on its own (any exit code) */
     RN_BOX_SIGNALED,     /* killed by a signal it did not ask for from us */
     RN_BOX_TIMEOUT,      /* wall-clock limit, enforced by the parent */
-    RN_BOX_CPU_LIMIT,    /* RLIMIT_CPU or the cgroup CPU budget */
-    RN_BOX_MEMORY_LIMIT, /* cgroup OOM kill or address-space limit */
+    RN_BOX_CPU_LIMIT,    /* RLIMIT_CPU: SIGXCPU, or a SIGKILL not from us
+                            once the CPU budget was used */
+    RN_BOX_MEMORY_LIMIT, /* a cgroup OOM kill happened in the run (without
+                            cgroups the program sees ENOMEM and ends as it
+                            chooses) */
     RN_BOX_OUTPUT_LIMIT, /* the caller stopped it for printing too much */
     RN_BOX_KILLED,       /* the caller killed it (client KILL, disconnect, shutdown) */
     RN_BOX_SETUP_FAILED, /* the sandbox could not be built; see setup_stage/errno */
@@ -55,8 +91,10 @@ typedef struct {
     int exit_code;        /* valid when reason == RN_BOX_EXITED, else -1 */
     int signal;           /* the terminating signal, 0 if none */
     uint64_t wall_ms;     /* spawn to reap */
-    uint64_t cpu_ms;      /* user + system of the whole run */
-    uint64_t memory_peak; /* bytes; 0 when not measurable */
+    uint64_t cpu_ms;      /* user + system of the whole run (cgroup); without
+                             cgroups, of pid 1 and the children it waited for */
+    uint64_t memory_peak; /* bytes (cgroup peak, else pid 1's max RSS); 0 when
+                             not measurable */
     rn_box_stage setup_stage;
     int setup_errno; /* positive errno of the failed setup step */
 } rn_box_result;
@@ -84,7 +122,8 @@ typedef struct {
     uid_t uid_first; /* as root: runs get host uids from [first, first+count) */
     unsigned uid_count;
     const char *cgroup_name; /* sub-tree name, default "runnel" */
-    const char *state_dir;   /* where work dirs live on the host, default /tmp */
+    const char *state_dir;   /* reserved: /work is a tmpfs of the run's own mount
+                                namespace, nothing is kept on the host */
     bool no_cgroup;          /* do not use cgroups even if available */
 } rn_box_context_options;
 
@@ -97,7 +136,12 @@ typedef struct {
     size_t nbinds;
     const rn_box_file *files; /* placed in the work dir */
     size_t nfiles;
-    const char *workdir;   /* existing host dir to bind rw as /work instead of a fresh tmpfs */
+    /* An existing host dir to bind rw as /work instead of a fresh tmpfs. As
+     * root, it (only its top directory) and every writable bind's source
+     * directory is chowned to the run's host uid and made at least 0755, so
+     * the run can write it and later runs can read it. It stays the
+     * caller's to remove (rn_rmtree: the run may have planted symlinks). */
+    const char *workdir;
     uint64_t wall_ms;      /* default 10000 */
     uint64_t cpu_ms;       /* default = wall_ms */
     uint64_t memory_bytes; /* default 256 MiB */
@@ -142,8 +186,12 @@ unsigned rn_box_context_protections(const rn_box_context *ctx);
 
 /* Start a run. On success *out owns three pipe fds and a pidfd, all
  * non-blocking and close-on-exec. Returns -EAGAIN when the uid range is
- * exhausted. A setup failure inside the child is not an error here: it is
- * reported by rn_box_reap() as RN_BOX_SETUP_FAILED. */
+ * exhausted, -EINVAL for a bad option (file name with '/', relative or
+ * ".."-containing bind destination), -ENOENT for a missing non-optional
+ * bind source or workdir, -E2BIG past 256 binds (system and run), the errno of a failed
+ * clone or cgroup creation. A setup failure inside the child is not an error
+ * here: it is reported by rn_box_reap() as RN_BOX_SETUP_FAILED. argv, envp
+ * and file data are copied: the caller may free them on return. */
 int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out);
 
 /* The write end of the program's stdin, or -1 (stdin_null, or closed). */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,27 +196,34 @@ static int run_bwrap(char *const *argv, void *ud)
 }
 
 typedef struct {
-    double median, p99;
+    const char *name;
+    run_fn fn;
+    void *ud;
+    bool skip;
+    double *t;
     int failures;
-} stats;
+} row;
 
-static stats measure(run_fn fn, void *ud, char *const *argv, int n)
+/* Round-robin over the methods, so that a machine whose speed drifts (a
+ * shared VM) weighs on every row alike. */
+static void measure(row *rows, size_t nrows, char *const *argv, int n)
 {
-    stats s = {0};
-    double *t = calloc((size_t)n, sizeof(*t));
     for (int i = 0; i < n / 10 + 1; i++) /* warm-up */
-        fn(argv, ud);
+        for (size_t r = 0; r < nrows; r++)
+            if (!rows[r].skip)
+                rows[r].fn(argv, rows[r].ud);
     for (int i = 0; i < n; i++) {
-        double t0 = now_us();
-        if (fn(argv, ud) < 0)
-            s.failures++;
-        t[i] = now_us() - t0;
+        for (size_t r = 0; r < nrows; r++) {
+            if (rows[r].skip)
+                continue;
+            double t0 = now_us();
+            if (rows[r].fn(argv, rows[r].ud) < 0)
+                rows[r].failures++;
+            rows[r].t[i] = now_us() - t0;
+        }
     }
-    qsort(t, (size_t)n, sizeof(*t), cmp_double);
-    s.median = t[n / 2];
-    s.p99 = t[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
-    free(t);
-    return s;
+    for (size_t r = 0; r < nrows; r++)
+        qsort(rows[r].t, (size_t)n, sizeof(double), cmp_double);
 }
 
 int main(int argc, char **argv)
@@ -241,34 +249,33 @@ int main(int argc, char **argv)
     printf("%-14s %-24s %10s %10s %8s %8s %5s\n", "command", "method", "median_us", "p99_us",
            "x_fork", "x_bwrap", "fail");
     for (int c = 0; c < 2; c++) {
-        struct {
-            const char *name;
-            run_fn fn;
-            void *ud;
-            bool skip;
-        } rows[] = {
-            {"fork+execve", run_fork, NULL, false},
-            {"posix_spawn", run_posix_spawn, NULL, false},
-            {"bwrap --unshare-all", run_bwrap, NULL, !have_bwrap},
+        row rows[] = {
+            {"fork+execve", run_fork, NULL, false, NULL, 0},
+            {"posix_spawn", run_posix_spawn, NULL, false, NULL, 0},
+            {"bwrap --unshare-all", run_bwrap, NULL, !have_bwrap, NULL, 0},
             {"runnel (cgroups)", run_box, cg,
-             !(prot & (RN_BOX_PROT_CGROUP_V1 | RN_BOX_PROT_CGROUP_V2))},
-            {"runnel (no cgroup)", run_box, nocg, false},
+             !(prot & (RN_BOX_PROT_CGROUP_V1 | RN_BOX_PROT_CGROUP_V2)), NULL, 0},
+            {"runnel (no cgroup)", run_box, nocg, false, NULL, 0},
         };
-        stats st[5];
-        for (size_t r = 0; r < 5; r++)
-            if (!rows[r].skip)
-                st[r] = measure(rows[r].fn, rows[r].ud, cmds[c], n);
-        for (size_t r = 0; r < 5; r++) {
+        size_t nrows = sizeof(rows) / sizeof(rows[0]);
+        for (size_t r = 0; r < nrows; r++)
+            rows[r].t = calloc((size_t)n, sizeof(double));
+        measure(rows, nrows, cmds[c], n);
+        double fork_med = rows[0].t[n / 2], bwrap_med = rows[2].t[n / 2];
+        for (size_t r = 0; r < nrows; r++) {
             if (rows[r].skip)
                 continue;
-            printf("%-14s %-24s %10.0f %10.0f %8.2f ", names[c], rows[r].name, st[r].median,
-                   st[r].p99, st[r].median / st[0].median);
+            double med = rows[r].t[n / 2], p99 = rows[r].t[(n * 99) / 100];
+            printf("%-14s %-24s %10.0f %10.0f %8.2f ", names[c], rows[r].name, med, p99,
+                   med / fork_med);
             if (have_bwrap)
-                printf("%8.2f", st[r].median / st[2].median);
+                printf("%8.2f", med / bwrap_med);
             else
                 printf("%8s", "-");
-            printf(" %5d\n", st[r].failures);
+            printf(" %5d\n", rows[r].failures);
         }
+        for (size_t r = 0; r < nrows; r++)
+            free(rows[r].t);
     }
     rn_box_context_free(cg);
     rn_box_context_free(nocg);
