@@ -33,6 +33,7 @@ extern const char *const rn_envelope_names[];
 
 /* The envelopes, in routing order. */
 extern const rn_envelope rn_env_core;
+extern const rn_envelope rn_env_playground;
 extern const rn_envelope rn_env_ranna;
 extern const rn_envelope rn_env_linkis;
 extern const rn_envelope rn_env_zeppelin;

@@ -78,6 +78,7 @@ static const key_def keys[] = {
     SECTION("tls"),
     STR("tls.cert", tls_cert),
     STR("tls.key", tls_key),
+    BOOL("playground", playground),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -158,6 +159,7 @@ void rn_config_defaults(rn_config *cfg, const char *specs_default)
     cfg->uid_first = 200000;
     cfg->uid_count = 65536;
     snprintf(cfg->cgroup, sizeof(cfg->cgroup), "runnel");
+    cfg->playground = true;
 }
 
 static const key_def *find_key(const char *name)

@@ -45,6 +45,7 @@ typedef struct {
     uint64_t runs_per_minute_per_ip;
     char tls_cert[1024];
     char tls_key[1024];
+    bool playground; /* serve the playground page at / */
     /* Sections owned by envelopes ("linkis", "zeppelin", "lenses"), kept
      * as parsed JSON for the envelope's own init to validate. */
     struct cJSON *sections;

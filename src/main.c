@@ -36,7 +36,8 @@ rn_app *rn_app_get(void)
 }
 
 static const rn_envelope *const envelopes[] = {
-    &rn_env_core, &rn_env_ranna, &rn_env_linkis, &rn_env_zeppelin, &rn_env_lenses, NULL,
+    &rn_env_core,     &rn_env_playground, &rn_env_ranna, &rn_env_linkis,
+    &rn_env_zeppelin, &rn_env_lenses,     NULL,
 };
 
 const char *const rn_envelope_names[] = {"ranna", "linkis", "zeppelin", "lenses", NULL};

@@ -1,0 +1,1103 @@
+/* runnel: run a file on a runnel server from a terminal.
+ *
+ * Speaks the ranna protocol: GET /v1/spec for the language list (and to
+ * guess a file's language), then one WebSocket at /v1/ws with an EXEC whose
+ * LOG events are copied to stdout/stderr as they arrive. The exit status is
+ * the program's own, or one of the codes below (see docs/cli.md). */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <libwebsockets.h>
+
+#define RUNNEL_CLI_VERSION "0.1.0"
+#define DEFAULT_SERVER     "http://127.0.0.1:8080"
+
+/* Exit codes of runnel's own conditions (the program's own status otherwise). */
+enum {
+    EXIT_USAGE = 2,       /* bad command line */
+    EXIT_NOINPUT = 66,    /* FILE or --stdin FILE unreadable */
+    EXIT_CONNECT = 69,    /* server unreachable, or the connection dropped */
+    EXIT_SERVER = 70,     /* the server refused or failed the run */
+    EXIT_BUSY = 75,       /* server busy, rate-limited or shutting down: retry later */
+    EXIT_TIMEOUT = 124,   /* the run hit the wall-time limit */
+    EXIT_LIMIT = 125,     /* the run hit another limit: CPU, memory, output, code size */
+    EXIT_COMPILE = 126,   /* the program did not compile */
+    EXIT_NOLANG = 127,    /* language unknown or not installed on the server */
+    EXIT_INTERRUPT = 130, /* Ctrl+C: the run was killed at your request */
+};
+
+#define MAX_FILE_BYTES  (64u << 20)
+#define MAX_MSG_BYTES   (64u << 20)
+#define KILL_GRACE_MS   10000
+#define CLOSE_GRACE_MS  1000
+#define SERVICE_TICK_MS 100
+
+typedef struct out_msg {
+    struct out_msg *next;
+    size_t len;
+    unsigned char buf[]; /* LWS_PRE spare bytes, then the text */
+} out_msg;
+
+typedef enum { MODE_HTTP, MODE_WS } conn_mode;
+
+typedef struct {
+    /* the server */
+    bool tls;
+    char host[256];
+    int port;
+    char prefix[512];
+    char ws_path[600], spec_path[600];
+    const char *token;
+    bool verbose;
+    /* the connection in use */
+    struct lws_context *ctx;
+    struct lws *wsi, *http_wsi;
+    conn_mode mode;
+    bool connected, closed, done;
+    char conn_error[256];
+    /* HTTP */
+    int http_status;
+    char *body;
+    size_t body_len, body_cap;
+    bool body_oom;
+    /* WebSocket */
+    out_msg *outq, *outq_tail;
+    char *rx;
+    size_t rx_len, rx_cap;
+    bool rx_too_big;
+    void (*on_message)(const char *msg, size_t len);
+    bool closing;
+} client;
+
+static client cl;
+static volatile sig_atomic_t interrupts, interrupt_sig;
+
+/* --- run state --- */
+static struct {
+    bool spawned, stopped, kill_sent, kill_wanted;
+    char runid[80];
+    int status;
+    bool status_set;
+    double kill_at;
+    bool write_failed;
+    bool ponged;
+    double ping_sent;
+} run;
+
+static void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void die_msg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("runnel: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: runnel run [--lang L] [--stdin FILE] [--server URL] [-v] FILE|- [-- ARGS...]\n"
+            "       runnel langs [--server URL]\n"
+            "       runnel ping [--server URL]\n"
+            "\n"
+            "Run code on a runnel server and stream its output here.\n"
+            "\n"
+            "  run FILE     run FILE (- reads the code from standard input); its stdout\n"
+            "               and stderr arrive on runnel's, and runnel exits with its status\n"
+            "  langs        list the server's languages and versions\n"
+            "  ping         check that the server answers\n"
+            "\n"
+            "  -l, --lang L       language (default: from the #! line or the file's extension)\n"
+            "  -i, --stdin FILE   feed FILE (- for standard input) to the program's stdin\n"
+            "  -s, --server URL   server (default $RUNNEL_SERVER or " DEFAULT_SERVER ")\n"
+            "  -v, --verbose      print exit status, times and memory at the end\n"
+            "  -h, --help         print this help\n"
+            "      --version      print the version\n"
+            "\n"
+            "Ctrl+C kills the run on the server and waits for it to stop.\n"
+            "$RUNNEL_TOKEN, when set, is sent as a bearer token.\n"
+            "\n"
+            "Exit status: the program's own; 128+N when it died of signal N;\n"
+            "  2 usage, 66 unreadable input, 69 cannot connect or connection lost,\n"
+            "  70 server error, 75 server busy (retry later), 124 wall-time limit,\n"
+            "  125 CPU, memory, output or code-size limit, 126 compile error,\n"
+            "  127 unknown or unavailable language, 130 interrupted (Ctrl+C).\n");
+}
+
+/* ------------------------------------------------------------- helpers */
+
+/* Read a whole file ("-" = standard input) into a NUL-terminated buffer. */
+static int read_all(const char *path, char **out, size_t *len)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f)
+        return -errno;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int r = 0;
+    for (;;) {
+        if (n + 65536 + 1 > cap) {
+            cap = cap ? cap * 2 : 65536 * 2;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                r = -ENOMEM;
+                goto out;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, 65536, f);
+        n += got;
+        if (n > MAX_FILE_BYTES) {
+            r = -EFBIG;
+            goto out;
+        }
+        if (got < 65536) {
+            if (ferror(f))
+                r = -EIO;
+            break;
+        }
+    }
+out:
+    if (f != stdin)
+        fclose(f);
+    if (r < 0) {
+        free(buf);
+        return r;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Parse http[s]://host[:port][/prefix] (ws/wss and a bare host:port too). */
+static int parse_server(const char *url, char *err, size_t errsize)
+{
+    const char *p = url;
+    cl.tls = false;
+    if (!strncasecmp(p, "http://", 7) || !strncasecmp(p, "https://", 8)) {
+        cl.tls = tolower((unsigned char)p[4]) == 's';
+        p += cl.tls ? 8 : 7;
+    } else if (!strncasecmp(p, "ws://", 5) || !strncasecmp(p, "wss://", 6)) {
+        cl.tls = tolower((unsigned char)p[2]) == 's';
+        p += cl.tls ? 6 : 5;
+    } else if (strstr(p, "://")) {
+        snprintf(err, errsize, "server URL '%s' must start with http://, https://, ws:// or wss://",
+                 url);
+        return -EINVAL;
+    }
+    const char *host_end;
+    const char *host = p;
+    if (*p == '[') {
+        host_end = strchr(p, ']');
+        if (!host_end) {
+            snprintf(err, errsize, "server URL '%s': unclosed '['", url);
+            return -EINVAL;
+        }
+        host = p + 1;
+        p = host_end + 1;
+    } else {
+        host_end = p + strcspn(p, ":/");
+        p = host_end;
+    }
+    size_t hl = (size_t)(host_end - host);
+    if (!hl || hl >= sizeof(cl.host)) {
+        snprintf(err, errsize, "server URL '%s' has no host", url);
+        return -EINVAL;
+    }
+    memcpy(cl.host, host, hl);
+    cl.host[hl] = 0;
+    cl.port = cl.tls ? 443 : 80;
+    if (*p == ':') {
+        char *end;
+        long port = strtol(p + 1, &end, 10);
+        if (end == p + 1 || port < 1 || port > 65535 || (*end && *end != '/')) {
+            snprintf(err, errsize, "server URL '%s' has a bad port", url);
+            return -EINVAL;
+        }
+        cl.port = (int)port;
+        p = end;
+    }
+    if (*p && *p != '/') {
+        snprintf(err, errsize, "server URL '%s' is malformed", url);
+        return -EINVAL;
+    }
+    snprintf(cl.prefix, sizeof(cl.prefix), "%s", p);
+    size_t pl = strlen(cl.prefix);
+    while (pl && cl.prefix[pl - 1] == '/')
+        cl.prefix[--pl] = 0;
+    /* A ranna WebSocket URL given as is: use its prefix. */
+    if (pl >= 6 && !strcmp(cl.prefix + pl - 6, "/v1/ws"))
+        cl.prefix[pl - 6] = 0;
+    snprintf(cl.ws_path, sizeof(cl.ws_path), "%s/v1/ws", cl.prefix);
+    snprintf(cl.spec_path, sizeof(cl.spec_path), "%s/v1/spec", cl.prefix);
+    return 0;
+}
+
+static const char *server_desc(char *buf, size_t size)
+{
+    bool v6 = strchr(cl.host, ':') != NULL;
+    snprintf(buf, size, "%s://%s%s%s:%d%s", cl.tls ? "https" : "http", v6 ? "[" : "", cl.host,
+             v6 ? "]" : "", cl.port, cl.prefix);
+    return buf;
+}
+
+/* -------------------------------------------------------- lws plumbing */
+
+static int queue_text(const char *text)
+{
+    size_t len = strlen(text);
+    out_msg *m = malloc(sizeof(*m) + LWS_PRE + len);
+    if (!m)
+        return -ENOMEM;
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->buf + LWS_PRE, text, len);
+    if (cl.outq_tail)
+        cl.outq_tail->next = m;
+    else
+        cl.outq = m;
+    cl.outq_tail = m;
+    if (cl.wsi && cl.connected)
+        lws_callback_on_writable(cl.wsi);
+    return 0;
+}
+
+static void free_queue(void)
+{
+    while (cl.outq) {
+        out_msg *m = cl.outq;
+        cl.outq = m->next;
+        free(m);
+    }
+    cl.outq_tail = NULL;
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const void *data, size_t n, size_t limit)
+{
+    if (*len + n + 1 > limit)
+        return -EFBIG;
+    if (*len + n + 1 > *cap) {
+        size_t nc = *cap ? *cap : 4096;
+        while (nc < *len + n + 1)
+            nc *= 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb)
+            return -ENOMEM;
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = 0;
+    return 0;
+}
+
+static int add_auth_header(struct lws *wsi, void *in, size_t len)
+{
+    if (!cl.token || !cl.token[0])
+        return 0;
+    unsigned char **p = (unsigned char **)in, *end = (*p) + len;
+    char value[1100];
+    snprintf(value, sizeof(value), "Bearer %s", cl.token);
+    return lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, (unsigned char *)value,
+                                        (int)strlen(value), p, end)
+               ? -1
+               : 0;
+}
+
+static int conn_tags[2]; /* per-connection user pointers, by conn_mode */
+
+static int client_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                           size_t len)
+{
+    /* Only the connection in use counts: an earlier one (the spec fetch's
+     * kept-alive socket) may still report its close. */
+    if (user != &conn_tags[cl.mode])
+        return 0;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        snprintf(cl.conn_error, sizeof(cl.conn_error), "%s",
+                 in ? (const char *)in : "connection failed");
+        *(cl.mode == MODE_HTTP ? &cl.http_wsi : &cl.wsi) = NULL;
+        cl.closed = true;
+        cl.done = true;
+        break;
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        return add_auth_header(wsi, in, len);
+    case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+        cl.connected = true;
+        cl.http_status = (int)lws_http_client_http_response(wsi);
+        break;
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
+        char buffer[4096 + LWS_PRE];
+        char *px = buffer + LWS_PRE;
+        int lenx = (int)sizeof(buffer) - LWS_PRE;
+        if (lws_http_client_read(wsi, &px, &lenx) < 0)
+            return -1;
+        return 0;
+    }
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+        if (append(&cl.body, &cl.body_len, &cl.body_cap, in, len, MAX_MSG_BYTES) < 0)
+            cl.body_oom = true;
+        break;
+    case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
+        cl.done = true;
+        break;
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+        if (!cl.done && !cl.conn_error[0])
+            snprintf(cl.conn_error, sizeof(cl.conn_error), "connection closed before the reply");
+        cl.http_wsi = NULL;
+        cl.closed = true;
+        cl.done = true;
+        break;
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        cl.connected = true;
+        if (cl.outq)
+            lws_callback_on_writable(wsi);
+        break;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (cl.outq) {
+            out_msg *m = cl.outq;
+            int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+            if (n < (int)m->len)
+                return -1;
+            cl.outq = m->next;
+            if (!cl.outq)
+                cl.outq_tail = NULL;
+            free(m);
+            if (cl.outq)
+                lws_callback_on_writable(wsi);
+            break;
+        }
+        if (cl.closing) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+            return -1;
+        }
+        break;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        if (!cl.rx_too_big && append(&cl.rx, &cl.rx_len, &cl.rx_cap, in, len, MAX_MSG_BYTES) < 0)
+            cl.rx_too_big = true;
+        if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+            if (!cl.rx_too_big && cl.on_message)
+                cl.on_message(cl.rx ? cl.rx : "", cl.rx_len);
+            else if (cl.rx_too_big)
+                die_msg("ignored a message from the server larger than %u bytes", MAX_MSG_BYTES);
+            cl.rx_len = 0;
+            cl.rx_too_big = false;
+        }
+        break;
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        cl.wsi = NULL;
+        cl.closed = true;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+    {"runnel-cli", client_callback, 0, 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static int ctx_create(void)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = protocols;
+    info.gid = (gid_t)-1;
+    info.uid = (uid_t)-1;
+    info.timeout_secs = 10;
+    info.connect_timeout_secs = 10;
+    if (cl.tls)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    cl.ctx = lws_create_context(&info);
+    return cl.ctx ? 0 : -ENOMEM;
+}
+
+/* Open a connection (HTTP GET or WebSocket) to path. */
+static int connect_to(conn_mode mode, const char *path)
+{
+    struct lws_client_connect_info ci;
+    char hosthdr[300];
+    memset(&ci, 0, sizeof(ci));
+    cl.mode = mode;
+    cl.connected = cl.closed = cl.done = cl.closing = false;
+    cl.conn_error[0] = 0;
+    cl.http_status = 0;
+    bool v6 = strchr(cl.host, ':') != NULL;
+    snprintf(hosthdr, sizeof(hosthdr), "%s%s%s:%d", v6 ? "[" : "", cl.host, v6 ? "]" : "", cl.port);
+    ci.context = cl.ctx;
+    ci.address = cl.host;
+    ci.port = cl.port;
+    ci.path = path;
+    ci.host = hosthdr;
+    ci.ssl_connection = cl.tls ? LCCSCF_USE_SSL : 0;
+    ci.alpn = "http/1.1";
+    ci.local_protocol_name = protocols[0].name;
+    if (mode == MODE_HTTP)
+        ci.method = "GET";
+    ci.userdata = &conn_tags[mode];
+    ci.pwsi = mode == MODE_HTTP ? &cl.http_wsi : &cl.wsi;
+    if (!lws_client_connect_via_info(&ci)) {
+        if (!cl.conn_error[0])
+            snprintf(cl.conn_error, sizeof(cl.conn_error), "cannot start the connection");
+        return -ECONNREFUSED;
+    }
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    interrupts++;
+    interrupt_sig = sig;
+    if (interrupts >= 2) {
+        static const char msg[] = "\nrunnel: interrupted again, leaving without waiting\n";
+        ssize_t w = write(2, msg, sizeof(msg) - 1);
+        (void)w;
+        _exit(128 + sig);
+    }
+}
+
+/* ------------------------------------------------------------- GET /v1/spec */
+
+/* The server's specs as parsed JSON, or NULL with a message (exit code in rc). */
+static cJSON *fetch_specs(int *rc)
+{
+    char desc[700];
+    cJSON *root = NULL;
+    *rc = 0;
+    free(cl.body);
+    cl.body = NULL;
+    cl.body_len = cl.body_cap = 0;
+    cl.body_oom = false;
+    if (connect_to(MODE_HTTP, cl.spec_path) < 0) {
+        die_msg("cannot connect to %s: %s", server_desc(desc, sizeof(desc)), cl.conn_error);
+        *rc = EXIT_CONNECT;
+        return NULL;
+    }
+    while (!cl.done)
+        lws_service(cl.ctx, SERVICE_TICK_MS);
+    if (cl.conn_error[0] && !cl.http_status) {
+        die_msg("cannot connect to %s: %s", server_desc(desc, sizeof(desc)), cl.conn_error);
+        *rc = EXIT_CONNECT;
+        return NULL;
+    }
+    if (cl.http_status == 401 || cl.http_status == 403) {
+        die_msg("%s refused the request (HTTP %d): set RUNNEL_TOKEN",
+                server_desc(desc, sizeof(desc)), cl.http_status);
+        *rc = EXIT_SERVER;
+        return NULL;
+    }
+    if (cl.http_status != 200 || cl.body_oom) {
+        die_msg("GET %s%s: HTTP %d", server_desc(desc, sizeof(desc)), "/v1/spec", cl.http_status);
+        *rc = EXIT_SERVER;
+        return NULL;
+    }
+    root = cJSON_ParseWithLength(cl.body ? cl.body : "", cl.body_len);
+    if (!cJSON_IsObject(root)) {
+        die_msg("GET %s/v1/spec: not a JSON object", server_desc(desc, sizeof(desc)));
+        cJSON_Delete(root);
+        *rc = EXIT_SERVER;
+        return NULL;
+    }
+    return root;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The spec key a name (or alias) stands for, or NULL. */
+static const char *spec_resolve(const cJSON *specs, const char *name)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(specs, name);
+    if (!cJSON_IsObject(s))
+        return NULL;
+    const char *use = jstr(s, "use");
+    return use ? use : s->string;
+}
+
+/* The interpreter a "#!" line names (basename; after env), or "". */
+static void shebang_interp(const char *code, char *out, size_t size)
+{
+    out[0] = 0;
+    if (strncmp(code, "#!", 2))
+        return;
+    char line[256];
+    size_t n = strcspn(code + 2, "\r\n");
+    if (n >= sizeof(line))
+        n = sizeof(line) - 1;
+    memcpy(line, code + 2, n);
+    line[n] = 0;
+    char *save = NULL;
+    for (char *w = strtok_r(line, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+        const char *base = strrchr(w, '/') ? strrchr(w, '/') + 1 : w;
+        if (!strcmp(base, "env") || base[0] == '-' || strchr(base, '='))
+            continue;
+        snprintf(out, size, "%s", base);
+        return;
+    }
+}
+
+/* Guess the language of a file from its #! line, then from its extension
+ * matched against the specs' file names. */
+static const char *guess_language(const cJSON *specs, const char *path, const char *code)
+{
+    char interp[128];
+    shebang_interp(code, interp, sizeof(interp));
+    if (interp[0]) {
+        const char *k = spec_resolve(specs, interp);
+        if (k)
+            return k;
+    }
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *ext = strrchr(base, '.');
+    if (!ext || ext == base || !ext[1])
+        return NULL;
+    /* Several specs may share an extension (.sh): prefer the one the
+     * extension names, then an available one, then the first. */
+    const char *first = NULL, *first_avail = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        for (const cJSON *s = specs->child; s; s = s->next) {
+            const char *fn = jstr(s, "filename");
+            const char *fext = fn ? strrchr(fn, '.') : NULL;
+            if (!fext || (pass == 0 ? strcmp(fext, ext) : strcasecmp(fext, ext)))
+                continue;
+            const char *named = spec_resolve(specs, ext + 1);
+            if (named && !strcmp(named, s->string))
+                return s->string;
+            if (!first)
+                first = s->string;
+            if (!first_avail && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "available")))
+                first_avail = s->string;
+        }
+        if (first)
+            break;
+    }
+    return first_avail ? first_avail : first;
+}
+
+/* ------------------------------------------------------------- langs */
+
+static int cmd_langs(void)
+{
+    int rc;
+    cJSON *specs = fetch_specs(&rc);
+    if (!specs)
+        return rc;
+    int wname = 4, wver = 7;
+    for (const cJSON *s = specs->child; s; s = s->next) {
+        if (jstr(s, "use"))
+            continue;
+        const char *v = jstr(s, "version");
+        if ((int)strlen(s->string) > wname)
+            wname = (int)strlen(s->string);
+        if (v && (int)strlen(v) > wver)
+            wver = (int)strlen(v);
+    }
+    if (wver > 40)
+        wver = 40;
+    printf("%-*s  %-*s  %-10s  %s\n", wname, "NAME", wver, "VERSION", "FILE", "ALIASES");
+    for (const cJSON *s = specs->child; s; s = s->next) {
+        if (jstr(s, "use"))
+            continue;
+        const char *v = jstr(s, "version");
+        const char *fn = jstr(s, "filename");
+        bool avail = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "available"));
+        char aliases[512] = "";
+        size_t o = 0;
+        const cJSON *al = cJSON_GetObjectItemCaseSensitive(s, "aliases");
+        const cJSON *a;
+        cJSON_ArrayForEach(a, al)
+        {
+            if (cJSON_IsString(a) && o + strlen(a->valuestring) + 3 < sizeof(aliases))
+                o += (size_t)snprintf(aliases + o, sizeof(aliases) - o, "%s%s", o ? ", " : "",
+                                      a->valuestring);
+        }
+        printf("%-*s  %-*.*s  %-10s  %s\n", wname, s->string, wver, wver,
+               avail ? (v && v[0] ? v : "?") : "(not installed)", fn ? fn : "", aliases);
+    }
+    cJSON_Delete(specs);
+    return 0;
+}
+
+/* ------------------------------------------------------------- ping */
+
+static void ping_message(const char *msg, size_t len)
+{
+    cJSON *ev = cJSON_ParseWithLength(msg, len);
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(ev, "code");
+    if (cJSON_IsNumber(code) && code->valueint == 0)
+        run.ponged = true;
+    cJSON_Delete(ev);
+    cl.done = true;
+}
+
+static int cmd_ping(void)
+{
+    char desc[700];
+    cl.on_message = ping_message;
+    queue_text("{\"op\":0,\"nonce\":1}");
+    run.ping_sent = now_ms();
+    if (connect_to(MODE_WS, cl.ws_path) < 0) {
+        die_msg("cannot connect to %s: %s", server_desc(desc, sizeof(desc)), cl.conn_error);
+        return EXIT_CONNECT;
+    }
+    double deadline = now_ms() + 15000;
+    while (!cl.done && !cl.closed && now_ms() < deadline)
+        lws_service(cl.ctx, SERVICE_TICK_MS);
+    if (!run.ponged) {
+        die_msg("no answer from %s: %s", server_desc(desc, sizeof(desc)),
+                cl.conn_error[0] ? cl.conn_error : "no PONG");
+        return EXIT_CONNECT;
+    }
+    printf("pong from %s in %.1f ms\n", server_desc(desc, sizeof(desc)), now_ms() - run.ping_sent);
+    return 0;
+}
+
+/* ------------------------------------------------------------- run */
+
+static void write_out(int fd, const char *data, size_t len)
+{
+    while (len && !run.write_failed) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            run.write_failed = true;
+            break;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+static int status_of_error(int code, const char *msg)
+{
+    if (strstr(msg, "unsupported language") || strstr(msg, "not installed"))
+        return EXIT_NOLANG;
+    if (code == 413)
+        return EXIT_LIMIT;
+    if (code == 429 || code == 503)
+        return EXIT_BUSY;
+    return EXIT_SERVER;
+}
+
+static void fmt_bytes(char *buf, size_t size, double b)
+{
+    if (b >= 1 << 20)
+        snprintf(buf, size, "%.1f MiB", b / (1 << 20));
+    else if (b >= 1 << 10)
+        snprintf(buf, size, "%.1f KiB", b / (1 << 10));
+    else
+        snprintf(buf, size, "%.0f B", b);
+}
+
+static void on_stop(const cJSON *d)
+{
+    const char *reason = jstr(d, "reason");
+    const char *message = jstr(d, "message");
+    const cJSON *jexit = cJSON_GetObjectItemCaseSensitive(d, "exitcode");
+    const cJSON *jsig = cJSON_GetObjectItemCaseSensitive(d, "signal");
+    int exitcode = cJSON_IsNumber(jexit) ? jexit->valueint : -1;
+    int sig = cJSON_IsNumber(jsig) ? jsig->valueint : 0;
+    double wall = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "exectimems"));
+    double cpu = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "cputimems"));
+    double mem = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "memorypeakbytes"));
+    char note[300] = "";
+    int st;
+    if (!reason)
+        reason = "";
+    if (!strcmp(reason, "exited")) {
+        st = exitcode >= 0 ? exitcode & 0xff : EXIT_SERVER;
+    } else if (!strcmp(reason, "signaled")) {
+        st = 128 + (sig & 0x7f);
+        snprintf(note, sizeof(note), "the program died of signal %d", sig);
+    } else if (!strcmp(reason, "timeout")) {
+        st = EXIT_TIMEOUT;
+        snprintf(note, sizeof(note), "the run hit the wall-time limit (%.0f ms)", wall);
+    } else if (!strcmp(reason, "cpu_limit") || !strcmp(reason, "oom") ||
+               !strcmp(reason, "output_limit")) {
+        st = EXIT_LIMIT;
+        snprintf(note, sizeof(note), "the run hit the %s",
+                 !strcmp(reason, "oom")         ? "memory limit"
+                 : !strcmp(reason, "cpu_limit") ? "CPU-time limit"
+                                                : "output limit");
+    } else if (!strcmp(reason, "compile_error")) {
+        st = EXIT_COMPILE;
+        snprintf(note, sizeof(note), "compilation failed");
+    } else if (!strcmp(reason, "killed")) {
+        st = run.kill_sent ? 128 + (interrupt_sig ? interrupt_sig : SIGINT) : EXIT_SERVER;
+        snprintf(note, sizeof(note), "%s",
+                 run.kill_sent ? "run killed" : "the server killed the run");
+    } else {
+        st = EXIT_SERVER;
+        snprintf(note, sizeof(note), "the run failed on the server (%s)", reason[0] ? reason : "?");
+    }
+    if (note[0])
+        die_msg("%s%s%s", note, message ? ": " : "", message ? message : "");
+    if (cl.verbose) {
+        char mb[32];
+        fmt_bytes(mb, sizeof(mb), mem);
+        die_msg("exit %d (%s), wall %.0f ms, cpu %.0f ms, peak memory %s", exitcode, reason, wall,
+                cpu, mb);
+    }
+    run.status = st;
+    run.status_set = true;
+    run.stopped = true;
+}
+
+static void run_message(const char *msg, size_t len)
+{
+    cJSON *ev = cJSON_ParseWithLength(msg, len);
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(ev, "code");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev, "data");
+    if (!cJSON_IsNumber(code))
+        goto out;
+    switch (code->valueint) {
+    case 1: { /* ERROR */
+        const cJSON *ec = cJSON_GetObjectItemCaseSensitive(data, "code");
+        const char *m = jstr(data, "message");
+        int c = cJSON_IsNumber(ec) ? ec->valueint : 500;
+        if (run.spawned) {
+            /* an answer to our KILL racing the STOP: not fatal */
+            if (cl.verbose)
+                die_msg("server: %s", m ? m : "error");
+            break;
+        }
+        die_msg("server: %s", m ? m : "error");
+        run.status = status_of_error(c, m ? m : "");
+        run.status_set = true;
+        run.stopped = true;
+        break;
+    }
+    case 2: { /* SPAWN */
+        const char *id = jstr(data, "runid");
+        snprintf(run.runid, sizeof(run.runid), "%s", id ? id : "");
+        run.spawned = true;
+        break;
+    }
+    case 3: { /* LOG */
+        const char *o = jstr(data, "stdout"), *e = jstr(data, "stderr");
+        if (o)
+            write_out(1, o, strlen(o));
+        if (e)
+            write_out(2, e, strlen(e));
+        break;
+    }
+    case 4: /* STOP */
+        on_stop(data);
+        break;
+    default:
+        break;
+    }
+out:
+    cJSON_Delete(ev);
+}
+
+static void send_kill(void)
+{
+    char *msg = NULL;
+    cJSON *op = cJSON_CreateObject();
+    cJSON *args = cJSON_AddObjectToObject(op, "args");
+    cJSON_AddNumberToObject(op, "op", 2);
+    cJSON_AddNumberToObject(op, "nonce", 2);
+    if (args && cJSON_AddStringToObject(args, "runid", run.runid))
+        msg = cJSON_PrintUnformatted(op);
+    if (msg)
+        queue_text(msg);
+    free(msg);
+    cJSON_Delete(op);
+    run.kill_sent = true;
+    run.kill_at = now_ms();
+}
+
+static int cmd_run(const char *lang, const char *file, const char *stdin_file, char **args,
+                   int nargs)
+{
+    char *code = NULL, *input = NULL, *msg = NULL;
+    size_t code_len = 0, input_len = 0;
+    cJSON *specs = NULL, *op = NULL;
+    char desc[700];
+    int rc = 0, r;
+
+    if (stdin_file && !strcmp(stdin_file, "-") && !strcmp(file, "-")) {
+        die_msg("the code and --stdin cannot both come from standard input");
+        return EXIT_USAGE;
+    }
+    if ((r = read_all(file, &code, &code_len)) < 0) {
+        die_msg("cannot read %s: %s", strcmp(file, "-") ? file : "standard input", strerror(-r));
+        rc = EXIT_NOINPUT;
+        goto out;
+    }
+    if (strlen(code) != code_len) {
+        die_msg("%s contains a NUL byte: runnel sends code as text", file);
+        rc = EXIT_NOINPUT;
+        goto out;
+    }
+    if (stdin_file && (r = read_all(stdin_file, &input, &input_len)) < 0) {
+        die_msg("cannot read %s: %s", strcmp(stdin_file, "-") ? stdin_file : "standard input",
+                strerror(-r));
+        rc = EXIT_NOINPUT;
+        goto out;
+    }
+    if (input && strlen(input) != input_len) {
+        die_msg("%s contains a NUL byte: the program's stdin is sent as text", stdin_file);
+        rc = EXIT_NOINPUT;
+        goto out;
+    }
+    if (!lang) {
+        if (!(specs = fetch_specs(&rc)))
+            goto out;
+        lang = guess_language(specs, strcmp(file, "-") ? file : "", code);
+        if (!lang) {
+            die_msg("cannot tell the language of %s: use --lang (runnel langs lists them)",
+                    strcmp(file, "-") ? file : "standard input");
+            rc = EXIT_USAGE;
+            goto out;
+        }
+    }
+
+    op = cJSON_CreateObject();
+    cJSON *a = cJSON_AddObjectToObject(op, "args");
+    cJSON_AddNumberToObject(op, "op", 1);
+    cJSON_AddNumberToObject(op, "nonce", 1);
+    if (a) {
+        cJSON_AddStringToObject(a, "language", lang);
+        cJSON_AddStringToObject(a, "code", code);
+        if (input)
+            cJSON_AddStringToObject(a, "stdin", input);
+        if (nargs) {
+            cJSON *arr = cJSON_AddArrayToObject(a, "arguments");
+            for (int i = 0; arr && i < nargs; i++)
+                cJSON_AddItemToArray(arr, cJSON_CreateString(args[i]));
+        }
+    }
+    if (!a || !(msg = cJSON_PrintUnformatted(op)) || queue_text(msg) < 0) {
+        die_msg("out of memory");
+        rc = EXIT_SERVER;
+        goto out;
+    }
+    free(code);
+    code = NULL;
+
+    cl.on_message = run_message;
+    if (connect_to(MODE_WS, cl.ws_path) < 0) {
+        die_msg("cannot connect to %s: %s", server_desc(desc, sizeof(desc)), cl.conn_error);
+        rc = EXIT_CONNECT;
+        goto out;
+    }
+    while (!run.stopped && !cl.closed) {
+        lws_service(cl.ctx, SERVICE_TICK_MS);
+        if ((interrupts || run.write_failed) && !run.kill_wanted) {
+            run.kill_wanted = true;
+            if (interrupts)
+                die_msg("stopping the run (Ctrl+C again to leave at once)");
+        }
+        if (run.kill_wanted && run.spawned && !run.kill_sent)
+            send_kill();
+        if (run.kill_wanted && !run.spawned && !cl.connected) {
+            rc = 128 + (interrupt_sig ? interrupt_sig : SIGINT);
+            goto out;
+        }
+        if (run.kill_sent && now_ms() - run.kill_at > KILL_GRACE_MS) {
+            die_msg("no STOP from the server %d s after the kill: leaving", KILL_GRACE_MS / 1000);
+            break;
+        }
+    }
+    if (run.status_set) {
+        rc = run.status;
+    } else if (run.kill_wanted) {
+        rc = 128 + (interrupt_sig ? interrupt_sig : SIGINT);
+    } else {
+        die_msg("%s %s: %s", cl.connected ? "lost the connection to" : "cannot connect to",
+                server_desc(desc, sizeof(desc)),
+                cl.conn_error[0] ? cl.conn_error : "closed before the run ended");
+        rc = EXIT_CONNECT;
+    }
+    if (run.write_failed && !interrupts)
+        rc = 128 + SIGPIPE;
+    /* Say goodbye properly, briefly. */
+    if (cl.wsi && !cl.closed) {
+        cl.closing = true;
+        lws_callback_on_writable(cl.wsi);
+        double until = now_ms() + CLOSE_GRACE_MS;
+        while (!cl.closed && now_ms() < until)
+            lws_service(cl.ctx, SERVICE_TICK_MS);
+    }
+out:
+    free(msg);
+    cJSON_Delete(op);
+    cJSON_Delete(specs);
+    free(code);
+    free(input);
+    return rc;
+}
+
+/* ------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"lang", required_argument, NULL, 'l'},
+        {"stdin", required_argument, NULL, 'i'},
+        {"server", required_argument, NULL, 's'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *lang = NULL, *stdin_file = NULL, *server = getenv("RUNNEL_SERVER");
+    const char *cmd = NULL;
+    int c, rc;
+    char err[600];
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+l:i:s:vh", longopts, NULL)) != -1) {
+        /* options before the command */
+        switch (c) {
+        case 's':
+            server = optarg;
+            break;
+        case 'v':
+            cl.verbose = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("runnel %s\n", RUNNEL_CLI_VERSION);
+            return 0;
+        case 'l':
+            lang = optarg;
+            break;
+        case 'i':
+            stdin_file = optarg;
+            break;
+        default:
+            fprintf(stderr, "runnel: unknown or incomplete option '%s' (see runnel --help)\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "runnel: missing command: run, langs or ping (see runnel --help)\n");
+        return EXIT_USAGE;
+    }
+    cmd = argv[optind];
+    if (!strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "run") && strcmp(cmd, "langs") && strcmp(cmd, "ping")) {
+        fprintf(stderr, "runnel: unknown command '%s': run, langs or ping (see runnel --help)\n",
+                cmd);
+        return EXIT_USAGE;
+    }
+    /* the command's own options; "--" ends them */
+    argc -= optind;
+    argv += optind;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "l:i:s:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            lang = optarg;
+            break;
+        case 'i':
+            stdin_file = optarg;
+            break;
+        case 's':
+            server = optarg;
+            break;
+        case 'v':
+            cl.verbose = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("runnel %s\n", RUNNEL_CLI_VERSION);
+            return 0;
+        default:
+            fprintf(stderr, "runnel: unknown or incomplete option '%s' (see runnel --help)\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    const char *file = NULL;
+    if (!strcmp(cmd, "run")) {
+        if (optind >= argc) {
+            fprintf(stderr, "runnel: run needs a FILE (or - for standard input)\n");
+            return EXIT_USAGE;
+        }
+        file = argv[optind++];
+    } else if (optind < argc) {
+        fprintf(stderr, "runnel: %s takes no argument ('%s')\n", cmd, argv[optind]);
+        return EXIT_USAGE;
+    } else if (lang || stdin_file) {
+        fprintf(stderr, "runnel: --lang and --stdin are options of run\n");
+        return EXIT_USAGE;
+    }
+    if (lang && !lang[0]) {
+        fprintf(stderr, "runnel: --lang needs a language name\n");
+        return EXIT_USAGE;
+    }
+    if (!server || !server[0])
+        server = DEFAULT_SERVER;
+    if (parse_server(server, err, sizeof(err)) < 0) {
+        fprintf(stderr, "runnel: %s\n", err);
+        return EXIT_USAGE;
+    }
+    cl.token = getenv("RUNNEL_TOKEN");
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    lws_set_log_level(cl.verbose ? LLL_ERR | LLL_WARN : 0, NULL);
+    if (ctx_create() < 0) {
+        fprintf(stderr, "runnel: cannot set up libwebsockets\n");
+        return EXIT_SERVER;
+    }
+    if (!strcmp(cmd, "langs"))
+        rc = cmd_langs();
+    else if (!strcmp(cmd, "ping"))
+        rc = cmd_ping();
+    else
+        rc = cmd_run(lang, file, stdin_file, argv + optind, argc - optind);
+    lws_context_destroy(cl.ctx);
+    free_queue();
+    free(cl.body);
+    free(cl.rx);
+    return rc;
+}
