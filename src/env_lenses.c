@@ -1,6 +1,964 @@
-/* The lenses envelope (being written; not routed yet). */
+/* The Lenses SQL envelope: Lenses' SQL WebSocket (one query per socket,
+ * typed frames back) over per-environment datasets, with SQLite as the
+ * engine. The query runs in the sandbox as the runnel-sql helper with the
+ * environment's dataset directory bound read-only at /data; the helper
+ * writes one frame per line, which this file forwards as WebSocket frames,
+ * adding HEARTBEAT, the frames for limits the sandbox enforces, and END.
+ * See docs/lenses.md. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
 #include "app.h"
+#include "jbuf.h"
+#include "log.h"
+
+#define LENSES_MAX_ENVS     64
+#define LENSES_MAX_TOKENS   256
+#define LENSES_HELPER_INBOX "/opt/runnel/runnel-sql"
+#define LENSES_DATA_INBOX   "/data"
+#define LENSES_STDERR_KEEP  1024
+#define LENSES_MIN_STATS_MS 100
+
+typedef struct {
+    char name[65];
+    char path[PATH_MAX];
+    bool auth;
+} lenses_env;
+
+typedef struct {
+    char *token;
+    char **envs; /* NULL-terminated; "*" = every environment */
+} lenses_token;
+
+static struct {
+    lenses_env envs[LENSES_MAX_ENVS];
+    size_t nenvs;
+    lenses_token tokens[LENSES_MAX_TOKENS];
+    size_t ntokens;
+    char default_env[65];
+    uint64_t max_rows, max_bytes, max_time_ms, heartbeat_ms, max_sql_bytes, memory_bytes;
+    uint64_t max_record_bytes;
+    char helper[PATH_MAX];
+    rn_spec *spec; /* the helper as a spec of its own, not listed to users */
+} cfg;
+
+/* One socket = one query. */
+typedef struct {
+    rn_conn *conn;
+    const lenses_env *env;
+    bool started, ended;
+    rn_job *job;
+    uv_timer_t *heartbeat;
+    uint64_t last_send_ms;
+    rn_jbuf line; /* a frame line cut by a chunk boundary */
+    rn_jbuf err;  /* the helper's stderr, first bytes */
+    bool saw_error, saw_sentinel;
+    uint64_t records;
+    bool stats;
+    char id[37];
+    int64_t started_at;
+} lenses_run;
+
+/* ---------------------------------------------------------------- config */
+
+static void cfg_free(void)
+{
+    for (size_t i = 0; i < cfg.ntokens; i++) {
+        free(cfg.tokens[i].token);
+        for (char **e = cfg.tokens[i].envs; e && *e; e++)
+            free(*e);
+        free(cfg.tokens[i].envs);
+    }
+    rn_spec_free(cfg.spec);
+    memset(&cfg, 0, sizeof(cfg));
+}
+
+static bool valid_env_name(const char *s, size_t n)
+{
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+            return false;
+    return !(n <= 2 && s[0] == '.');
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_exec(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+static void copy_path(char *out, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size)
+        n = 0;
+    memcpy(out, src, n);
+    out[n] = 0;
+}
+
+/* The demo environment shipped in the repo (beside the specs) or installed. */
+static void demo_path(char *out, size_t size)
+{
+    const char *specs = rn_app_get()->cfg.specs;
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof(p), "%s/../runtimes/lenses-demo", specs);
+    char real[PATH_MAX];
+    if (specs[0] && realpath(p, real) && is_dir(real)) {
+        copy_path(out, size, real);
+        return;
+    }
+    snprintf(out, size, "%s", "/usr/share/runnel/lenses-demo");
+}
+
+/* runnel-sql beside runneld (a build tree) or in libexec. */
+static void find_helper(char *out, size_t size)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    out[0] = 0;
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            char p[PATH_MAX + 64];
+            snprintf(p, sizeof(p), "%s/runnel-sql", exe);
+            if (is_exec(p)) {
+                copy_path(out, size, p);
+                return;
+            }
+            snprintf(p, sizeof(p), "%s/../libexec/runnel/runnel-sql", exe);
+            char real[PATH_MAX];
+            if (realpath(p, real) && is_exec(real)) {
+                copy_path(out, size, real);
+                return;
+            }
+        }
+    }
+    if (is_exec("/usr/libexec/runnel/runnel-sql"))
+        snprintf(out, size, "%s", "/usr/libexec/runnel/runnel-sql");
+}
+
+static int get_u64(const cJSON *sec, const char *key, uint64_t min, uint64_t *out, char *err,
+                   size_t size)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(sec, key);
+    if (!v)
+        return 0;
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    if (!cJSON_IsNumber(v) || d != floor(d) || d < (double)min || d > 9007199254740991.0) {
+        snprintf(err, size, "lenses.%s: must be an integer >= %llu", key, (unsigned long long)min);
+        return -EINVAL;
+    }
+    *out = (uint64_t)d;
+    return 0;
+}
+
+static int add_env(const char *name, const char *path, bool auth, char *err, size_t size)
+{
+    if (!valid_env_name(name, strlen(name))) {
+        snprintf(err, size, "lenses.environments.%.64s: name must be 1-64 of [A-Za-z0-9._-]", name);
+        return -EINVAL;
+    }
+    if (cfg.nenvs == LENSES_MAX_ENVS) {
+        snprintf(err, size, "lenses.environments: at most %d environments", LENSES_MAX_ENVS);
+        return -EINVAL;
+    }
+    if (path[0] != '/' || strlen(path) >= PATH_MAX) {
+        snprintf(err, size, "lenses.environments.%s.path: must be an absolute path", name);
+        return -EINVAL;
+    }
+    lenses_env *e = &cfg.envs[cfg.nenvs++];
+    snprintf(e->name, sizeof(e->name), "%s", name);
+    copy_path(e->path, sizeof(e->path), path);
+    e->auth = auth;
+    if (!is_dir(path))
+        rn_log(RN_LOG_WARN, "lenses.env_missing", "env=%s path=%s", name, path);
+    return 0;
+}
+
+static const lenses_env *find_env(const char *name, size_t n)
+{
+    for (size_t i = 0; i < cfg.nenvs; i++)
+        if (strlen(cfg.envs[i].name) == n && !memcmp(cfg.envs[i].name, name, n))
+            return &cfg.envs[i];
+    return NULL;
+}
+
+static int parse_envs(const cJSON *sec, bool auth, char *err, size_t size)
+{
+    const cJSON *envs = sec ? cJSON_GetObjectItemCaseSensitive(sec, "environments") : NULL;
+    if (!envs) {
+        char p[PATH_MAX];
+        demo_path(p, sizeof(p));
+        /* The embedded default: the demo data needs no token. */
+        return add_env("demo", p, false, err, size);
+    }
+    if (!cJSON_IsObject(envs)) {
+        snprintf(err, size,
+                 "lenses.environments: must be an object of name: path or "
+                 "name: {path, auth}");
+        return -EINVAL;
+    }
+    for (const cJSON *e = envs->child; e; e = e->next) {
+        const char *path = NULL;
+        bool eauth = auth;
+        if (cJSON_IsString(e)) {
+            path = e->valuestring;
+        } else if (cJSON_IsObject(e)) {
+            const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "path");
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "auth");
+            if (!cJSON_IsString(p)) {
+                snprintf(err, size, "lenses.environments.%.64s.path: must be a string", e->string);
+                return -EINVAL;
+            }
+            if (a && !cJSON_IsBool(a)) {
+                snprintf(err, size, "lenses.environments.%.64s.auth: must be a boolean", e->string);
+                return -EINVAL;
+            }
+            for (const cJSON *k = e->child; k; k = k->next) {
+                if (strcmp(k->string, "path") && strcmp(k->string, "auth")) {
+                    snprintf(err, size, "lenses.environments.%.64s.%.64s: unknown key", e->string,
+                             k->string);
+                    return -EINVAL;
+                }
+            }
+            path = p->valuestring;
+            if (a)
+                eauth = cJSON_IsTrue(a);
+        } else {
+            snprintf(err, size, "lenses.environments.%.64s: must be a path or {path, auth}",
+                     e->string);
+            return -EINVAL;
+        }
+        if (find_env(e->string, strlen(e->string))) {
+            snprintf(err, size, "lenses.environments.%.64s: defined twice", e->string);
+            return -EINVAL;
+        }
+        int r = add_env(e->string, path, eauth, err, size);
+        if (r < 0)
+            return r;
+    }
+    if (!cfg.nenvs) {
+        snprintf(err, size, "lenses.environments: must name at least one environment");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int parse_tokens(const cJSON *sec, char *err, size_t size)
+{
+    const cJSON *toks = sec ? cJSON_GetObjectItemCaseSensitive(sec, "tokens") : NULL;
+    if (!toks)
+        return 0;
+    if (!cJSON_IsObject(toks)) {
+        snprintf(err, size, "lenses.tokens: must be an object of token: [environment, ...]");
+        return -EINVAL;
+    }
+    for (const cJSON *t = toks->child; t; t = t->next) {
+        size_t tl = strlen(t->string);
+        if (tl < 8 || tl > 512) {
+            snprintf(err, size, "lenses.tokens: each token must be 8-512 characters");
+            return -EINVAL;
+        }
+        for (size_t i = 0; i < tl; i++) {
+            if ((unsigned char)t->string[i] <= ' ' || (unsigned char)t->string[i] >= 0x7f) {
+                snprintf(err, size, "lenses.tokens: a token must be printable ASCII, no spaces");
+                return -EINVAL;
+            }
+        }
+        if (!cJSON_IsArray(t) || cJSON_GetArraySize(t) < 1) {
+            snprintf(err, size,
+                     "lenses.tokens.<token>: must be a non-empty array of "
+                     "environment names (\"*\" = all)");
+            return -EINVAL;
+        }
+        if (cfg.ntokens == LENSES_MAX_TOKENS) {
+            snprintf(err, size, "lenses.tokens: at most %d tokens", LENSES_MAX_TOKENS);
+            return -EINVAL;
+        }
+        lenses_token *lt = &cfg.tokens[cfg.ntokens];
+        size_t n = (size_t)cJSON_GetArraySize(t), k = 0;
+        lt->envs = calloc(n + 1, sizeof(char *));
+        lt->token = strdup(t->string);
+        cfg.ntokens++;
+        if (!lt->envs || !lt->token) {
+            snprintf(err, size, "out of memory");
+            return -ENOMEM;
+        }
+        for (const cJSON *e = t->child; e; e = e->next) {
+            if (!cJSON_IsString(e) || (strcmp(e->valuestring, "*") &&
+                                       !find_env(e->valuestring, strlen(e->valuestring)))) {
+                snprintf(err, size,
+                         "lenses.tokens.<token>: \"%.64s\" is not a configured environment",
+                         cJSON_IsString(e) ? e->valuestring : "?");
+                return -EINVAL;
+            }
+            if (!(lt->envs[k++] = strdup(e->valuestring))) {
+                snprintf(err, size, "out of memory");
+                return -ENOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
+static int make_spec(char *err, size_t size)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *run = cJSON_AddArrayToObject(root, "run");
+    cJSON *mounts = cJSON_AddArrayToObject(root, "mounts");
+    cJSON *m = cJSON_CreateObject();
+    cJSON *env = cJSON_AddObjectToObject(root, "env");
+    if (!root || !run || !mounts || !m || !env)
+        goto oom;
+    cJSON_AddStringToObject(root, "name", "lenses-sql");
+    cJSON_AddStringToObject(root, "display", "Lenses SQL (SQLite)");
+    cJSON_AddStringToObject(root, "language", "sql");
+    cJSON_AddStringToObject(root, "filename", "query.sql");
+    cJSON_AddStringToObject(root, "example", "SELECT 1");
+    cJSON_AddStringToObject(root, "example_output", "");
+    cJSON_AddItemToArray(run, cJSON_CreateString(LENSES_HELPER_INBOX));
+    cJSON_AddItemToArray(run, cJSON_CreateString("--sql"));
+    cJSON_AddItemToArray(run, cJSON_CreateString("{file}"));
+    cJSON_AddItemToArray(run, cJSON_CreateString("{args}"));
+    cJSON_AddStringToObject(m, "src", cfg.helper);
+    cJSON_AddStringToObject(m, "dst", LENSES_HELPER_INBOX);
+    cJSON_AddItemToArray(mounts, m);
+    m = NULL;
+    cJSON_AddStringToObject(env, "PATH", "/usr/bin:/bin");
+    cJSON_AddStringToObject(env, "LANG", "C.UTF-8");
+    cJSON_AddStringToObject(env, "HOME", "/tmp");
+    char *text = cJSON_PrintUnformatted(root);
+    if (!text)
+        goto oom;
+    char why[256];
+    int r = rn_spec_parse(text, strlen(text), &cfg.spec, why, sizeof(why));
+    free(text);
+    cJSON_Delete(root);
+    if (r < 0) {
+        snprintf(err, size, "lenses.helper: %s", why);
+        return r;
+    }
+    return 0;
+oom:
+    cJSON_Delete(m);
+    cJSON_Delete(root);
+    snprintf(err, size, "out of memory");
+    return -ENOMEM;
+}
+
+static int lenses_init(const cJSON *sec, char *err, size_t size)
+{
+    static const char *const known[] = {
+        "environments",     "tokens",      "auth",         "default_environment", "max_rows",
+        "max_bytes",        "max_time_ms", "heartbeat_ms", "max_sql_bytes",       "memory_bytes",
+        "max_record_bytes", "helper",      NULL,
+    };
+    cfg_free();
+    cfg.max_rows = 10000;
+    cfg.max_bytes = 20u << 20;
+    cfg.max_time_ms = 30000;
+    cfg.heartbeat_ms = 5000;
+    cfg.max_sql_bytes = 64 << 10;
+    cfg.max_record_bytes = 4u << 20;
+    bool auth = true;
+    int r = -EINVAL;
+    if (sec && !cJSON_IsObject(sec)) {
+        snprintf(err, size, "lenses: must be an object");
+        goto fail;
+    }
+    for (const cJSON *k = sec ? sec->child : NULL; k; k = k->next) {
+        bool ok = false;
+        for (const char *const *n = known; *n && !ok; n++)
+            ok = !strcmp(k->string, *n);
+        if (!ok) {
+            snprintf(err, size, "lenses.%.64s: unknown key", k->string);
+            goto fail;
+        }
+    }
+    if (sec) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(sec, "auth");
+        if (a && !cJSON_IsBool(a)) {
+            snprintf(err, size, "lenses.auth: must be a boolean");
+            goto fail;
+        }
+        if (a)
+            auth = cJSON_IsTrue(a);
+        if ((r = get_u64(sec, "max_rows", 1, &cfg.max_rows, err, size)) < 0 ||
+            (r = get_u64(sec, "max_bytes", 1024, &cfg.max_bytes, err, size)) < 0 ||
+            (r = get_u64(sec, "max_time_ms", 100, &cfg.max_time_ms, err, size)) < 0 ||
+            (r = get_u64(sec, "heartbeat_ms", 100, &cfg.heartbeat_ms, err, size)) < 0 ||
+            (r = get_u64(sec, "max_sql_bytes", 16, &cfg.max_sql_bytes, err, size)) < 0 ||
+            (r = get_u64(sec, "memory_bytes", 0, &cfg.memory_bytes, err, size)) < 0 ||
+            (r = get_u64(sec, "max_record_bytes", 1024, &cfg.max_record_bytes, err, size)) < 0)
+            goto fail;
+        r = -EINVAL;
+        if (cfg.max_sql_bytes > (1u << 20)) {
+            snprintf(err, size, "lenses.max_sql_bytes: must be at most 1048576");
+            goto fail;
+        }
+    }
+    if ((r = parse_envs(sec, auth, err, size)) < 0)
+        goto fail;
+    const cJSON *d = sec ? cJSON_GetObjectItemCaseSensitive(sec, "default_environment") : NULL;
+    if (d && (!cJSON_IsString(d) || !find_env(d->valuestring, strlen(d->valuestring)))) {
+        snprintf(err, size, "lenses.default_environment: must name a configured environment");
+        r = -EINVAL;
+        goto fail;
+    }
+    snprintf(cfg.default_env, sizeof(cfg.default_env), "%s",
+             d ? d->valuestring : (find_env("demo", 4) ? "demo" : cfg.envs[0].name));
+    if ((r = parse_tokens(sec, err, size)) < 0)
+        goto fail;
+    const cJSON *h = sec ? cJSON_GetObjectItemCaseSensitive(sec, "helper") : NULL;
+    if (h) {
+        if (!cJSON_IsString(h) || h->valuestring[0] != '/' || !is_exec(h->valuestring)) {
+            snprintf(err, size, "lenses.helper: must be the absolute path of runnel-sql");
+            r = -EINVAL;
+            goto fail;
+        }
+        copy_path(cfg.helper, sizeof(cfg.helper), h->valuestring);
+    } else {
+        find_helper(cfg.helper, sizeof(cfg.helper));
+    }
+    if (cfg.helper[0] && (r = make_spec(err, size)) < 0)
+        goto fail;
+    if (!cfg.helper[0])
+        rn_log(RN_LOG_WARN, "lenses.no_helper",
+               "msg=\"runnel-sql not found: Lenses SQL queries will fail\"");
+    rn_log(RN_LOG_INFO, "lenses.ready", "environments=%zu default=%s tokens=%zu helper=%s",
+           cfg.nenvs, cfg.default_env, cfg.ntokens, cfg.helper[0] ? cfg.helper : "none");
+    return 0;
+fail:
+    cfg_free();
+    return r < 0 ? r : -EINVAL;
+}
+
+static void lenses_fini(void)
+{
+    cfg_free();
+}
+
+/* ---------------------------------------------------------------- routing */
+
+#define SQL_TAIL "/proxy/api/ws/v2/sql/execute"
+
+/* The environment named by a path, or "" for the default one; false when
+ * the path is not a Lenses SQL path. */
+static bool path_env(const char *path, const char **name, size_t *len)
+{
+    size_t n = strlen(path);
+    if (n && path[n - 1] == '/')
+        n--;
+    static const char *const prefixes[] = {"/api/v1/environments/", "/environment/"};
+    if (n == strlen("/api/ws/v2/sql/execute") && !strncmp(path, "/api/ws/v2/sql/execute", n)) {
+        *name = cfg.default_env;
+        *len = strlen(cfg.default_env);
+        return true;
+    }
+    size_t tl = strlen(SQL_TAIL);
+    if (n <= tl || strncmp(path + n - tl, SQL_TAIL, tl))
+        return false;
+    for (size_t i = 0; i < 2; i++) {
+        size_t pl = strlen(prefixes[i]);
+        if (n > pl + tl && !strncmp(path, prefixes[i], pl)) {
+            *name = path + pl;
+            *len = n - pl - tl;
+            return memchr(*name, '/', *len) == NULL;
+        }
+    }
+    return false;
+}
+
+static bool lenses_ws_match(const char *path)
+{
+    const char *name;
+    size_t len;
+    return path_env(path, &name, &len);
+}
+
+static bool token_eq(const char *a, const char *b, size_t blen)
+{
+    size_t al = strlen(a);
+    unsigned char diff = al != blen;
+    for (size_t i = 0; i < blen; i++)
+        diff |= (unsigned char)(a[i % (al ? al : 1)] ^ b[i]);
+    return !diff;
+}
+
+static int lenses_ws_accept(rn_http *h, char *msg, size_t size)
+{
+    const char *name;
+    size_t len;
+    if (!path_env(rn_http_path(h), &name, &len))
+        return 404;
+    const lenses_env *env = valid_env_name(name, len) ? find_env(name, len) : NULL;
+    if (!env) {
+        snprintf(msg, size, "environment not found");
+        return 404;
+    }
+    if (!env->auth)
+        return 0;
+    const char *a = rn_http_header(h, "authorization");
+    if (!a || strncasecmp(a, "Bearer ", 7)) {
+        snprintf(msg, size, "missing bearer token");
+        return 401;
+    }
+    a += 7;
+    while (*a == ' ')
+        a++;
+    size_t alen = strlen(a);
+    while (alen && a[alen - 1] == ' ')
+        alen--;
+    const lenses_token *tok = NULL;
+    for (size_t i = 0; i < cfg.ntokens; i++)
+        if (token_eq(cfg.tokens[i].token, a, alen))
+            tok = &cfg.tokens[i];
+    if (!tok || !alen) {
+        snprintf(msg, size, "invalid token");
+        return 401;
+    }
+    for (char **e = tok->envs; *e; e++)
+        if (!strcmp(*e, "*") || !strcmp(*e, env->name))
+            return 0;
+    snprintf(msg, size, "token not allowed for environment %s", env->name);
+    return 403;
+}
+
+/* ---------------------------------------------------------------- frames */
+
+static void run_send(lenses_run *run, const char *data, size_t len)
+{
+    if (rn_conn_send(run->conn, data, len) == 0)
+        run->last_send_ms = rn_now_ms();
+}
+
+static void send_error(lenses_run *run, const char *msg)
+{
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"type\":\"ERROR\",\"data\":");
+    rn_jbuf_jcstr(&b, msg);
+    rn_jbuf_str(&b, "}");
+    if (!b.oom)
+        run_send(run, b.data, b.len);
+    rn_jbuf_free(&b);
+    run->saw_error = true;
+}
+
+static void send_sentinel(lenses_run *run, const char *type, uint64_t amount)
+{
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"type\":\"SENTINEL\",\"data\":{\"event\":\"QUERY_LIMIT_REACHED\","
+                    "\"reason\":{\"type\":");
+    rn_jbuf_jcstr(&b, type);
+    if (!strcmp(type, "max.query.time"))
+        rn_jbuf_printf(&b, ",\"timeout\":%llu", (unsigned long long)amount);
+    rn_jbuf_printf(&b, ",\"source\":\"\",\"sourceId\":\"\",\"amount\":%llu}}}",
+                   (unsigned long long)amount);
+    if (!b.oom)
+        run_send(run, b.data, b.len);
+    rn_jbuf_free(&b);
+    run->saw_sentinel = true;
+}
+
+static int64_t epoch_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A last STATS when the helper could not write its own. */
+static void send_stats(lenses_run *run)
+{
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"type\":\"STATS\",\"data\":{\"id\":");
+    rn_jbuf_jcstr(&b, run->id);
+    rn_jbuf_printf(&b,
+                   ",\"bytesRead\":0,\"sources\":{},\"sourceConfigs\":{},\"sourcesStats\":{},"
+                   "\"badRecordsTotal\":0,\"recordsSkipped\":0,\"results\":%llu,"
+                   "\"recordsScanned\":%llu,\"duration\":%lld,\"startedAt\":%lld}}",
+                   (unsigned long long)run->records, (unsigned long long)run->records,
+                   (long long)(epoch_ms() - run->started_at), (long long)run->started_at);
+    if (!b.oom)
+        run_send(run, b.data, b.len);
+    rn_jbuf_free(&b);
+}
+
+static void finish(lenses_run *run)
+{
+    static const char end[] = "{\"type\":\"END\"}";
+    run->ended = true;
+    run_send(run, end, sizeof(end) - 1);
+    rn_conn_close(run->conn, 1000, "");
+}
+
+/* ---------------------------------------------------------------- the run */
+
+static bool starts(const char *s, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    return n >= k && !memcmp(s, prefix, k);
+}
+
+/* One frame line from the helper. */
+static void on_line(lenses_run *run, const char *s, size_t n)
+{
+    if (n < 10 || s[0] != '{')
+        return;
+    if (starts(s, n, "{\"type\":\"RECORD\""))
+        run->records++;
+    else if (starts(s, n, "{\"type\":\"ERROR\""))
+        run->saw_error = true;
+    else if (starts(s, n, "{\"type\":\"SENTINEL\""))
+        run->saw_sentinel = true;
+    run_send(run, s, n);
+}
+
+static void on_output(rn_job *job, int fd, const char *data, size_t len, void *ud)
+{
+    lenses_run *run = ud;
+    if (fd == 2) {
+        if (run->err.len < LENSES_STDERR_KEEP)
+            rn_jbuf_raw(
+                &run->err, data,
+                len < LENSES_STDERR_KEEP - run->err.len ? len : LENSES_STDERR_KEEP - run->err.len);
+        return;
+    }
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) {
+            if (run->line.len + (size_t)(end - p) > cfg.max_record_bytes + 65536) {
+                rn_jbuf_reset(&run->line);
+                send_error(run, "a record is larger than the limit (max_record_bytes)");
+                rn_job_kill(job);
+                return;
+            }
+            rn_jbuf_raw(&run->line, p, (size_t)(end - p));
+            return;
+        }
+        if (run->line.len) {
+            rn_jbuf_raw(&run->line, p, (size_t)(nl - p));
+            if (!run->line.oom)
+                on_line(run, run->line.data, run->line.len);
+            rn_jbuf_reset(&run->line);
+        } else {
+            on_line(run, p, (size_t)(nl - p));
+        }
+        p = nl + 1;
+    }
+}
+
+static void heartbeat_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void stop_heartbeat(lenses_run *run)
+{
+    if (run->heartbeat) {
+        uv_timer_stop(run->heartbeat);
+        uv_close((uv_handle_t *)run->heartbeat, heartbeat_closed);
+        run->heartbeat = NULL;
+    }
+}
+
+static void on_heartbeat(uv_timer_t *t)
+{
+    lenses_run *run = t->data;
+    static const char hb[] = "{\"type\":\"HEARTBEAT\"}";
+    if (rn_now_ms() - run->last_send_ms >= cfg.heartbeat_ms && rn_conn_open(run->conn))
+        run_send(run, hb, sizeof(hb) - 1);
+}
+
+static void on_end(rn_job *job, const rn_job_result *res, void *ud)
+{
+    lenses_run *run = ud;
+    char msg[400];
+    rn_conn *c = run->conn;
+    rn_jbuf_reset(&run->line); /* a cut last line is dropped */
+    stop_heartbeat(run);
+    if (rn_conn_open(c)) {
+        bool told = run->saw_error || run->saw_sentinel;
+        switch (res->reason) {
+        case RN_JOB_END_EXITED:
+            if (res->exit_code != 0 && !told) {
+                const char *e = run->err.data && run->err.len ? run->err.data : "";
+                snprintf(msg, sizeof(msg), "query failed (exit %d)%s%.300s", res->exit_code,
+                         *e ? ": " : "", e);
+                char *nl = strchr(msg, '\n');
+                if (nl)
+                    *nl = 0;
+                send_error(run, msg);
+            }
+            break;
+        case RN_JOB_END_TIMEOUT:
+        case RN_JOB_END_CPU_LIMIT:
+            if (!told)
+                send_sentinel(run, "max.query.time", cfg.max_time_ms);
+            break;
+        case RN_JOB_END_OUTPUT_LIMIT:
+            if (!told)
+                send_sentinel(run, "max.size", res->output_bytes);
+            break;
+        case RN_JOB_END_OOM:
+            if (!told)
+                send_error(run, "the query ran out of memory");
+            break;
+        default:
+            if (!told) {
+                snprintf(msg, sizeof(msg), "query %s%s%s", rn_job_end_name(res->reason),
+                         res->message[0] ? ": " : "", res->message);
+                send_error(run, msg);
+            }
+            break;
+        }
+        if (run->stats && res->reason != RN_JOB_END_EXITED)
+            send_stats(run);
+        finish(run);
+    }
+    rn_log(RN_LOG_INFO, "lenses.end", "conn=%lu env=%s records=%llu reason=%s", rn_conn_id(c),
+           run->env ? run->env->name : "", (unsigned long long)run->records,
+           rn_job_end_name(res->reason));
+    run->job = NULL;
+    rn_conn_untrack(c, job);
+    rn_conn_unref(c); /* may free run */
+}
+
+static const rn_job_callbacks callbacks = {NULL, on_output, on_end};
+
+/* The server-wide limits a query also obeys, so the helper's own limits
+ * fire first with a SENTINEL. */
+static void effective_limits(uint64_t *max_time, uint64_t *max_bytes, uint64_t *wall)
+{
+    const rn_jobs_limits *l = rn_jobs_get_limits(rn_app_get()->jobs);
+    uint64_t w = l->wall_ms ? l->wall_ms : 10000;
+    uint64_t t = cfg.max_time_ms;
+    if (t + 500 > w)
+        t = w > 1000 ? w - 500 : w / 2;
+    *max_time = t;
+    *wall = t + 2000 < w ? t + 2000 : w;
+    uint64_t ob = l->output_bytes ? l->output_bytes : (1u << 20);
+    uint64_t b = cfg.max_bytes;
+    uint64_t room = ob > 2 * 65536 ? ob - 65536 : ob / 2;
+    *max_bytes = b < room ? b : room;
+}
+
+static void start_query(lenses_run *run, const char *msg, size_t len)
+{
+    rn_app *app = rn_app_get();
+    char err[512];
+    cJSON *root = cJSON_ParseWithLength(msg, len);
+    const cJSON *sql = NULL, *live = NULL, *stats = NULL;
+    uint64_t stats_ms = 0;
+    if (!root || !cJSON_IsObject(root)) {
+        send_error(run, root ? "invalid request: expected a JSON object {sql, live, stats}"
+                             : "invalid request: not JSON");
+        goto done;
+    }
+    sql = cJSON_GetObjectItemCaseSensitive(root, "sql");
+    live = cJSON_GetObjectItemCaseSensitive(root, "live");
+    stats = cJSON_GetObjectItemCaseSensitive(root, "stats");
+    if (!sql) {
+        send_error(run, "invalid request: missing field 'sql'");
+        goto done;
+    }
+    if (!cJSON_IsString(sql)) {
+        send_error(run, "invalid request: field 'sql' must be a string");
+        goto done;
+    }
+    if (!sql->valuestring[strspn(sql->valuestring, " \t\r\n;")]) {
+        send_error(run, "invalid request: field 'sql' is empty");
+        goto done;
+    }
+    if (strlen(sql->valuestring) > cfg.max_sql_bytes) {
+        snprintf(err, sizeof(err), "invalid request: field 'sql' is longer than %llu bytes",
+                 (unsigned long long)cfg.max_sql_bytes);
+        send_error(run, err);
+        goto done;
+    }
+    if (live && !cJSON_IsNull(live) && !cJSON_IsBool(live)) {
+        send_error(run, "invalid request: field 'live' must be a boolean");
+        goto done;
+    }
+    if (stats && !cJSON_IsNull(stats)) {
+        double d = cJSON_IsNumber(stats) ? stats->valuedouble : -1;
+        if (!cJSON_IsNumber(stats) || d != floor(d) || d < 0 || d > 86400000.0) {
+            send_error(run, "invalid request: field 'stats' must be an integer (milliseconds)");
+            goto done;
+        }
+        stats_ms = (uint64_t)d;
+        if (stats_ms && stats_ms < LENSES_MIN_STATS_MS)
+            stats_ms = LENSES_MIN_STATS_MS;
+        run->stats = stats_ms > 0;
+    }
+    if (!cfg.spec) {
+        send_error(run, "the SQL engine (runnel-sql) is not installed on this server");
+        goto done;
+    }
+    uint64_t max_time, max_bytes, wall;
+    effective_limits(&max_time, &max_bytes, &wall);
+    rn_random_hex(run->id, 16);
+    /* make the run id look like a UUID, as Lenses' ids do */
+    char uuid[37];
+    snprintf(uuid, sizeof(uuid), "%.8s-%.4s-4%.3s-a%.3s-%.12s", run->id, run->id + 8, run->id + 12,
+             run->id + 15, run->id + 18);
+    memcpy(run->id, uuid, sizeof(uuid));
+    run->started_at = epoch_ms();
+    char a_rows[24], a_bytes[24], a_time[24], a_stats[24], a_start[24], a_mem[24], a_rec[24];
+    snprintf(a_rows, sizeof(a_rows), "%llu", (unsigned long long)cfg.max_rows);
+    snprintf(a_bytes, sizeof(a_bytes), "%llu", (unsigned long long)max_bytes);
+    snprintf(a_time, sizeof(a_time), "%llu", (unsigned long long)max_time);
+    snprintf(a_stats, sizeof(a_stats), "%llu", (unsigned long long)stats_ms);
+    snprintf(a_start, sizeof(a_start), "%lld", (long long)run->started_at);
+    uint64_t mem =
+        cfg.memory_bytes ? cfg.memory_bytes : rn_jobs_get_limits(app->jobs)->memory_bytes;
+    snprintf(a_mem, sizeof(a_mem), "%llu", (unsigned long long)mem);
+    snprintf(a_rec, sizeof(a_rec), "%llu", (unsigned long long)cfg.max_record_bytes);
+    const char *args[] = {"--data",
+                          LENSES_DATA_INBOX,
+                          "--max-rows",
+                          a_rows,
+                          "--max-bytes",
+                          a_bytes,
+                          "--max-time-ms",
+                          a_time,
+                          "--stats-ms",
+                          a_stats,
+                          "--id",
+                          run->id,
+                          "--started-at",
+                          a_start,
+                          "--memory-bytes",
+                          a_mem,
+                          "--max-record-bytes",
+                          a_rec,
+                          "--live"};
+    size_t nargs = sizeof(args) / sizeof(args[0]) - (cJSON_IsTrue(live) ? 0 : 1);
+    rn_box_bind bind = {run->env->path, LENSES_DATA_INBOX, false, false};
+    rn_job_request req;
+    memset(&req, 0, sizeof(req));
+    req.language = "lenses-sql";
+    req.spec = cfg.spec;
+    req.code = sql->valuestring;
+    req.code_len = strlen(sql->valuestring);
+    req.args = args;
+    req.nargs = nargs;
+    req.binds = &bind;
+    req.nbinds = 1;
+    req.wall_ms = wall;
+    req.memory_bytes = cfg.memory_bytes;
+    req.output_bytes = 0;
+    int r = rn_jobs_submit(app->jobs, &req, &callbacks, run, &run->job);
+    if (r < 0) {
+        rn_jobs_error_text(app->jobs, r, "sql", err, sizeof(err));
+        send_error(run, err);
+        goto done;
+    }
+    rn_conn_ref(run->conn);
+    rn_conn_track(run->conn, run->job);
+    run->heartbeat = malloc(sizeof(*run->heartbeat));
+    if (run->heartbeat) {
+        uv_timer_init(app->loop, run->heartbeat);
+        run->heartbeat->data = run;
+        uv_timer_start(run->heartbeat, on_heartbeat, cfg.heartbeat_ms, cfg.heartbeat_ms);
+    }
+    char q[200];
+    rn_log(RN_LOG_INFO, "lenses.query", "conn=%lu env=%s id=%s sql_bytes=%zu sql=%s",
+           rn_conn_id(run->conn), run->env->name, run->id, req.code_len,
+           rn_log_quote(sql->valuestring, q, sizeof(q)));
+    cJSON_Delete(root);
+    return;
+done:
+    cJSON_Delete(root);
+    finish(run);
+}
+
+static void run_free(void *p)
+{
+    lenses_run *run = p;
+    stop_heartbeat(run);
+    rn_jbuf_free(&run->line);
+    rn_jbuf_free(&run->err);
+    free(run);
+}
+
+static int lenses_ws_open(rn_conn *c)
+{
+    const char *name;
+    size_t len;
+    if (!path_env(rn_conn_path(c), &name, &len))
+        return -ENOENT;
+    const lenses_env *env = find_env(name, len);
+    if (!env)
+        return -ENOENT;
+    lenses_run *run = calloc(1, sizeof(*run));
+    if (!run)
+        return -ENOMEM;
+    run->conn = c;
+    run->env = env;
+    run->last_send_ms = rn_now_ms();
+    rn_jbuf_init(&run->line, 0);
+    rn_jbuf_init(&run->err, 0);
+    rn_conn_set_data(c, run, run_free);
+    return 0;
+}
+
+static void lenses_ws_message(rn_conn *c, const char *msg, size_t len, bool binary)
+{
+    lenses_run *run = rn_conn_data(c);
+    if (!run || run->started)
+        return; /* one query per socket; later messages are ignored */
+    run->started = true;
+    if (binary) {
+        send_error(run, "invalid request: expected a text message");
+        finish(run);
+        return;
+    }
+    start_query(run, msg, len);
+}
+
+static bool lenses_http(rn_http *h)
+{
+    if (!lenses_ws_match(rn_http_path(h)) || rn_http_is_upgrade(h))
+        return false;
+    static const char body[] = "{\"error\":\"Upgrade Required\",\"code\":426}";
+    rn_http_reply(h, 426, "application/json", body, sizeof(body) - 1);
+    return true;
+}
 
 const rn_envelope rn_env_lenses = {
     .name = "lenses",
+    .init = lenses_init,
+    .fini = lenses_fini,
+    .ws_match = lenses_ws_match,
+    .ws_accept = lenses_ws_accept,
+    .ws_open = lenses_ws_open,
+    .ws_message = lenses_ws_message,
+    .own_auth = true,
+    .http = lenses_http,
 };
