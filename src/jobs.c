@@ -37,6 +37,8 @@ struct rn_job {
     char *stdin_data;
     size_t stdin_len;
     bool keep_stdin;
+    rn_box_bind *binds; /* the request's extra binds (owned copies) */
+    size_t nbinds;
     rn_spec_limits lim;         /* run stage */
     rn_spec_limits compile_lim; /* compile stage */
     rn_job_callbacks cb;
@@ -210,6 +212,11 @@ static void job_free(rn_job *job)
     strv_free(job->run_argv);
     strv_free(job->env);
     free(job->stdin_data);
+    for (size_t i = 0; i < job->nbinds; i++) {
+        free((char *)job->binds[i].src);
+        free((char *)job->binds[i].dst);
+    }
+    free(job->binds);
     free(job);
 }
 
@@ -505,6 +512,8 @@ static void job_fill_box_options(rn_job *job, rn_box_options *o, const rn_spec_l
     size_t n = 0;
     for (size_t i = 0; i < spec->nmounts; i++)
         binds[n++] = spec->mounts[i];
+    for (size_t i = 0; i < job->nbinds; i++)
+        binds[n++] = job->binds[i];
     if (job->build_dir[0]) {
         binds[n].src = job->build_dir;
         binds[n].dst = JOB_BUILD_DIR;
@@ -842,9 +851,15 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
         return -ESHUTDOWN;
     if (!req->language || !req->code)
         return -EINVAL;
-    const rn_spec *spec = rn_specs_find(jobs->specs, req->language);
+    const rn_spec *spec = req->spec ? req->spec : rn_specs_find(jobs->specs, req->language);
     if (!spec)
         return -ENOENT;
+    /* job_fill_box_options has room for 64 binds, one kept for /build. */
+    if (spec->nmounts + req->nbinds > 63)
+        return -E2BIG;
+    for (size_t i = 0; i < req->nbinds; i++)
+        if (!req->binds[i].src)
+            return -EINVAL;
     if (req->code_len == 0)
         return -EINVAL;
     if (req->code_len > jobs->limits.code_bytes)
@@ -914,6 +929,25 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
         }
         memcpy(job->stdin_data, req->stdin_data, req->stdin_len);
         job->stdin_len = req->stdin_len;
+    }
+    if (req->nbinds) {
+        job->binds = calloc(req->nbinds, sizeof(*job->binds));
+        if (!job->binds) {
+            err = -ENOMEM;
+            goto fail;
+        }
+        for (size_t i = 0; i < req->nbinds; i++, job->nbinds++) {
+            const rn_box_bind *b = &req->binds[i];
+            job->binds[i].src = strdup(b->src);
+            job->binds[i].dst = b->dst ? strdup(b->dst) : NULL;
+            job->binds[i].writable = false;
+            job->binds[i].optional = b->optional;
+            if (!job->binds[i].src || (b->dst && !job->binds[i].dst)) {
+                job->nbinds++;
+                err = -ENOMEM;
+                goto fail;
+            }
+        }
     }
     job_limits(job, &jobs->limits, req);
     uv_timer_init(jobs->loop, &job->defer);

@@ -93,6 +93,13 @@ typedef struct {
     uint64_t wall_ms;
     uint64_t memory_bytes;
     uint64_t output_bytes;
+    /* Extra read-only binds for this run only (copied at submit), after the
+     * spec's mounts; NULL/0 = none. */
+    const rn_box_bind *binds;
+    size_t nbinds;
+    /* Run with this spec instead of looking language up (an envelope's own
+     * helper program, not listed to users); it must outlive the job. */
+    const rn_spec *spec;
 } rn_job_request;
 
 typedef struct {
