@@ -617,6 +617,10 @@ BAD_INPUTS = [
                  400, 3, ANY, id="exec-stdin-number"),
     pytest.param('{"op": 1, "nonce": 3, "args": {"language": "bash", "code": "echo", "inline_expression": "yes"}}',
                  400, 3, ANY, id="exec-inline-not-bool"),
+    pytest.param('{"op": 1, "nonce": 3, "args": {"language": "bash", "code": "echo", "interactive": "yes"}}',
+                 400, 3, ANY, id="exec-interactive-not-bool"),
+    pytest.param('{"op": 3, "nonce": 3, "args": {"runid": "' + "ab" * 32 + '", "data": 5}}', 400, 3,
+                 ANY, id="input-data-number"),
     pytest.param('{"op": 1, "nonce": 3, "args": {"language": "cobol-2077", "code": "echo"}}', 400, 3,
                  msg_prefix("unsupported language spec"), id="exec-unknown-language"),
     pytest.param('{"op": 2, "nonce": 3}', 400, 3, ANY, id="kill-no-args"),
@@ -1052,5 +1056,26 @@ def test_stdin_is_eof_unless_interactive(server):
         r.check_sequence()
         assert r.stdout == "''\n"
         assert time.monotonic() - t0 < 5
+        await ws.close()
+    arun(main())
+
+
+def test_input_refused_for_non_interactive_run(server):
+    """INPUT to a run started without interactive:true gets a 400 ERROR with
+    its nonce; the run itself still sees EOF and ends normally."""
+    async def main():
+        ws = await server.ws()
+        r = Run(4)
+        runs = {4: r}
+        await ws.exec("echo ready; sleep 0.5; read x; echo got=$x", nonce=4)
+        await ws.collect(runs, 5, until=lambda e: e["code"] == LOG)
+        assert r.stdout == "ready\n" and not r.done, r
+        await ws.send({"op": 3, "nonce": 5, "args": {"runid": r.runid, "data": "hi\n"}})
+        stray = await ws.collect(runs, 5)
+        assert len(stray) == 1, stray
+        ev = stray[0]
+        assert ev["code"] == ERROR and ev.get("nonce") == 5 and ev["data"]["code"] == 400, ev
+        r.check_sequence()
+        assert r.stdout == "ready\ngot=\n", r
         await ws.close()
     arun(main())
