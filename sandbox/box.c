@@ -249,6 +249,9 @@ static int plan_write(rn_plan *plan, const char *path, const char *text, unsigne
 
 /* The context ------------------------------------------------------------ */
 
+/* What most toolchains need and nothing more: each bind is a few system
+ * calls per run. ld.so only reads ld.so.cache; language-specific /etc
+ * pieces beyond Java's and Mono's belong in the specs' mounts. */
 static const rn_box_bind default_binds[] = {
     {"/usr", NULL, false, false},
     {"/bin", NULL, false, true},
@@ -259,12 +262,9 @@ static const rn_box_bind default_binds[] = {
     {"/libx32", NULL, false, true},
     {"/etc/alternatives", NULL, false, true},
     {"/etc/ld.so.cache", NULL, false, true},
-    {"/etc/ld.so.conf", NULL, false, true},
-    {"/etc/ld.so.conf.d", NULL, false, true},
     {"/etc/nsswitch.conf", NULL, false, true},
     {"/etc/localtime", NULL, false, true},
     {"/etc/ssl", NULL, false, true},
-    {"/etc/ca-certificates", NULL, false, true},
     {"/etc/java-17-openjdk", NULL, false, true},
     {"/etc/mono", NULL, false, true},
 };

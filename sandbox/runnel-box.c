@@ -64,8 +64,8 @@ static const char usage_text[] =
     "    --cwd DIR           working directory inside (default /work)\n"
     "    --stdin-null        give the program /dev/null as standard input\n"
     "    --no-cgroup         do not use cgroups\n"
-    "    --json[=FILE]       print the result as JSON on fd 3 if it is open,\n"
-    "                        else into FILE, else on stderr\n"
+    "    --json[=FILE]       print the result as JSON into FILE; without FILE\n"
+    "                        on fd 3 if it is open, else on stderr\n"
     "    --check             print which protections are active here, exit 0\n"
     "    --version           print the version\n"
     "    --help              print this help\n"
@@ -225,7 +225,7 @@ static void print_json(const char *json_file, const rn_box_result *res)
                      rn_box_reason_name(res->reason), res->exit_code, res->signal, res->wall_ms,
                      res->cpu_ms, res->memory_peak, rn_box_stage_name(res->setup_stage),
                      res->setup_errno);
-    if (fd3_given) {
+    if (!json_file && fd3_given) {
         write_all(3, buf, (size_t)n);
     } else if (json_file) {
         FILE *f = fopen(json_file, "we");
