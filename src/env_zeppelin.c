@@ -994,7 +994,8 @@ static void start_request(zp_conn *zc, zp_note *n, cJSON *data, const char *user
     if (err < 0) {
         char msg[512];
         rn_jobs_error_text(app->jobs, err, spec->name, msg, sizeof(msg));
-        snprintf(p->notice, sizeof(p->notice), "%c%s", toupper((unsigned char)msg[0]), msg + 1);
+        msg[0] = (char)toupper((unsigned char)msg[0]);
+        snprintf(p->notice, sizeof(p->notice), "%.*s", (int)sizeof(p->notice) - 1, msg);
         free(run);
         end_now(p, c, "ERROR", false);
         send_error(c, msgid, "%s", p->notice);

@@ -731,8 +731,9 @@ out:
     return ret;
 }
 
-static int http_writable(rn_http *h, struct lws *wsi)
+static int http_writable(pss_t *pss, struct lws *wsi)
 {
+    rn_http *h = pss->http;
     if (h->write_state == 1) {
         if (http_write_headers(h, wsi) < 0)
             return -1;
@@ -761,6 +762,11 @@ static int http_writable(rn_http *h, struct lws *wsi)
         return 0;
     }
     h->write_state = 0;
+    /* Completing the transaction may free pss (keep-alive resets the
+     * session), so the request is let go of first. */
+    pss->http = NULL;
+    h->wsi = NULL;
+    rn_http_release(h);
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -933,15 +939,8 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             http_dispatch(s, pss->http);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (pss && pss->http) {
-            rn_http *h = pss->http;
-            int r = http_writable(h, wsi);
-            if (r == 0 && h->write_state == 0 && h->replied) {
-                pss->http = NULL;
-                rn_http_release(h);
-            }
-            return r;
-        }
+        if (pss && pss->http)
+            return http_writable(pss, wsi);
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
         if (pss)
