@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -109,6 +112,7 @@ static void on_signal(uv_signal_t *s, int signum)
     rn_log(RN_LOG_INFO, "shutdown.start", "signal=%d running=%u queued=%u", signum,
            rn_jobs_running(app.jobs), rn_jobs_queued(app.jobs));
     pending_shutdown = 2;
+    sd_notify_ready("STOPPING=1");
     uv_timer_start(&deadline, on_deadline, SHUTDOWN_DEADLINE_MS, 0);
     rn_server_shutdown(app.server, on_server_down, NULL);
     rn_jobs_shutdown(app.jobs, on_jobs_down, NULL);
@@ -167,6 +171,7 @@ static void on_hup(uv_signal_t *sig, int signum)
 {
     (void)sig;
     (void)signum;
+    sd_notify_ready("RELOADING=1");
     rn_config cfg;
     rn_log_level level;
     char err[1024], q[1100];
@@ -201,8 +206,31 @@ static void on_hup(uv_signal_t *sig, int signum)
     rn_jobs_set_rate(app.jobs, (unsigned)app.cfg.runs_per_minute_per_ip);
     rn_jobs_set_specs(app.jobs, specs, retire_specs, NULL);
     app.specs = specs;
+    sd_notify_ready("READY=1");
     rn_log(RN_LOG_INFO, "config.reloaded", "languages=%zu specs=%s", rn_specs_count(specs),
            app.cfg.specs);
+}
+
+/* Tell systemd (Type=notify) we are serving: one datagram to
+ * $NOTIFY_SOCKET, no library needed. Silent when not under systemd. */
+static void sd_notify_ready(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= 108)
+        return;
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path));
+    if (sa.sun_path[0] == '@')
+        sa.sun_path[0] = 0; /* abstract namespace */
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+    if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
+        rn_log(RN_LOG_WARN, "systemd.notify_failed", "errno=%d", errno);
+    close(fd);
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -386,6 +414,7 @@ int main(int argc, char **argv)
             RUNNEL_VERSION, scheme, host, rn_server_port(app.server), wscheme, host,
             rn_server_port(app.server), avail, nspecs);
 
+    sd_notify_ready("READY=1\nSTATUS=serving");
     uv_run(app.loop, UV_RUN_DEFAULT);
     rn_log(RN_LOG_INFO, "shutdown.done", NULL);
     uv_loop_close(app.loop);
