@@ -45,6 +45,8 @@ static const rn_envelope *const envelopes[] = {
 
 const char *const rn_envelope_names[] = {"ranna", "linkis", "zeppelin", "lenses", NULL};
 
+static void sd_notify_ready(const char *state);
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: runneld [options]\n"
