@@ -50,7 +50,8 @@ expect_json() {
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-leftovers() { pgrep -f "$TOKEN" || true; }
+# Processes a run started under the name $TOKEN (the probe's argv[0] trick).
+leftovers() { pgrep -f "^$TOKEN( |\$)" || true; }
 
 case "$CASE" in
 ptrace | mount | unshare | creds | tiocsti | sockets | syscalls)
@@ -152,6 +153,17 @@ orphan)
     expect_rc 0
     left=$(leftovers)
     [ -z "$left" ] || fail "processes outlived the run: $(ps -o pid,stat,args -p "$left")"
+    ;;
+parentdeath)
+    # The caller dies (SIGKILL, no chance to clean up): its runs die with it.
+    "$RB" --bind "$PROBE_DIR:/t" -- /t/probe hold "$TOKEN" </dev/null >/dev/null 3>&- &
+    rbpid=$!
+    for _ in $(seq 200); do [ -n "$(leftovers)" ] && break; sleep 0.05; done
+    [ -n "$(leftovers)" ] || fail "the run did not start"
+    kill -9 "$rbpid"
+    wait "$rbpid" 2>/dev/null
+    for _ in $(seq 100); do [ -z "$(leftovers)" ] && break; sleep 0.05; done
+    [ -z "$(leftovers)" ] || fail "the run outlived runnel-box: $(leftovers)"
     ;;
 forkbomb)
     start=$(now_ms)

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,30 +421,67 @@ static int case_diskfill(void)
     return 0;
 }
 
-/* Leave processes behind that try hard to outlive the run. */
+/* Wait until pid runs a program whose argv[0] is token. */
+static bool runs_as(pid_t pid, const char *token)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    for (int i = 0; i < 200; i++) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = '\0';
+        if (!strcmp(buf, token))
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/* Leave processes behind that try hard to outlive the run: a double-forked
+ * session leader's child ignoring SIGTERM/SIGHUP, and a stopped child. Both
+ * run sleep with argv[0] = token, which the driver looks for afterwards. */
 static int case_orphan(const char *token)
 {
+    int p[2];
+    if (pipe(p) < 0)
+        return 3;
     pid_t pid = fork();
     if (pid == 0) {
         setsid();
-        if (fork() == 0) {
+        pid_t g = fork();
+        if (g == 0) {
             signal(SIGTERM, SIG_IGN);
             signal(SIGHUP, SIG_IGN);
-            execl("/bin/sleep", "sleep", "1000", token, (char *)NULL);
+            execl("/bin/sleep", token, "1000", (char *)NULL);
             _exit(1);
         }
-        _exit(0);
+        ssize_t w = write(p[1], &g, sizeof(g));
+        _exit(w == sizeof(g) ? 0 : 1);
     }
+    pid_t orphan = 0;
+    EXPECT(read(p[0], &orphan, sizeof(orphan)) == sizeof(orphan), "no grandchild pid");
     waitpid(pid, NULL, 0);
     pid_t stopped = fork();
     if (stopped == 0) {
-        execl("/bin/sleep", "sleep", "1001", token, (char *)NULL);
+        execl("/bin/sleep", token, "1001", (char *)NULL);
         _exit(1);
     }
-    usleep(100000);
+    EXPECT(runs_as(orphan, token), "the orphan did not start");
+    EXPECT(runs_as(stopped, token), "the child did not start");
     kill(stopped, SIGSTOP);
-    usleep(100000);
+    kill(orphan, SIGTERM);
+    usleep(50000);
+    EXPECT(kill(orphan, 0) == 0, "the orphan died of SIGTERM");
     return 0; /* pid 1 exits: the kernel kills the rest of the namespace */
+}
+
+/* Start something that would run for a long time, named token. */
+static int case_hold(const char *token)
+{
+    execl("/bin/sleep", token, "1000", (char *)NULL);
+    return 3;
 }
 
 static int case_forkbomb(void)
@@ -548,6 +586,8 @@ int main(int argc, char **argv)
         r = case_diskfill();
     else if (!strcmp(c, "orphan"))
         r = case_orphan(a);
+    else if (!strcmp(c, "hold"))
+        r = case_hold(a);
     else if (!strcmp(c, "forkbomb"))
         r = case_forkbomb();
     else if (!strcmp(c, "membomb"))
