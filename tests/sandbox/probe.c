@@ -5,6 +5,7 @@
  * stderr otherwise. Cases that must end the run (limits, bad-arch syscalls)
  * are judged by the driver from runnel-box's exit status instead.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -148,6 +149,22 @@ static int case_creds(void)
     EXPECT(nnp, "no_new_privs not set");
     EXPECT(seccomp, "seccomp filter mode not set");
     EXPECT(getsid(0) == getpid(), "not a session leader");
+    /* Nothing of the server leaks in: only stdin, stdout and stderr. */
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd <= 2 || fd == dirfd(d))
+            continue;
+        char target[256] = "", path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        target[n > 0 ? n : 0] = '\0';
+        fprintf(stderr, "FAIL fd %d is open: %s\n", fd, target);
+        failures++;
+    }
+    if (d)
+        closedir(d);
     EXPECT_ERR(open("/dev/tty", O_RDWR), ENOENT);
     return 0;
 }
