@@ -209,7 +209,9 @@ def test_shell(server, run_type):
 def test_compiled_language_has_compile_stage(server):
     async def main():
         ws = await LinkisWS.connect(server)
-        code = '#include <stdio.h>\nint main(void){puts("compiled");return 0;}\n'
+        # a unique comment: a compile-cache hit would skip the compile stage
+        code = ('#include <stdio.h>\nint main(void){puts("compiled");return 0;}\n'
+                f'/* {time.time_ns()} */\n')
         reply, jf = await run_ws(ws, {"executionCode": code, "runType": "c"}, "c1")
         check_whole_job(jf, stages=("queue", "compile", "run"))
         assert log_program_lines(jf.joined("info")) == ["compiled"]
