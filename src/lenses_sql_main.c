@@ -1463,6 +1463,10 @@ static run_status run_statement(const char *text, size_t len, int index)
         emit_error(msg);
         goto out;
     }
+    if (!sqlite3_stmt_readonly(st)) {
+        emit_error("this statement is not allowed: datasets are read-only (SELECT only)");
+        goto out;
+    }
     /* Records of a plain (non-aggregating) query on one topic carry its
      * metadata, as Lenses does, even when the projection leaves it out. */
     {
