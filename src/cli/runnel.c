@@ -760,6 +760,11 @@ static void on_stop(const cJSON *d)
         st = EXIT_SERVER;
         snprintf(note, sizeof(note), "the run failed on the server (%s)", reason[0] ? reason : "?");
     }
+    /* The server's message only adds to the limits and failures. */
+    bool own = !strcmp(reason, "signaled") || !strcmp(reason, "killed") ||
+               !strcmp(reason, "compile_error");
+    if (own || !message)
+        message = NULL;
     if (note[0])
         die_msg("%s%s%s", note, message ? ": " : "", message ? message : "");
     if (cl.verbose) {
@@ -1057,6 +1062,9 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         file = argv[optind++];
+        /* getopt leaves the "--" that ended the options after FILE */
+        if (optind < argc && !strcmp(argv[optind], "--") && strcmp(argv[optind - 2], "--"))
+            optind++;
     } else if (optind < argc) {
         fprintf(stderr, "runnel: %s takes no argument ('%s')\n", cmd, argv[optind]);
         return EXIT_USAGE;
