@@ -208,16 +208,25 @@ static void sweep_stale(const char *dir)
     closedir(d);
 }
 
-static int probe_v2(rn_cgroup_root *cg, const char *name)
+/* Whether pid is the only process in a v2 cgroup directory. */
+static bool only_process(const char *dir, pid_t pid)
 {
-    char *base = NULL, *self = NULL;
+    char buf[256];
+    if (read_small(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
+        return false;
+    char *end;
+    long first = strtol(buf, &end, 10);
+    while (*end == '\n')
+        end++;
+    return first == pid && *end == '\0';
+}
+
+/* Runs under <base>/<name>, controllers enabled on the way down. */
+static int probe_v2_at(rn_cgroup_root *cg, const char *base, const char *name)
+{
+    char *self = NULL;
     char buf[512] = "";
-    int r = base_dir("", NULL, &base);
-    if (r < 0) {
-        snprintf(cg->why, sizeof(cg->why), "v2: no cgroup2 mount");
-        goto out;
-    }
-    r = (int)read_small(base, "cgroup.controllers", buf, sizeof(buf));
+    int r = (int)read_small(base, "cgroup.controllers", buf, sizeof(buf));
     buf[strcspn(buf, "\n")] = '\0';
     if (r < 0 || !has_token(buf, "memory", ' ') || !has_token(buf, "pids", ' ')) {
         snprintf(cg->why, sizeof(cg->why), "v2: memory/pids controllers not available in %s", base);
@@ -227,11 +236,10 @@ static int probe_v2(rn_cgroup_root *cg, const char *name)
     bool cpu = has_token(buf, "cpu", ' ');
     const char *enable = cpu ? "+memory +pids +cpu" : "+memory +pids";
     r = write_str(base, "cgroup.subtree_control", enable);
-    if (r == -EBUSY) {
+    if (r == -EBUSY && only_process(base, getpid())) {
         /* "No internal processes": a non-root cgroup with processes in it
-         * cannot hand controllers down, so this process moves into a leaf of
-         * its own cgroup first (what container managers do under
-         * Delegate=yes). */
+         * cannot hand controllers down, so this process, when alone there
+         * (a service with Delegate=yes), moves into a leaf of its own. */
         if (asprintf(&self, "%s/%s.self", base, name) < 0) {
             self = NULL;
             r = -ENOMEM;
@@ -245,7 +253,7 @@ static int probe_v2(rn_cgroup_root *cg, const char *name)
     }
     if (r < 0) {
         snprintf(cg->why, sizeof(cg->why), "v2: enabling controllers in %s: %s", base,
-                 strerror(-r));
+                 r == -EBUSY ? "other processes live there" : strerror(-r));
         goto out;
     }
     if (asprintf(&cg->v2dir, "%s/%s", base, name) < 0) {
@@ -269,8 +277,37 @@ static int probe_v2(rn_cgroup_root *cg, const char *name)
     cg->version = 2;
     snprintf(cg->why, sizeof(cg->why), "v2 at %s", cg->v2dir);
 out:
-    free(base);
     free(self);
+    return r;
+}
+
+static int probe_v2(rn_cgroup_root *cg, const char *name)
+{
+    char *own = NULL, *top = NULL;
+    int r = base_dir("", NULL, &own);
+    if (r < 0) {
+        snprintf(cg->why, sizeof(cg->why), "v2: no cgroup2 mount");
+        return r;
+    }
+    r = probe_v2_at(cg, own, name);
+    /* Root started from a shell shares its cgroup with the shell: the top of
+     * the hierarchy has no "no internal processes" rule. */
+    if (r < 0 && geteuid() == 0) {
+        char mnt[1024], root[1024];
+        if (find_mount("", mnt, sizeof(mnt), root, sizeof(root)) == 0 && !strcmp(root, "/") &&
+            strcmp(mnt, own) && (top = strdup(mnt)) != NULL) {
+            char first[160];
+            snprintf(first, sizeof(first), "%s", cg->why);
+            r = probe_v2_at(cg, top, name);
+            if (r < 0) {
+                char second[160];
+                snprintf(second, sizeof(second), "%s", cg->why);
+                snprintf(cg->why, sizeof(cg->why), "%.75s; %.75s", first, second);
+            }
+        }
+    }
+    free(own);
+    free(top);
     return r;
 }
 
