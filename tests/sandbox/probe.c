@@ -511,11 +511,15 @@ static int case_forkbomb(void)
 
 static int case_membomb(void)
 {
-    for (size_t total = 0; total < (8ULL << 30); total += 16 << 20) {
+    /* Kept reachable and written page by page, so no compiler can drop it. */
+    static char *volatile chunks[512];
+    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
         char *p = malloc(16 << 20);
         if (!p)
             return 3;
-        memset(p, 1, 16 << 20);
+        for (size_t off = 0; off < (16 << 20); off += 4096)
+            ((volatile char *)p)[off] = 1;
+        chunks[i] = p;
     }
     return 4;
 }
