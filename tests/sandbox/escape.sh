@@ -135,6 +135,24 @@ EOF
     box --net -- abstract "$TOKEN"
     expect_rc 0
     ;;
+neighbour)
+    # Two runs at once share nothing: not an abstract socket, not /tmp.
+    "$RB" --net -- /usr/bin/python3 -c "
+import socket, time
+s = socket.socket(socket.AF_UNIX)
+s.bind('\\0$TOKEN')
+s.listen(8)
+open('/tmp/$TOKEN', 'w').write('x')
+print('ready', flush=True)
+time.sleep(30)
+" </dev/null >"$TMP/a.out" 3>&- &
+    PIDS_TO_KILL+=($!)
+    for _ in $(seq 200); do grep -q ready "$TMP/a.out" && break; sleep 0.05; done
+    grep -q ready "$TMP/a.out" || fail "the first run did not start"
+    box --net -- abstract "$TOKEN"
+    expect_rc 0
+    "$RB" -- /bin/sh -c "test ! -e /tmp/$TOKEN" </dev/null 3>&- || fail "/tmp is shared"
+    ;;
 kill)
     sleep 300 &
     victim=$!
