@@ -129,6 +129,30 @@ static int http_status_of(int status)
     }
 }
 
+/* A JSON string of text a client may have sent (or that was cut inside a
+ * character): invalid UTF-8 becomes U+FFFD rather than a broken frame. */
+static void jstr_safe(rn_jbuf *b, const char *s)
+{
+    if (!s) {
+        rn_jbuf_str(b, "null");
+        return;
+    }
+    size_t n = strlen(s);
+    if (rn_utf8_valid(s, n)) {
+        rn_jbuf_jstr(b, s, n);
+        return;
+    }
+    rn_jbuf clean;
+    unsigned char carry[4];
+    size_t carry_len = 0;
+    rn_jbuf_init(&clean, 0);
+    rn_utf8_sanitize(&clean, carry, &carry_len, s, n, true);
+    rn_jbuf_jstr(b, clean.data ? clean.data : "", clean.len);
+    if (clean.oom)
+        b->oom = true;
+    rn_jbuf_free(&clean);
+}
+
 /* Send {method, status, message, data:{fields[, websocketTag]}[, websocketTag]}.
  * fields is the inside of data (may be NULL); http_status 0 = Linkis' mapping. */
 static void out_send(const lk_out *o, int status, const char *message, const rn_jbuf *fields,
@@ -137,20 +161,20 @@ static void out_send(const lk_out *o, int status, const char *message, const rn_
     rn_jbuf b;
     rn_jbuf_init(&b, 0);
     rn_jbuf_str(&b, "{\"method\":");
-    rn_jbuf_jcstr(&b, o->method);
+    jstr_safe(&b, o->method);
     rn_jbuf_printf(&b, ",\"status\":%d,\"message\":", status);
-    rn_jbuf_jcstr(&b, message);
+    jstr_safe(&b, message);
     rn_jbuf_str(&b, ",\"data\":{");
     if (fields && fields->len)
         rn_jbuf_raw(&b, fields->data, fields->len);
     if (o->conn && o->tag) {
         rn_jbuf_key(&b, "websocketTag");
-        rn_jbuf_jcstr(&b, o->tag);
+        jstr_safe(&b, o->tag);
     }
     rn_jbuf_str(&b, "}");
     if (o->conn && o->tag) {
         rn_jbuf_key(&b, "websocketTag");
-        rn_jbuf_jcstr(&b, o->tag);
+        jstr_safe(&b, o->tag);
     }
     rn_jbuf_str(&b, "}");
     if (fields && fields->oom)
@@ -415,7 +439,7 @@ static void write_status_fields(rn_jbuf *b, const lk_job *j)
 }
 
 /* Lines [from, from+count) as {execID, log, taskID, fromLine}; fromLine is
- * the line after the last one sent (what to ask for next). */
+ * from plus the lines sent (what to ask for next), as in Linkis. */
 static void write_log_fields(rn_jbuf *b, const lk_job *j, size_t from, long long count,
                              bool distinct)
 {
@@ -424,7 +448,7 @@ static void write_log_fields(rn_jbuf *b, const lk_job *j, size_t from, long long
     rn_jbuf_key(b, "log");
     size_t n = lk_log_write(&j->log, b, from, count, distinct);
     rn_jbuf_printf(b, ",\"taskID\":%llu,\"fromLine\":%llu", (unsigned long long)j->task_id,
-                   (unsigned long long)((from > j->log.n ? j->log.n : from) + n));
+                   (unsigned long long)(from + n));
 }
 
 /* A push to the socket that started the job, if it is still there. */

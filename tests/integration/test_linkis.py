@@ -609,6 +609,11 @@ def test_ws_bad_input_keeps_connection(server):
                      "no such execID: nope", f"{ENTRANCE}/nope/status", "t")
         await expect({"method": "/api/rest_j/v1/user/login", "data": {}}, 1, "log in and out*",
                      "/api/rest_j/v1/user/login")
+        # a message cut inside a UTF-8 character still makes a valid frame
+        long_method = "/api/rest_j/v1/entrance/" + "\u20ac" * 200
+        m = await expect({"method": long_method}, 1, "Unresolvable webSocket request: *",
+                         long_method)
+        assert m["message"].endswith("\ufffd\ufffd"), m["message"][-5:]
         await ws.conn.send(b"\x00\x01")
         msg = await ws.recv()
         assert msg["status"] == 1 and msg["message"].startswith("binary frames"), msg
@@ -632,6 +637,8 @@ def test_rest_bad_input(server):
     assert (st, r["status"], r["message"]) == (404, 1, "no such execID: whatever")
     st, _, r = rest(server, "GET", "/api/rest_j/v1/entrance/a/b/c")
     assert (st, r["status"]) == (404, 1)
+    st, _, r = rest(server, "GET", f"{ENTRANCE}/%FF%FE/status")
+    assert (st, r["status"]) == (404, 1) and r["message"].startswith("no such execID: "), r
     st, _, r = rest(server, "GET", CONNECT)
     assert (st, r["status"]) == (426, 1)
     st, _, ok = rest(server, "POST", EXECUTE, {"runType": "sh", "executionCode": "echo"})
