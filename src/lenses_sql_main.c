@@ -1651,9 +1651,10 @@ int main(int argc, char **argv)
         emit_error("cannot read the query");
         return 1;
     }
+    int status = 1;
     if (sqllen > MAX_SQL_BYTES) {
         emit_error("query too large");
-        return 1;
+        goto done;
     }
     if (opt.memory_bytes)
         sqlite3_hard_heap_limit64((sqlite3_int64)(opt.memory_bytes / 4 * 3));
@@ -1661,7 +1662,7 @@ int main(int argc, char **argv)
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, NULL);
     if (rc != SQLITE_OK) {
         emit_error("cannot open SQLite");
-        return 1;
+        goto done;
     }
     sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
     sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
@@ -1681,7 +1682,7 @@ int main(int argc, char **argv)
     sqlite3_exec(db, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
     if (scan_datasets() < 0) {
         emit_error("cannot read the environment's datasets");
-        return 1;
+        goto done;
     }
     attach_databases();
     sqlite3_set_authorizer(db, authorize, NULL);
@@ -1689,7 +1690,7 @@ int main(int argc, char **argv)
 
     size_t starts[MAX_STATEMENTS], lens[MAX_STATEMENTS], nst = 0;
     int err = ls_split(sqltext, sqllen, starts, lens, MAX_STATEMENTS, &nst);
-    int status = 0;
+    status = 0;
     if (err == -E2BIG) {
         emit_error("too many statements (at most 64)");
         status = 1;
@@ -1709,6 +1710,7 @@ int main(int argc, char **argv)
     }
     if (opt.stats_ms)
         emit_stats();
+done:
     out_flush();
     sqlite3_close(db);
     free(sqltext);
