@@ -29,6 +29,7 @@ const CHROMIUM_ARGS = [
 ];
 
 const cleanups = [];
+let lastServer = null; // for the log on failure
 let failures = 0;
 
 const overall = setTimeout(() => {
@@ -110,6 +111,7 @@ class Server {
   }
 
   async start() {
+    lastServer = this;
     const out = fs.openSync(this.logPath, "w");
     this.proc = spawn(RUNNELD, ["--listen", `127.0.0.1:${this.port}`, "--specs", this.specs,
                                 "--config", this.config],
@@ -168,7 +170,8 @@ async function main() {
   assert.ok(fs.existsSync(RUNNELD), `${RUNNELD} does not exist (set RUNNEL_BUILD)`);
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} does not exist (apt-get install chromium)`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-browser-"));
-  cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  if (!process.env.RUNNEL_KEEP_TMP) cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  else log(`keeping ${tmp}`);
   const specs = specsSubset(tmp);
   const port = await freePort();
   let server = await new Server(tmp, specs, port).start();
@@ -398,13 +401,14 @@ async function main() {
   await context.close();
   await server.stop();
   if (failures) log(`----- runneld log -----\n${server.logTail()}`);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  lastServer = null;
 }
 
 main()
   .catch((e) => {
     failures++;
     log(`FAIL: ${e && e.stack ? e.stack : e}`);
+    if (lastServer) log(`----- runneld log -----\n${lastServer.logTail()}`);
   })
   .finally(() => {
     clearTimeout(overall);
