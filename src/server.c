@@ -72,6 +72,10 @@ struct rn_conn {
     rn_job **jobs;
     unsigned njobs, capjobs;
     uint64_t opened_ms;
+    /* test hook (rn_conn_new_detached): no socket, frames go to tap */
+    bool detached;
+    void (*tap)(void *ud, const char *data, size_t len);
+    void *tap_ud;
 };
 
 struct rn_http {
@@ -99,6 +103,10 @@ struct rn_http {
     size_t resp_off;
     void (*abort_cb)(void *);
     void *abort_ud;
+    /* test hook (rn_http_new_detached): no socket, the reply goes to tap */
+    bool detached;
+    void (*tap)(void *ud, int status, const char *body, size_t len);
+    void *tap_ud;
 };
 
 struct rn_server {
@@ -340,6 +348,13 @@ static void conn_update_pressure(rn_conn *c)
 
 int rn_conn_send(rn_conn *c, const char *data, size_t len)
 {
+    if (c->detached) {
+        if (!c->open || c->close_status)
+            return -ENOTCONN;
+        if (c->tap)
+            c->tap(c->tap_ud, data, len);
+        return 0;
+    }
     if (!c->open || !c->wsi || c->close_status)
         return -ENOTCONN;
     frame *f = malloc(sizeof(*f) + LWS_PRE + len);
@@ -361,6 +376,11 @@ int rn_conn_send(rn_conn *c, const char *data, size_t len)
 
 void rn_conn_close(rn_conn *c, int status, const char *reason)
 {
+    if (c->detached && c->open && !c->close_status) {
+        c->close_status = status;
+        snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+        return;
+    }
     if (!c->open || !c->wsi || c->close_status)
         return;
     c->close_status = status;
@@ -504,17 +524,23 @@ static int conn_writable(rn_conn *c)
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
         return 0;
     }
-    frame *f = c->qhead;
-    if (!f)
-        return 0;
-    c->qhead = f->next;
-    if (!c->qhead)
-        c->qtail = NULL;
-    c->qbytes -= f->len;
-    int n = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
-    free(f);
-    if (n < 0)
-        return -1;
+    /* Write frames while the socket takes them: one frame per writable
+     * callback costs a poll round trip per frame. lws keeps what the
+     * kernel refused and reports the pipe choked until it has gone out. */
+    unsigned budget = 256;
+    while (c->qhead && budget--) {
+        frame *f = c->qhead;
+        c->qhead = f->next;
+        if (!c->qhead)
+            c->qtail = NULL;
+        c->qbytes -= f->len;
+        int n = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
+        free(f);
+        if (n < 0)
+            return -1;
+        if (lws_send_pipe_choked(c->wsi))
+            break;
+    }
     conn_update_pressure(c);
     if (c->qhead || c->close_status)
         lws_callback_on_writable(c->wsi);
@@ -663,7 +689,7 @@ const char *rn_http_peer(const rn_http *h)
 
 bool rn_http_open(const rn_http *h)
 {
-    return h->wsi != NULL;
+    return h->wsi != NULL || h->detached;
 }
 
 void rn_http_on_abort(rn_http *h, void (*cb)(void *ud), void *ud)
@@ -691,6 +717,8 @@ void rn_http_reply(rn_http *h, int status, const char *content_type, const char 
         return;
     h->replied = true;
     h->abort_cb = NULL;
+    if (h->detached && h->tap)
+        h->tap(h->tap_ud, status, body, len);
     if (!h->wsi)
         return;
     h->status = status;
@@ -1246,4 +1274,110 @@ void rn_server_shutdown(rn_server *s, void (*done)(void *ud), void *ud)
     /* Give close frames a moment to go out, then tear the context down. */
     s->drain_started = now_ms();
     uv_timer_start(&s->close_timer, server_check_closed, 0, 50);
+}
+
+/* ------------------------------------------------- test hook: detached */
+
+int rn_server_new_detached(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
+                           rn_server **out)
+{
+    rn_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->loop = loop;
+    s->jobs = jobs;
+    s->opts = *opts;
+    *out = s;
+    return 0;
+}
+
+void rn_server_free_detached(rn_server *s)
+{
+    free(s);
+}
+
+static void set_detached_headers(char **hdrs, const char *const *headers)
+{
+    for (const char *const *p = headers; p && p[0] && p[1]; p += 2)
+        for (size_t i = 0; i < NHEADERS; i++)
+            if (!strcasecmp(known_headers[i].name, p[0]) && !hdrs[i])
+                hdrs[i] = strdup(p[1]);
+}
+
+rn_conn *rn_conn_new_detached(rn_server *s, const rn_envelope *env, const char *path,
+                              const char *const *headers,
+                              void (*tap)(void *ud, const char *data, size_t len), void *ud)
+{
+    rn_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->server = s;
+    c->env = env;
+    c->refs = 1;
+    c->open = true;
+    c->detached = true;
+    c->tap = tap;
+    c->tap_ud = ud;
+    c->id = ++s->next_id;
+    c->opened_ms = now_ms();
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    snprintf(c->peer, sizeof(c->peer), "127.0.0.1");
+    set_detached_headers(c->headers, headers);
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    if (env->ws_open && env->ws_open(c) != 0) {
+        conn_closed(c);
+        return NULL;
+    }
+    return c;
+}
+
+void rn_conn_close_detached(rn_conn *c)
+{
+    conn_closed(c);
+}
+
+rn_http *rn_http_new_detached(rn_server *s, const char *method, const char *path, const char *query,
+                              const char *const *headers, const char *body, size_t len,
+                              void (*tap)(void *ud, int status, const char *body, size_t len),
+                              void *ud)
+{
+    rn_http *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->server = s;
+    h->refs = 1;
+    h->detached = true;
+    h->tap = tap;
+    h->tap_ud = ud;
+    snprintf(h->method, sizeof(h->method), "%s", method);
+    snprintf(h->path, sizeof(h->path), "%s", path);
+    snprintf(h->peer, sizeof(h->peer), "127.0.0.1");
+    set_detached_headers(h->headers, headers);
+    const char *up = find_header(h->headers, "upgrade");
+    h->upgrade = up && !strcasecmp(up, "websocket");
+    h->query = query ? strdup(query) : NULL;
+    h->body = malloc(len + 1);
+    if (!h->body || (query && !h->query)) {
+        http_free(h);
+        return NULL;
+    }
+    memcpy(h->body, body, len);
+    h->body[len] = 0;
+    h->body_len = len;
+    return h;
+}
+
+void rn_http_close_detached(rn_http *h)
+{
+    h->detached = false;
+    if (!h->replied && h->abort_cb) {
+        void (*cb)(void *) = h->abort_cb;
+        h->abort_cb = NULL;
+        cb(h->abort_ud);
+    }
+    rn_http_release(h);
 }
