@@ -956,7 +956,8 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         char *nb = realloc(h->body, h->body_len + len + 1);
         if (!nb)
             return -1;
-        memcpy(nb + h->body_len, in, len);
+        if (len)
+            memcpy(nb + h->body_len, in, len);
         h->body = nb;
         h->body_len += len;
         h->body[h->body_len] = 0;

@@ -17,6 +17,9 @@ echo "== installing build and test dependencies"
 apt-get update -q
 apt-get install -y -q --no-install-recommends $(grep -v '^#' packaging/build-deps.txt) \
     $(grep -v '^#' packaging/test-deps.txt)
+# The browser test installs playwright-core with npm; Debian ships npm
+# separately from nodejs (some images bring their own node with npm).
+command -v npm >/dev/null || apt-get install -y -q --no-install-recommends npm
 echo "== installing every language runtime"
 bash runtimes/install.sh --all
 
@@ -31,5 +34,6 @@ run_suite() {
 
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DRUNNEL_SANITIZE=ON -DCMAKE_C_COMPILER=clang
 echo "== all suites passed"
