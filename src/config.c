@@ -156,7 +156,7 @@ void rn_config_defaults(rn_config *cfg, const char *specs_default)
     cfg->idle_client_ms = 0; /* = wall */
     cfg->queue_bytes = 256ull << 10;
     cfg->cache_bytes = 512ull << 20;
-    cfg->uid_first = 200000;
+    cfg->uid_first = 1879048192; /* 0x70000000: clear of systemd and /etc/subuid ranges */
     cfg->uid_count = 65536;
     snprintf(cfg->cgroup, sizeof(cfg->cgroup), "runnel");
     cfg->playground = true;
