@@ -53,7 +53,7 @@ lk_route lk_route_parse(const char *path, char *id, size_t idsize)
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (strlen(fixed[i].p) == len && !strncmp(rest, fixed[i].p, len))
             return fixed[i].r;
-    if (strncmp(rest, "/entrance/", 10))
+    if (len < 10 || strncmp(rest, "/entrance/", 10))
         return LK_R_UNKNOWN;
     const char *idp = rest + 10, *slash = memchr(idp, '/', len - 10);
     if (!slash || slash == idp)
