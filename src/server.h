@@ -180,4 +180,35 @@ bool rn_http_open(const rn_http *h);
 /* Run cb(ud) if the client goes away before the reply (one per request). */
 void rn_http_on_abort(rn_http *h, void (*cb)(void *ud), void *ud);
 
+/* --- Test hook: a server, connections and requests without sockets ---
+ *
+ * For fuzzing the envelopes' decoders in-process: a detached server has no
+ * lws context and never listens; a detached connection runs the envelope's
+ * ws_open and hands every frame sent on it to tap (NULL: discarded); a
+ * detached request hands its reply to tap. Feed messages with the
+ * envelope's ws_message / http. Not used by runneld. */
+
+/* A server that only carries jobs and options (free with the next call). */
+int rn_server_new_detached(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
+                           rn_server **out);
+void rn_server_free_detached(rn_server *s);
+
+/* Open a connection on path; headers are name, value pairs, NULL-ended
+ * (may be NULL). NULL when ws_open refused it. */
+rn_conn *rn_conn_new_detached(rn_server *s, const rn_envelope *env, const char *path,
+                              const char *const *headers,
+                              void (*tap)(void *ud, const char *data, size_t len), void *ud);
+
+/* The peer went away: its runs are killed, ws_close runs, the conn is let go. */
+void rn_conn_close_detached(rn_conn *c);
+
+/* A complete request (body copied; query raw "a=b&c=d", may be NULL). */
+rn_http *rn_http_new_detached(rn_server *s, const char *method, const char *path, const char *query,
+                              const char *const *headers, const char *body, size_t len,
+                              void (*tap)(void *ud, int status, const char *body, size_t len),
+                              void *ud);
+
+/* The client went away: the abort callback runs if no reply was given. */
+void rn_http_close_detached(rn_http *h);
+
 #endif
