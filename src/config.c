@@ -210,7 +210,8 @@ static int set_value(rn_config *cfg, const key_def *k, const cJSON *v, const cha
             return -EINVAL;
         }
         double d = v->valuedouble;
-        if (d != (double)(uint64_t)d || d < 0) {
+        /* Range first: converting an out-of-range double is undefined. */
+        if (!(d >= 0 && d < 18446744073709551616.0) || d != (double)(uint64_t)d) {
             *why = "must be a non-negative integer";
             return -EINVAL;
         }
