@@ -1619,8 +1619,8 @@ static int get_uint(const cJSON *sec, const char *key, uint64_t min, uint64_t ma
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(sec, key);
     if (!j)
         return 0;
-    if (!cJSON_IsNumber(j) || j->valuedouble != (double)(uint64_t)j->valuedouble ||
-        j->valuedouble < (double)min || j->valuedouble > (double)max) {
+    if (!cJSON_IsNumber(j) || j->valuedouble < (double)min || j->valuedouble > (double)max ||
+        j->valuedouble != (double)(uint64_t)j->valuedouble) {
         snprintf(err, size, "zeppelin.%s must be an integer from %llu to %llu", key,
                  (unsigned long long)min, (unsigned long long)max);
         return -EINVAL;
