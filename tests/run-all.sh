@@ -36,4 +36,11 @@ run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DRUNNEL_SANITIZE=ON -DCMAKE_C_COMPILER=clang
+# libFuzzer targets (tests/fuzz): a third, small build of only the fuzz
+# targets and what they link, smoke-running each (20 000 inputs).
+echo "== configure build-fuzz (libFuzzer targets)"
+cmake -S . -B build-fuzz -DRUNNEL_FUZZ=ON -DCMAKE_C_COMPILER=clang -DRUNNEL_TESTS=ON
+cmake --build build-fuzz -j"$jobs" --target fuzz
+echo "== test build-fuzz (label fuzz)"
+ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs" --timeout 600
 echo "== all suites passed"
