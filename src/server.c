@@ -16,6 +16,9 @@
 #define SERVER_MAX_HEADER     4096
 #define SERVER_MAX_TRACKED    4096
 #define SERVER_CLOSE_GRACE_MS 1500
+/* Frames shorter than this are batched into one write (see conn_write_batch). */
+#define SERVER_COALESCE_FRAME 4096
+#define SERVER_BATCH_BYTES    65536
 /* The close opcode's value in lws_write (not in the public enum). */
 #define WS_WRITE_CLOSE 4
 
@@ -504,6 +507,38 @@ static void conn_closed(rn_conn *c)
     rn_conn_unref(c);
 }
 
+/* Frame the queued small frames (RFC 6455 server frames: FIN + text,
+ * unmasked) into one buffer and hand it to lws as raw bytes. */
+static int conn_write_batch(rn_conn *c)
+{
+    unsigned char *buf = malloc(LWS_PRE + SERVER_BATCH_BYTES);
+    if (!buf)
+        return -1;
+    size_t o = LWS_PRE;
+    while (c->qhead && c->qhead->len < SERVER_COALESCE_FRAME &&
+           o + 4 + c->qhead->len <= LWS_PRE + SERVER_BATCH_BYTES) {
+        frame *f = c->qhead;
+        buf[o++] = 0x81;
+        if (f->len < 126) {
+            buf[o++] = (unsigned char)f->len;
+        } else {
+            buf[o++] = 126;
+            buf[o++] = (unsigned char)(f->len >> 8);
+            buf[o++] = (unsigned char)(f->len & 0xff);
+        }
+        memcpy(buf + o, f->data + LWS_PRE, f->len);
+        o += f->len;
+        c->qhead = f->next;
+        if (!c->qhead)
+            c->qtail = NULL;
+        c->qbytes -= f->len;
+        free(f);
+    }
+    int n = lws_write(c->wsi, buf + LWS_PRE, o - LWS_PRE, LWS_WRITE_RAW);
+    free(buf);
+    return n < 0 ? -1 : 0;
+}
+
 static int conn_writable(rn_conn *c)
 {
     if (c->close_status && !c->qhead) {
@@ -524,20 +559,26 @@ static int conn_writable(rn_conn *c)
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
         return 0;
     }
-    /* Write frames while the socket takes them: one frame per writable
-     * callback costs a poll round trip per frame. lws keeps what the
-     * kernel refused and reports the pipe choked until it has gone out. */
-    unsigned budget = 256;
+    /* Small frames are framed here and sent many to one write: one
+     * lws_write per frame costs a system call (and a poll round trip)
+     * per frame, which caps record-per-frame protocols. Big frames go
+     * through lws_write as they are. lws keeps what the kernel refused and
+     * reports the pipe choked until it has gone out. */
+    unsigned budget = 1024;
     while (c->qhead && budget--) {
         frame *f = c->qhead;
-        c->qhead = f->next;
-        if (!c->qhead)
-            c->qtail = NULL;
-        c->qbytes -= f->len;
-        int n = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
-        free(f);
-        if (n < 0)
+        if (f->len >= SERVER_COALESCE_FRAME || !f->next) {
+            c->qhead = f->next;
+            if (!c->qhead)
+                c->qtail = NULL;
+            c->qbytes -= f->len;
+            int n = lws_write(c->wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
+            free(f);
+            if (n < 0)
+                return -1;
+        } else if (conn_write_batch(c) < 0) {
             return -1;
+        }
         if (lws_send_pipe_choked(c->wsi))
             break;
     }
