@@ -20,7 +20,7 @@ set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_STRIP_FILES ON)
 set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_CURRENT_LIST_DIR}/CPackProjectConfig.cmake)
 if(NOT CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-  message(WARNING "packages are meant to be built with -DCMAKE_INSTALL_PREFIX=/usr "
+  message(STATUS "packages are meant to be built with -DCMAKE_INSTALL_PREFIX=/usr "
                   "(now ${CMAKE_INSTALL_PREFIX}); runneld looks for its specs there")
 endif()
 
