@@ -614,6 +614,8 @@ static int conn_receive(rn_conn *c, struct lws *wsi, const char *in, size_t len)
         return 0;
     size_t n = c->rxlen;
     c->rxlen = 0;
+    if (c->server->draining)
+        return 0; /* closing with 1001; the jobs manager may be gone */
     rn_conn_ref(c);
     rn_jobs_set_client(c->server->jobs, c->peer);
     c->env->ws_message(c, c->rx, n, c->rx_binary);
@@ -864,6 +866,12 @@ static void http_dispatch(rn_server *s, rn_http *h)
         static const char msg[] = "{\"error\":\"unauthorized\",\"code\":401}";
         rn_http_add_header(h, "www-authenticate", "Bearer realm=\"runnel\"");
         rn_http_reply(h, 401, "application/json", msg, sizeof(msg) - 1);
+        return;
+    }
+    if (s->draining && strcmp(h->path, "/healthz") && strcmp(h->path, "/readyz")) {
+        /* The jobs manager may already be gone: no envelope sees it. */
+        static const char msg[] = "{\"error\":\"server is shutting down\",\"code\":503}";
+        rn_http_reply(h, 503, "application/json", msg, sizeof(msg) - 1);
         return;
     }
     rn_jobs_set_client(s->jobs, h->peer);
