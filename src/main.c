@@ -173,6 +173,8 @@ static void on_hup(uv_signal_t *sig, int signum)
 {
     (void)sig;
     (void)signum;
+    if (pending_shutdown)
+        return;
     sd_notify_ready("RELOADING=1");
     rn_config cfg;
     rn_log_level level;
