@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+"""Per language: p50 EXEC -> STOP of the spec's example through runneld vs
+the same toolchain commands run bare (no sandbox: the spec's compile and run
+argv with its paths moved into a temp dir, the spec's env), measured in the
+same run, run by run in turns. Compiled languages compile every time on both
+sides (the example gets a fresh comment each run, so runneld's cache misses);
+the compile cache is measured apart: p50 of a miss vs a hit for c, cpp,
+rust, go and java.
+
+    /usr/bin/python3 tests/bench/languages.py [BUILD_DIR]   (default $RUNNEL_BUILD or build/)
+
+Prints the table and writes it into tests/bench/README.md ("languages").
+RUNNEL_BENCH_N overrides the runs per language; RUNNEL_BENCH_LANGS=a,b
+limits the languages (then README.md is left alone).
+"""
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+from benchlib import REPO, Client, Runneld, build_dir, machine_line, p50, write_section
+
+SPECS = REPO / "specs"
+RUNTIMES = REPO / "runtimes"
+SLOW = {"kotlin": 3, "haskell": 3, "go": 4, "rust": 4, "java": 4, "csharp": 4, "typescript": 4}
+CACHE_LANGS = ["c", "cpp", "rust", "go", "java"]
+
+
+def load_specs():
+    out = {}
+    for p in sorted(SPECS.glob("*.json")):
+        if p.name == "schema.json":
+            continue
+        s = json.loads(p.read_text())
+        out[s["name"]] = s
+    return out
+
+
+def comment(lang, text):
+    if lang == "fortran":
+        return f"! {text}\n"
+    if lang == "pascal":
+        return f"{{ {text} }}\n"
+    if lang == "haskell":
+        return f"-- {text}\n"
+    return f"// {text}\n"
+
+
+def bare_argv(spec, argv, tmp, build):
+    mounts = [(m["dst"], m["src"].replace("{runtimes}", str(RUNTIMES)))
+              for m in spec.get("mounts", []) if "dst" in m]
+    out = []
+    for el in argv:
+        if el == "{args}":
+            continue
+        el = re.sub(r"/tmp(?=/|$)", tmp, el)
+        el = el.replace("{file}", spec["filename"]).replace("{build}", build)
+        for dst, src in mounts:
+            el = el.replace(dst, src)
+        out.append(el)
+    return out
+
+
+def run_bare(spec, code):
+    """Compile (if any) and run code bare in a fresh temp dir; returns
+    (seconds, stdout)."""
+    tmp = tempfile.mkdtemp(prefix="runnel-bare-")
+    try:
+        work, build = os.path.join(tmp, "work"), os.path.join(tmp, "build")
+        os.mkdir(work)
+        os.mkdir(build)
+        with open(os.path.join(work, spec["filename"]), "w") as f:
+            f.write(code)
+        env = {k: re.sub(r"/tmp(?=/|$)", tmp, v) for k, v in spec.get("env", {}).items()}
+        t0 = time.monotonic()
+        if "compile" in spec:
+            c = subprocess.run(bare_argv(spec, spec["compile"], tmp, build), cwd=work, env=env,
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+            if c.returncode != 0:
+                raise RuntimeError(f"bare compile failed: {c.stderr.decode(errors='replace')}")
+        r = subprocess.run(bare_argv(spec, spec["run"], tmp, build), cwd=work, env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+        dt = time.monotonic() - t0
+        return dt, r.stdout.decode(errors="replace")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def bench(srv, specs, langs, n_override):
+    cl = await Client.connect(srv.url)
+    rows, cache_rows = [], []
+    serial = 0
+    for lang in langs:
+        spec = specs[lang]
+        n = n_override or SLOW.get(lang, 5 if "compile" in spec else 10)
+        compiled = "compile" in spec
+
+        def code_for(i):
+            return comment(lang, f"bench {os.getpid()} {i}") + spec["example"] if compiled \
+                else spec["example"]
+
+        # warm-up (page cache), not counted
+        serial += 1
+        run_bare(spec, code_for(f"w{serial}"))
+        await cl.exec(lang, code_for(f"w{serial}"))
+        bare, boxed, notes = [], [], set()
+        for i in range(n):
+            serial += 1
+            code = code_for(serial)
+            order = ("bare", "runnel") if i % 2 == 0 else ("runnel", "bare")
+            for what in order:
+                if what == "bare":
+                    dt, out = run_bare(spec, code)
+                    bare.append(dt)
+                    if out != spec["example_output"]:
+                        notes.add("bare output differs")
+                else:
+                    dt, out, _err, stop = await cl.exec(lang, code)
+                    boxed.append(dt)
+                    if out != spec["example_output"] or stop.get("reason") != "exited":
+                        notes.add(f"runnel output differs ({stop.get('reason')})")
+                    if compiled and stop.get("compilecached"):
+                        notes.add("unexpected cache hit")
+        b, r = p50(bare) * 1000, p50(boxed) * 1000
+        rows.append((lang, "compiled" if compiled else "interpreted", n, b, r, r / b,
+                     "; ".join(sorted(notes))))
+        print(f"{lang:12s} {rows[-1][1]:11s} n={n:2d} bare {b:8.1f} ms  runnel {r:8.1f} ms  "
+              f"x{r / b:5.2f} {rows[-1][6]}", flush=True)
+        if lang in CACHE_LANGS:
+            code = code_for("hit")
+            dt, out, _e, stop = await cl.exec(lang, code)  # the miss that fills the entry
+            hits = []
+            for _ in range(max(n, 5)):
+                dt, out, _e, stop = await cl.exec(lang, code)
+                if not stop.get("compilecached") or out != spec["example_output"]:
+                    raise SystemExit(f"{lang}: expected a cache hit, got {stop}")
+                hits.append(dt)
+            h = p50(hits) * 1000
+            cache_rows.append((lang, r, h, r / h))
+            print(f"{lang:12s} cache miss {r:8.1f} ms  hit {h:8.1f} ms  x{r / h:5.1f}", flush=True)
+    await cl.close()
+    return rows, cache_rows
+
+
+def main():
+    build = build_dir()
+    specs = load_specs()
+    only = os.environ.get("RUNNEL_BENCH_LANGS")
+    langs = [x for x in only.split(",")] if only else list(specs)
+    n_override = int(os.environ.get("RUNNEL_BENCH_N", "0"))
+    cfg = {"limits": {"concurrency": 1, "wall_ms": 60000, "cpu_ms": 60000,
+                      "idle_client_ms": 600000}}
+    started = time.monotonic()
+    with Runneld(build, cfg) as srv:
+        rows, cache_rows = asyncio.run(bench(srv, specs, langs, n_override))
+    took = time.monotonic() - started
+
+    lines = ["language     kind          n    bare_ms  runnel_ms  ratio"]
+    for lang, kind, n, b, r, x, note in rows:
+        lines.append(f"{lang:12s} {kind:11s} {n:3d} {b:10.1f} {r:10.1f} {x:6.2f}"
+                     + (f"  ({note})" if note else ""))
+    interp = [x for _, kind, _, _, _, x, _ in rows if kind == "interpreted"]
+    comp = [x for _, kind, _, _, _, x, _ in rows if kind == "compiled"]
+    if interp:
+        lines.append(f"median ratio: interpreted {p50(interp):.2f}"
+                     + (f", compiled {p50(comp):.2f}" if comp else ""))
+    clines = ["language   miss_ms    hit_ms  miss/hit"]
+    for lang, m, h, x in cache_rows:
+        clines.append(f"{lang:8s} {m:9.1f} {h:9.1f} {x:9.1f}")
+    table, ctable = "\n".join(lines), "\n".join(clines)
+    print()
+    print(table)
+    print()
+    print(ctable)
+    if only:
+        return
+    body = f"""```
+/usr/bin/python3 tests/bench/languages.py [BUILD_DIR]
+```
+
+Each language's spec example, N times: through runneld (one WebSocket,
+one run at a time, EXEC sent -> STOP received) and bare (the spec's
+compile and run argv with `/tmp`, `{{build}}` and the `/opt/runnel` mount
+moved into a fresh temp dir, the spec's env, no sandbox, started from
+Python with pipes), in turns run by run, after one warm-up each. Compiled
+languages compile on both sides every time (each run's example gets a
+fresh comment, so runneld's cache misses); the cache is measured apart
+below. Target: ratio <= 1.3 for interpreted languages at p50.
+
+{machine_line()}; whole run {took:.0f} s.
+
+```
+{table}
+```
+
+### compile cache
+
+p50 of a miss (the runnel column above: compile + run) vs a hit (the same
+code again: the artifact comes from the cache, only the run stage runs).
+Target: hits >= 5x faster than misses.
+
+```
+{ctable}
+```
+"""
+    write_section("languages", body)
+    print("\nwritten to tests/bench/README.md (## languages)")
+
+
+if __name__ == "__main__":
+    main()
