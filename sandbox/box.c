@@ -18,6 +18,9 @@
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -56,8 +59,10 @@ struct rn_box_context {
     uid_t outer_uid;
     gid_t outer_gid;
     rn_cgroup_root cg;
-    struct sock_fprog filter;
+    struct sock_fprog filter, init_filter;
     int filter_err;
+    void *stack;       /* the init's stack: each run gets its own copy */
+    uintptr_t text[2]; /* the mapping holding the init's code */
     int last_cap;
     rn_plan plan; /* the system part of every run's root */
     size_t nbinds;
@@ -82,12 +87,11 @@ struct rn_box {
     rn_box_stage pstage; /* a set-up step the parent failed after clone */
     int perr;
     rn_box_result res;
-    /* What the child reads while it sets up: with a shared address space
-     * they must live until it has exec'd or died, i.e. until reap. */
+    /* What the child reads while it sets up (it has its own copy: these
+     * are freed as soon as it is cloned). */
     rn_plan plan;
     rn_child_spec spec;
     const char **exec_paths;
-    void *stack;
 };
 
 static uint64_t now_ns(void)
@@ -499,6 +503,38 @@ static void trial_run(rn_box_context *ctx)
     snprintf(ctx->trial_why, sizeof(ctx->trial_why), "checked inside a trial run");
 }
 
+/* The init's stack, and the range of our code it keeps mapped once the
+ * program runs (the mapping of this library's text, from /proc/self/maps). */
+static int init_memory(rn_box_context *ctx)
+{
+    ctx->stack = mmap(NULL, RN_BOX_CHILD_STACK + 4096, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (ctx->stack == MAP_FAILED) {
+        ctx->stack = NULL;
+        return -errno;
+    }
+    mprotect(ctx->stack, 4096, PROT_NONE); /* a guard page below it */
+    if (!rn_child_has_clone3())
+        return 0; /* the init keeps all of its copy */
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return 0;
+    uintptr_t code = (uintptr_t)rn_child_main;
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && code >= lo && code < hi &&
+            perms[2] == 'x') {
+            ctx->text[0] = lo;
+            ctx->text[1] = hi;
+            break;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
 int rn_box_context_new(const rn_box_context_options *opts, rn_box_context **out)
 {
     rn_box_context_options o = {0};
@@ -545,6 +581,10 @@ int rn_box_context_new(const rn_box_context_options *opts, rn_box_context **out)
         r = ctx->filter_err;
         goto fail;
     }
+    if ((r = rn_filter_build_init(&ctx->init_filter)) < 0)
+        goto fail;
+    if ((r = init_memory(ctx)) < 0)
+        goto fail;
 
     if (!o.no_cgroup)
         rn_cgroup_probe(&ctx->cg, o.cgroup_name ? o.cgroup_name : "runnel");
@@ -583,6 +623,9 @@ void rn_box_context_free(rn_box_context *ctx)
     free(ctx->zombies);
     rn_plan_free(&ctx->plan);
     free(ctx->filter.filter);
+    free(ctx->init_filter.filter);
+    if (ctx->stack)
+        munmap(ctx->stack, RN_BOX_CHILD_STACK + 4096);
     rn_cgroup_root_free(&ctx->cg);
     free(ctx->uid_used);
     free(ctx);
@@ -777,6 +820,20 @@ static const void *copy_mem(rn_plan *plan, const void *data, size_t len)
 
 static void release_setup(rn_box *box);
 
+/* This thread's rseq area (glibc >= 2.35 registers one per thread). */
+static void rseq_registration(rn_child_spec *spec)
+{
+#if defined(RSEQ_SIG) && (defined(__x86_64__) || defined(__aarch64__))
+    if (__rseq_size) {
+        spec->rseq_addr = (uintptr_t)__builtin_thread_pointer() + (uintptr_t)__rseq_offset;
+        spec->rseq_len = __rseq_size;
+        spec->rseq_sig = RSEQ_SIG;
+    }
+#else
+    (void)spec;
+#endif
+}
+
 int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
 {
     int r = 0;
@@ -911,7 +968,8 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         char id[64];
         snprintf(id, sizeof(id), "%d-%" PRIu64, (int)getpid(), ++ctx->seq);
         zombies_sweep(ctx);
-        if ((r = rn_cgroup_create(&ctx->cg, id, mem, pids, &box->cg)) < 0)
+        /* pids counts the program's processes: one more for the init. */
+        if ((r = rn_cgroup_create(&ctx->cg, id, mem, pids + 1, &box->cg)) < 0)
             goto fail;
     }
 
@@ -947,11 +1005,15 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         .envp = copy_strv(&box->plan, envp),
         .last_cap = ctx->last_cap,
         .filter = ctx->filter.filter ? &ctx->filter : NULL,
+        .init_filter = ctx->init_filter.filter ? &ctx->init_filter : NULL,
+        .keep = {{(uintptr_t)ctx->stack, (uintptr_t)ctx->stack + RN_BOX_CHILD_STACK + 4096},
+                 {ctx->text[0], ctx->text[1]}},
         .hostname = "runnel",
     };
+    rseq_registration(spec);
     uint64_t cpu_s = (cpu_ms + 999) / 1000;
     add_rlimit(spec, ctx, RLIMIT_CPU, cpu_s, cpu_s + 1);
-    add_rlimit(spec, ctx, RLIMIT_NPROC, pids, pids);
+    add_rlimit(spec, ctx, RLIMIT_NPROC, pids + 1, pids + 1); /* + the init */
     add_rlimit(spec, ctx, RLIMIT_NOFILE, nofile, nofile);
     add_rlimit(spec, ctx, RLIMIT_FSIZE, fsize, fsize);
     add_rlimit(spec, ctx, RLIMIT_CORE, 0, 0);
@@ -978,21 +1040,10 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         ca_size = sizeof(ca);
     }
 
-    bool shared = rn_child_shares_memory();
-    if (shared) {
-        /* Its own stack, with a guard page below it. */
-        box->stack = mmap(NULL, RN_BOX_CHILD_STACK + 4096, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (box->stack == MAP_FAILED) {
-            box->stack = NULL;
-            r = -errno;
-            goto fail;
-        }
-        mprotect(box->stack, 4096, PROT_NONE);
-        ca.flags |= CLONE_VM;
-        ca.stack = (uint64_t)(uintptr_t)box->stack + 4096;
-        ca.stack_size = RN_BOX_CHILD_STACK;
-    }
+    /* A fork-like copy of us on its own stack: it changes uid and builds
+     * the sandbox in memory of its own, so ours stays as it was. */
+    ca.stack = (uint64_t)(uintptr_t)ctx->stack + 4096;
+    ca.stack_size = RN_BOX_CHILD_STACK;
 
     /* No signal handler of the server may run in the child before it has
      * reset them all. */
@@ -1000,9 +1051,10 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
     long pid;
-    if (shared) {
+    if (rn_child_has_clone3()) {
         pid = rn_clone3(&ca, ca_size, rn_child_main, spec);
     } else {
+        ca.stack = ca.stack_size = 0;
         pid = syscall(SYS_clone3, &ca, ca_size);
         if (pid == 0)
             _exit(rn_child_main(spec));
@@ -1013,6 +1065,7 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         r = (int)pid;
         goto fail;
     }
+    release_setup(box);
     box->pid = (pid_t)pid;
     box->pidfd = pidfd;
     box->start_ns = now_ns();
@@ -1145,12 +1198,9 @@ int rn_box_kill(rn_box *box, rn_box_reason why)
     return r;
 }
 
-/* The child is gone: what it read during set-up can go too. */
+/* The child has its own copy of what it reads during set-up. */
 static void release_setup(rn_box *box)
 {
-    if (box->stack)
-        munmap(box->stack, RN_BOX_CHILD_STACK + 4096);
-    box->stack = NULL;
     free(box->exec_paths);
     box->exec_paths = NULL;
     rn_plan_free(&box->plan);
@@ -1210,22 +1260,54 @@ static int reap(rn_box *box, rn_box_result *res, bool block)
             return -errno;
     }
 
+    /* The init's records: a set-up failure, and its report of how the
+     * program ended (absent when the init was killed: timeout, kill, OOM). */
+    rn_report recs[4], *setup = NULL, *report = NULL;
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(box->errpipe, (char *)recs + got, sizeof(recs) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got == sizeof(recs))
+            break;
+    }
+    for (size_t i = 0; i < got / sizeof(rn_report); i++) {
+        if (recs[i].kind == RN_REPORT_SETUP && !setup)
+            setup = &recs[i];
+        else if (recs[i].kind == RN_REPORT_EXIT && !report)
+            report = &recs[i];
+    }
+
     rn_box_result *o = &box->res;
     memset(o, 0, sizeof(*o));
     o->wall_ms = (now_ns() - box->start_ns) / 1000000;
-    uint64_t ru_ms = (uint64_t)ru.ru_utime.tv_sec * 1000 + (uint64_t)ru.ru_utime.tv_usec / 1000 +
-                     (uint64_t)ru.ru_stime.tv_sec * 1000 + (uint64_t)ru.ru_stime.tv_usec / 1000;
+    uint64_t ru_ms, maxrss_kb;
+    bool exited;
+    int sig, code;
+    if (report) {
+        int st = report->status;
+        exited = WIFEXITED(st);
+        code = exited ? WEXITSTATUS(st) : -1;
+        sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+        ru_ms = report->cpu_us / 1000;
+        maxrss_kb = report->maxrss_kb;
+    } else {
+        exited = info.si_code == CLD_EXITED;
+        code = exited ? info.si_status : -1;
+        sig = exited ? 0 : info.si_status;
+        ru_ms = (uint64_t)ru.ru_utime.tv_sec * 1000 + (uint64_t)ru.ru_utime.tv_usec / 1000 +
+                (uint64_t)ru.ru_stime.tv_sec * 1000 + (uint64_t)ru.ru_stime.tv_usec / 1000;
+        maxrss_kb = (uint64_t)ru.ru_maxrss;
+    }
     uint64_t cg_ns = 0, peak = 0, ooms = 0;
     if (box->cg.version)
         rn_cgroup_stats(&box->cg, &cg_ns, &peak, &ooms);
     o->cpu_ms = cg_ns ? cg_ns / 1000000 : ru_ms;
-    o->memory_peak = peak ? peak : (uint64_t)ru.ru_maxrss * 1024;
+    o->memory_peak = peak ? peak : maxrss_kb * 1024;
     o->exit_code = -1;
-
-    int32_t msg[2] = {0, 0};
-    ssize_t n = read(box->errpipe, msg, sizeof(msg));
-    bool exited = info.si_code == CLD_EXITED;
-    int sig = exited ? 0 : info.si_status;
     o->signal = sig;
     uint64_t cpu_soft_ms = (box->cpu_ms + 999) / 1000 * 1000;
 
@@ -1233,21 +1315,21 @@ static int reap(rn_box *box, rn_box_result *res, bool block)
         o->reason = RN_BOX_SETUP_FAILED;
         o->setup_stage = box->pstage;
         o->setup_errno = box->perr;
-    } else if (n == (ssize_t)sizeof(msg)) {
+    } else if (setup) {
         o->reason = RN_BOX_SETUP_FAILED;
-        o->setup_stage = (rn_box_stage)msg[0];
-        o->setup_errno = msg[1];
+        o->setup_stage = (rn_box_stage)setup->stage;
+        o->setup_errno = setup->err;
     } else if (box->killed && !exited) {
         o->reason = box->kill_reason;
     } else if (ooms > 0) {
         o->reason = RN_BOX_MEMORY_LIMIT;
     } else if (sig == SIGXCPU || (sig == SIGKILL && ru_ms + 100 >= cpu_soft_ms)) {
-        /* pid 1 of a namespace ignores SIGXCPU, so the hard limit's SIGKILL
-         * is what usually ends it. */
+        /* The soft limit's SIGXCPU, or the hard limit's SIGKILL for a
+         * program that ignores SIGXCPU. */
         o->reason = RN_BOX_CPU_LIMIT;
     } else if (exited) {
         o->reason = RN_BOX_EXITED;
-        o->exit_code = info.si_status;
+        o->exit_code = code;
     } else {
         o->reason = RN_BOX_SIGNALED;
     }

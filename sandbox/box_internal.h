@@ -66,13 +66,28 @@ typedef struct {
     size_t nstrs, capstrs;
 } rn_plan;
 
-/* Everything the child needs, prepared by the parent before clone. The child
- * works on its copy-on-write image of this struct. */
+/* What travels on the close-on-exec error pipe, one record per write (far
+ * below PIPE_BUF, so each arrives whole). A set-up failure in the init or in
+ * the program before exec is RN_REPORT_SETUP; the init's last word, when the
+ * program has ended, is RN_REPORT_EXIT. */
+enum { RN_REPORT_SETUP = 1, RN_REPORT_EXIT = 2 };
+typedef struct {
+    int32_t kind;
+    int32_t stage;      /* SETUP: an rn_box_stage */
+    int32_t err;        /* SETUP: positive errno */
+    int32_t status;     /* EXIT: the program's wait status, as from wait4 */
+    uint64_t cpu_us;    /* EXIT: user + system of every process the init reaped */
+    uint64_t maxrss_kb; /* EXIT: the largest max RSS among them */
+} rn_report;
+
+/* Everything the child needs, prepared by the parent before clone. The
+ * child (the run's init) has its own copy-on-write image of this struct;
+ * the program shares the init's memory until it execs. */
 typedef struct {
     const rn_plan *plans[2]; /* context plan, then the run's plan */
     int sync_fd;             /* read end: one byte means "maps written, go" */
     int sync_wfd;            /* the parent's end, closed first in the child */
-    int err_fd;              /* write end, O_CLOEXEC: {stage, errno} on failure */
+    int err_fd;              /* write end, O_CLOEXEC: rn_report records */
     int stdio[3];            /* child ends of the stdio pipes (or /dev/null) */
     bool root;               /* rootful: drop supplementary groups */
     bool network;            /* bring lo up */
@@ -87,28 +102,42 @@ typedef struct {
     } rlimits[12];
     int nrlimits;
     int last_cap;
-    const struct sock_fprog *filter;
+    const struct sock_fprog *filter;      /* the program's */
+    const struct sock_fprog *init_filter; /* the init's: an allow-list */
+    /* What the init keeps mapped once the program runs (page-aligned
+     * [lo, hi) ranges: the code it runs and its stack); it unmaps the rest
+     * of its copy of the caller's memory. Empty ranges: keep everything. */
+    uintptr_t keep[2][2];
+    /* The calling thread's rseq registration, which the init inherits and
+     * must drop before unmapping it (0: none). */
+    uintptr_t rseq_addr;
+    uint32_t rseq_len, rseq_sig;
     char hostname[16];
 } rn_child_spec;
 
-/* Run the child's side of the set-up (arg is the rn_child_spec); it execs
- * or exits, never returns. */
+/* Run the init's side of the set-up (arg is the rn_child_spec): build the
+ * sandbox, start the program, reap until the program ends, report and exit.
+ * Never returns. */
 int rn_child_main(void *arg);
 
-/* Whether the child may share the parent's memory (CLONE_VM with its own
- * stack): only where rn_sys() and rn_clone3() exist. */
-bool rn_child_shares_memory(void);
+/* Whether rn_clone3() exists here (x86_64, aarch64): the program is then
+ * started by the init with CLONE_VM|CLONE_VFORK on a stack of its own, and
+ * the init sheds the caller's memory; elsewhere it is a plain fork. */
+bool rn_child_has_clone3(void);
 
 /* clone3(args, size) running fn(arg) on args->stack in the child; returns
  * the child's pid (or -errno) in the parent. x86_64 and aarch64 only. */
 long rn_clone3(void *args, size_t size, int (*fn)(void *), void *arg);
 
-/* The child's stack when it shares memory with the parent. */
+/* The init's stack (the program's, until it execs, is carved from it). */
 #define RN_BOX_CHILD_STACK (256 * 1024)
 
 /* Build the seccomp policy for this architecture into a malloc'd BPF
  * program (instructions in prog->filter). */
 int rn_filter_build(struct sock_fprog *prog);
+/* The init's policy: only the few calls its reaping loop makes; anything
+ * else kills it (and so the run). */
+int rn_filter_build_init(struct sock_fprog *prog);
 
 /* Plan helpers (parent side; they allocate). */
 void rn_plan_free(rn_plan *plan);

@@ -1,14 +1,24 @@
-/* The child's side of a sandbox: from clone to execve.
+/* The child's side of a sandbox: the run's init, and the program up to execve.
  *
- * On x86_64 and aarch64 the child shares the parent's memory (CLONE_VM, its
- * own stack), which saves copying the server's page tables for every run.
- * The parent keeps running meanwhile, so the child must not write anything
- * the parent owns, errno included: every system call here goes through
- * rn_sys(), which returns -errno and never touches errno. It must not
- * allocate, take locks or use stdio either. Elsewhere the child is a
- * fork-like copy and the same code is simply safe.
+ * The parent clones the init (pid 1 of the new pid namespace) as a fork-like
+ * copy of itself on a stack of its own. The init builds the sandbox (uid,
+ * mounts, pivot_root, lo, cwd, rlimits), then starts the program with
+ * CLONE_VM|CLONE_VFORK on a second stack: the program drops every
+ * capability, sets no_new_privs, starts a session, closes fds, loads the
+ * seccomp filter and execs, sharing the init's memory until then. The init
+ * then locks itself down (no capabilities, no_new_privs, an allow-list
+ * seccomp filter, non-dumpable), unmaps its copy of the caller's memory but
+ * for its own code and stack, reaps every process that ends in the
+ * namespace, and when the program ends writes the program's wait status and
+ * resource use to the error pipe and exits, which kills whatever is left.
  *
- * Every failure is reported as {stage, errno} on a close-on-exec pipe.
+ * While the program shares the init's memory it must not write anything
+ * the init owns, errno included: every system call here goes through
+ * rn_sys(), which returns -errno and never touches errno. Nothing here may
+ * allocate, take locks or use stdio either.
+ *
+ * Every set-up failure is reported as an RN_REPORT_SETUP record on the
+ * close-on-exec error pipe.
  */
 #include "box_internal.h"
 
@@ -30,6 +40,7 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ASan cannot follow a child running on a stack it did not allocate (it
@@ -67,7 +78,7 @@ RN_CHILD static long rn_sys(long n, long a, long b, long c, long d, long e, long
                      : "memory");
     return x0;
 #else
-    /* Fork-like child (see rn_child_shares_memory): errno is our own. */
+    /* Without rn_clone3 the program is a plain fork: errno is our own. */
     long r = syscall(n, a, b, c, d, e, f);
     return r < 0 ? -errno : r;
 #endif
@@ -81,7 +92,7 @@ RN_CHILD static long rn_sys(long n, long a, long b, long c, long d, long e, long
 #define SYS5(n, a, b, c, d, e)                                                                     \
     rn_sys(SYS_##n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 
-bool rn_child_shares_memory(void)
+bool rn_child_has_clone3(void)
 {
 #if defined(__x86_64__) || defined(__aarch64__)
     return true;
@@ -98,8 +109,12 @@ RN_CHILD static _Noreturn void die(int code)
 
 RN_CHILD static _Noreturn void fail(const rn_child_spec *spec, rn_box_stage stage, long err)
 {
-    int32_t msg[2] = {(int32_t)stage, err > 0 ? (int32_t)err : EIO};
-    SYS3(write, spec->err_fd, msg, sizeof(msg));
+    rn_report msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.kind = RN_REPORT_SETUP;
+    msg.stage = (int32_t)stage;
+    msg.err = err > 0 ? (int32_t)err : EIO;
+    SYS3(write, spec->err_fd, &msg, sizeof(msg));
     die(127);
 }
 
@@ -261,19 +276,132 @@ RN_CHILD static long drop_caps(int last_cap)
     return SYS2(capset, &hdr, data);
 }
 
-RN_CHILD int rn_child_main(void *arg)
+/* The program, from its clone to execve: it shares the init's memory (or is
+ * a fork of it) and inherits its namespaces, root, cwd, rlimits and
+ * credentials. */
+RN_CHILD static int program_main(void *arg)
 {
     const rn_child_spec *spec = arg;
+    long r;
+    if ((r = drop_caps(spec->last_cap)) < 0)
+        fail(spec, RN_BOX_STAGE_CAPS, -r);
+    if ((r = SYS5(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
+        fail(spec, RN_BOX_STAGE_CAPS, -r);
+
+    /* A new session has no controlling terminal, so TIOCSTI has no tty to
+     * push into even before seccomp refuses it. */
+    if ((r = SYS0(setsid)) < 0)
+        fail(spec, RN_BOX_STAGE_CREDS, -r);
+
+    /* Everything above 2 closes at exec; the error pipe stays usable until
+     * then. */
+    if (SYS3(close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        SYS3(close_range, 3, spec->err_fd - 1, 0);
+        SYS3(close_range, spec->err_fd + 1, ~0U, 0);
+    }
+
+    uint64_t empty = 0;
+    SYS4(rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof(empty));
+
+    if (spec->filter && (r = SYS3(prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec->filter)) < 0)
+        fail(spec, RN_BOX_STAGE_SECCOMP, -r);
+
+    long err = -ENOENT;
+    for (size_t i = 0; spec->exec_paths[i]; i++) {
+        r = SYS3(execve, spec->exec_paths[i], spec->argv, spec->envp);
+        if (r != -ENOENT && r != -ENOTDIR)
+            err = r;
+    }
+    fail(spec, RN_BOX_STAGE_EXEC, -err);
+}
+
+#if defined(__has_attribute)
+#if __has_attribute(no_stack_protector)
+#define RN_NO_SSP __attribute__((no_stack_protector))
+#endif
+#endif
+#ifndef RN_NO_SSP
+#define RN_NO_SSP
+#endif
+
+/* Unmap everything but [lo0, hi0) and [lo1, hi1) (lo0 <= lo1). The top of
+ * the address space depends on the paging mode: try the largest first;
+ * munmap refuses (EINVAL) a range that reaches past it. */
+RN_CHILD RN_NO_SSP static void shed_memory(uintptr_t lo0, uintptr_t hi0, uintptr_t lo1,
+                                           uintptr_t hi1)
+{
+    if (lo0)
+        SYS2(munmap, 0, lo0);
+    if (lo1 > hi0)
+        SYS2(munmap, hi0, lo1 - hi0);
+    for (int bits = 57; bits >= 36; bits--) {
+        uintptr_t top = (uintptr_t)1 << bits;
+        if (top > hi1 && SYS2(munmap, hi1, top - hi1) == 0)
+            return;
+        if (top - 4096 > hi1 && SYS2(munmap, hi1, top - 4096 - hi1) == 0)
+            return;
+    }
+}
+
+/* The init once the program runs: only its stack and this code are mapped
+ * (no libc, no TLS, no globals), so it makes raw system calls on locals. */
+RN_CHILD RN_NO_SSP __attribute__((noinline)) static _Noreturn void
+init_loop(int err_fd, long program, uintptr_t lo0, uintptr_t hi0, uintptr_t lo1, uintptr_t hi1)
+{
+    if (hi0 > lo0 && hi1 > lo1)
+        shed_memory(lo0, hi0, lo1, hi1);
+    for (;;) {
+        int status = 0;
+        long pid = SYS4(wait4, -1, &status, __WALL, NULL);
+        if (pid == -EINTR)
+            continue;
+        if (pid < 0) /* ECHILD: cannot be, the program is ours */
+            die(127);
+        if (pid != program)
+            continue; /* an orphan: reaped, so it holds no pid */
+        struct rusage ru;
+        /* volatile: field by field, with immediates; a compiler merging the
+         * constants would load them from .rodata, which is gone. */
+        volatile rn_report rep;
+        rep.kind = RN_REPORT_EXIT;
+        rep.stage = 0;
+        rep.err = 0;
+        rep.status = status;
+        rep.cpu_us = 0;
+        rep.maxrss_kb = 0;
+        if (SYS2(getrusage, RUSAGE_CHILDREN, &ru) == 0) {
+            rep.cpu_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 + (uint64_t)ru.ru_utime.tv_usec +
+                         (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec;
+            rep.maxrss_kb = (uint64_t)ru.ru_maxrss;
+        }
+        SYS3(write, err_fd, (const void *)&rep, sizeof(rep));
+        /* Exiting ends the namespace: the kernel kills and reaps the rest. */
+        die((status & 0x7f) ? 128 + (status & 0x7f) : (status >> 8) & 0xff);
+    }
+}
+
+RN_CHILD int rn_child_main(void *arg)
+{
+    rn_child_spec *spec = arg; /* our own copy-on-write image */
     long r;
     /* A parent killed before the maps are written shows up as EOF on the
      * sync pipe; after that, as this signal. */
     SYS2(prctl, PR_SET_PDEATHSIG, SIGKILL);
     SYS1(close, spec->sync_wfd);
+    /* No handlers, nothing blocked: as the namespace's init, every signal
+     * sent from inside it is then dropped; only the parent's SIGKILL lands. */
     reset_signals();
+    uint64_t empty = 0;
+    SYS4(rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof(empty));
     SYS1(umask, 022);
 
-    /* Move the stdio ends above 2 first so that none is overwritten by
-     * another's dup (the server may have closed its own 0-2). */
+    /* The error and sync pipes first, then the stdio ends, go above 2 so
+     * that none is overwritten by another's dup (the server may have closed
+     * its own 0-2). */
+    if (spec->err_fd < 3 && (r = SYS3(fcntl, spec->err_fd, F_DUPFD_CLOEXEC, 3)) >= 0)
+        spec->err_fd = (int)r;
+    if (spec->sync_fd < 3 && (r = SYS3(fcntl, spec->sync_fd, F_DUPFD_CLOEXEC, 3)) >= 0)
+        spec->sync_fd = (int)r;
     long tmp[3];
     for (int i = 0; i < 3; i++) {
         tmp[i] = SYS3(fcntl, spec->stdio[i], F_DUPFD_CLOEXEC, 3);
@@ -315,14 +443,18 @@ RN_CHILD int rn_child_main(void *arg)
 
     /* Become 1000:1000 now, keeping the namespace's capabilities (the
      * transition is not from the namespace's root uid, so they survive), so
-     * that everything created in the new tmpfs is owned by a mapped id. */
+     * that everything created in the new tmpfs is owned by a mapped id. Our
+     * memory is our own: the caller's stays dumpable. */
     if (spec->root && (r = SYS2(setgroups, 0, NULL)) < 0)
         fail(spec, RN_BOX_STAGE_CREDS, -r);
     if ((r = SYS3(setresgid, RN_BOX_INNER_ID, RN_BOX_INNER_ID, RN_BOX_INNER_ID)) < 0 ||
         (r = SYS3(setresuid, RN_BOX_INNER_ID, RN_BOX_INNER_ID, RN_BOX_INNER_ID)) < 0)
         fail(spec, RN_BOX_STAGE_CREDS, -r);
-    /* Changing euid cleared the parent-death signal: set it again. */
+    /* Changing euid cleared the parent-death signal: set it again. Our copy
+     * of the caller's memory must never be readable from the run, whatever
+     * fs.suid_dumpable says. */
     SYS2(prctl, PR_SET_PDEATHSIG, SIGKILL);
+    SYS5(prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
     if ((r = SYS2(sethostname, spec->hostname, strlen(spec->hostname))) < 0)
         fail(spec, RN_BOX_STAGE_NETWORK, -r);
 
@@ -357,43 +489,71 @@ RN_CHILD int rn_child_main(void *arg)
     if ((r = SYS1(chdir, spec->cwd)) < 0)
         fail(spec, RN_BOX_STAGE_CWD, -r);
 
+    /* The init is bound by them too (RLIMIT_NPROC counts it: the parent
+     * allows one process more than the run's pids). */
     for (int i = 0; i < spec->nrlimits; i++) {
         struct rlimit rl = {spec->rlimits[i].soft, spec->rlimits[i].hard};
         if ((r = SYS4(prlimit64, 0, spec->rlimits[i].resource, &rl, NULL)) < 0)
             fail(spec, RN_BOX_STAGE_RLIMIT, -r);
     }
-
-    if ((r = drop_caps(spec->last_cap)) < 0)
-        fail(spec, RN_BOX_STAGE_CAPS, -r);
-    if ((r = SYS5(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
-        fail(spec, RN_BOX_STAGE_CAPS, -r);
-
-    /* A new session has no controlling terminal, so TIOCSTI has no tty to
-     * push into even before seccomp refuses it. */
+    /* No controlling terminal for the init either. */
     if ((r = SYS0(setsid)) < 0)
         fail(spec, RN_BOX_STAGE_CREDS, -r);
 
-    /* Everything above 2 closes at exec; the error pipe stays usable until
-     * then. */
-    if (SYS3(close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        if (spec->err_fd > 3)
-            SYS3(close_range, 3, spec->err_fd - 1, 0);
-        SYS3(close_range, spec->err_fd + 1, ~0U, 0);
+    long program;
+#if defined(__x86_64__) || defined(__aarch64__)
+    /* The program runs on this stack (we wait, CLONE_VFORK) until it has
+     * exec'd or died. */
+    char stack[64 * 1024] __attribute__((aligned(16)));
+    uint64_t ca[8] = {CLONE_VM | CLONE_VFORK, 0, 0, 0, SIGCHLD, (uint64_t)(uintptr_t)stack,
+                      sizeof(stack),          0};
+    program = rn_clone3(ca, sizeof(ca), program_main, spec);
+#else
+    program = SYS5(clone, SIGCHLD, 0, 0, 0, 0);
+    if (program == 0)
+        die(program_main(spec));
+#endif
+    if (program < 0)
+        fail(spec, RN_BOX_STAGE_CLONE, -program);
+
+    /* Lock the init down: nothing but the error pipe open, no capabilities,
+     * the allow-list filter. A failure here is the run's: the program is
+     * already running, and our exit ends it. */
+    int err_fd = spec->err_fd;
+    if (err_fd > 0)
+        SYS3(close_range, 0, err_fd - 1, 0);
+    SYS3(close_range, err_fd + 1, ~0U, 0);
+    SYS2(prctl, PR_SET_NAME, "runnel-init");
+    if ((r = drop_caps(spec->last_cap)) < 0 ||
+        (r = SYS5(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
+        fail(spec, RN_BOX_STAGE_CAPS, -r);
+    /* The kernel writes to a registered rseq area (the caller thread's, in
+     * its TLS) whenever we are rescheduled, and kills us if it is gone:
+     * unregister it before shedding memory, or keep everything. */
+    bool shed = true;
+    if (spec->rseq_addr) {
+        shed = false;
+        for (int i = 0; i < 2 && !shed; i++) {
+            uint32_t len = i ? 32 : spec->rseq_len;
+            shed =
+                SYS4(rseq, spec->rseq_addr, len, 1 /* RSEQ_FLAG_UNREGISTER */, spec->rseq_sig) == 0;
+        }
     }
-
-    uint64_t empty = 0;
-    SYS4(rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof(empty));
-
-    if (spec->filter && (r = SYS3(prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec->filter)) < 0)
+    if (spec->init_filter &&
+        (r = SYS3(prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec->init_filter)) < 0)
         fail(spec, RN_BOX_STAGE_SECCOMP, -r);
-
-    long err = -ENOENT;
-    for (size_t i = 0; spec->exec_paths[i]; i++) {
-        r = SYS3(execve, spec->exec_paths[i], spec->argv, spec->envp);
-        if (r != -ENOENT && r != -ENOTDIR)
-            err = r;
+    uintptr_t k[2][2] = {{spec->keep[0][0], spec->keep[0][1]},
+                         {spec->keep[1][0], spec->keep[1][1]}};
+    if (!shed)
+        k[0][1] = k[0][0] = 0;
+    if (k[0][0] > k[1][0]) {
+        uintptr_t t0 = k[0][0], t1 = k[0][1];
+        k[0][0] = k[1][0];
+        k[0][1] = k[1][1];
+        k[1][0] = t0;
+        k[1][1] = t1;
     }
-    fail(spec, RN_BOX_STAGE_EXEC, -err);
+    init_loop(err_fd, program, k[0][0], k[0][1], k[1][0], k[1][1]);
 }
 
 /* clone3 that runs fn(arg) on the new stack in the child. The C library has

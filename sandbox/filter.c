@@ -176,28 +176,15 @@ static size_t prefix(struct sock_filter *out)
 #endif
 }
 
-int rn_filter_build(struct sock_fprog *prog)
+/* Export ctx as raw BPF into a malloc'd program, behind prefix() when
+ * with_prefix. */
+static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog, bool with_prefix)
 {
-    int ret = 0, fd = -1;
+    int ret, fd = -1;
     struct sock_filter *buf = NULL;
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (!ctx)
-        return -ENOMEM;
-
-    /* Only the native arch is added: i386 (int 0x80) and x32 (nr with bit 30
-     * set) calls hit the bad-arch action and kill the whole process. */
-    ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-    if (ret < 0)
-        goto out;
-    ret = add_rules(ctx);
-    if (ret < 0)
-        goto out;
-
     fd = memfd_create("runnel-seccomp", MFD_CLOEXEC);
-    if (fd < 0) {
-        ret = -errno;
-        goto out;
-    }
+    if (fd < 0)
+        return -errno;
     ret = seccomp_export_bpf(ctx, fd);
     if (ret < 0)
         goto out;
@@ -207,7 +194,7 @@ int rn_filter_build(struct sock_fprog *prog)
         goto out;
     }
     size_t n = (size_t)size / sizeof(struct sock_filter);
-    size_t npre = prefix(NULL);
+    size_t npre = with_prefix ? prefix(NULL) : 0;
     if (n + npre > BPF_MAXINSNS) {
         ret = -E2BIG;
         goto out;
@@ -217,7 +204,8 @@ int rn_filter_build(struct sock_fprog *prog)
         ret = -ENOMEM;
         goto out;
     }
-    prefix(buf);
+    if (with_prefix)
+        prefix(buf);
     if (pread(fd, buf + npre, (size_t)size, 0) != size) {
         ret = -EIO;
         goto out;
@@ -228,8 +216,46 @@ int rn_filter_build(struct sock_fprog *prog)
     ret = 0;
 out:
     free(buf);
-    if (fd >= 0)
-        close(fd);
+    close(fd);
+    return ret;
+}
+
+int rn_filter_build(struct sock_fprog *prog)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (!ctx)
+        return -ENOMEM;
+    /* Only the native arch is added: i386 (int 0x80) and x32 (nr with bit 30
+     * set) calls hit the bad-arch action and kill the whole process. */
+    int ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    if (ret == 0)
+        ret = add_rules(ctx);
+    if (ret == 0)
+        ret = export_bpf(ctx, prog, true);
+    seccomp_release(ctx);
+    return ret;
+}
+
+/* What the init's loop calls once it is locked down. */
+static const char *const init_allowed[] = {
+    "wait4", "waitid",     "getrusage",       "write",        "munmap",
+    "exit",  "exit_group", "restart_syscall", "rt_sigreturn",
+};
+
+int rn_filter_build_init(struct sock_fprog *prog)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    if (!ctx)
+        return -ENOMEM;
+    int ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    for (size_t i = 0; ret == 0 && i < sizeof(init_allowed) / sizeof(init_allowed[0]); i++) {
+        int nr = seccomp_syscall_resolve_name(init_allowed[i]);
+        if (nr == __NR_SCMP_ERROR || nr < 0)
+            continue;
+        ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+    }
+    if (ret == 0)
+        ret = export_bpf(ctx, prog, false);
     seccomp_release(ctx);
     return ret;
 }
