@@ -8,6 +8,7 @@
 
 #include <libwebsockets.h>
 
+#include "jbuf.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -16,6 +17,9 @@
 #define SERVER_MAX_HEADER     4096
 #define SERVER_MAX_TRACKED    4096
 #define SERVER_CLOSE_GRACE_MS 1500
+/* A message begun must be complete within this (a one-byte-a-second
+ * trickle must not hold a connection forever). */
+#define SERVER_MESSAGE_TIMEOUT_S 20
 /* Frames shorter than this are batched into one write (see conn_write_batch). */
 #define SERVER_COALESCE_FRAME 4096
 #define SERVER_BATCH_BYTES    65536
@@ -71,6 +75,7 @@ struct rn_conn {
     char *rx;
     size_t rxlen;
     bool rx_binary;
+    bool rx_timer; /* the message timeout is armed */
     /* tracked jobs */
     rn_job **jobs;
     unsigned njobs, capjobs;
@@ -610,8 +615,18 @@ static int conn_receive(rn_conn *c, struct lws *wsi, const char *in, size_t len)
     memcpy(c->rx + c->rxlen, in, len);
     c->rxlen += len;
     c->rx[c->rxlen] = 0;
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi)) {
+        if (!c->rx_timer && !c->close_sent) {
+            c->rx_timer = true;
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, SERVER_MESSAGE_TIMEOUT_S);
+        }
         return 0;
+    }
+    if (c->rx_timer) {
+        c->rx_timer = false;
+        if (!c->close_sent)
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+    }
     size_t n = c->rxlen;
     c->rxlen = 0;
     if (c->server->draining)
@@ -964,6 +979,42 @@ static void http_detach(pss_t *pss)
     rn_http_release(h);
 }
 
+/* Answer a refused WebSocket upgrade. lws_return_http_status() says
+ * "HTTP/1.0" at this stage, which some WebSocket clients reject before
+ * reading the status, so the response is written here as HTTP/1.1 with a
+ * JSON body, then the connection is closed. */
+static int refuse_upgrade(struct lws *wsi, int status, const char *msg)
+{
+    static const struct {
+        int code;
+        const char *text;
+    } texts[] = {{401, "Unauthorized"},      {403, "Forbidden"},
+                 {404, "Not Found"},         {426, "Upgrade Required"},
+                 {429, "Too Many Requests"}, {503, "Service Unavailable"}};
+    const char *text = "Error";
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        if (texts[i].code == status)
+            text = texts[i].text;
+    rn_jbuf body;
+    rn_jbuf_init(&body, 0);
+    rn_jbuf_str(&body, "{\"error\":");
+    rn_jbuf_jcstr(&body, msg);
+    rn_jbuf_printf(&body, ",\"code\":%d}", status);
+    rn_jbuf out;
+    rn_jbuf_init(&out, LWS_PRE);
+    rn_jbuf_printf(&out,
+                   "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %zu\r\n"
+                   "%sconnection: close\r\n\r\n",
+                   status, text, body.len,
+                   status == 401 ? "www-authenticate: Bearer realm=\"runnel\"\r\n" : "");
+    rn_jbuf_raw(&out, body.data ? body.data : "", body.len);
+    if (!out.oom)
+        lws_write(wsi, (unsigned char *)out.data, out.len, LWS_WRITE_RAW);
+    rn_jbuf_free(&out);
+    rn_jbuf_free(&body);
+    return 1;
+}
+
 /* ---------------------------------------------------------------- lws */
 
 static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -1066,8 +1117,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         }
         if (!status)
             return 0;
-        lws_return_http_status(wsi, (unsigned int)status, msg);
-        return 1;
+        return refuse_upgrade(wsi, status, msg);
     }
     case LWS_CALLBACK_ESTABLISHED: {
         rn_conn *c = calloc(1, sizeof(*c));

@@ -368,7 +368,9 @@ class Server:
         self.dir = tmp_path
         self.name = name
         self.log_path = tmp_path / f"{name}.stderr.log"
-        cfg = {"limits": dict(DEFAULT_LIMITS)}
+        # Each server its own compile cache: a cache directory is locked by
+        # the one runneld that uses it.
+        cfg = {"limits": dict(DEFAULT_LIMITS), "cache": {"dir": str(tmp_path / f"{name}.cache")}}
         if limits:
             cfg["limits"].update(limits)
         if config:
