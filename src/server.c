@@ -296,14 +296,21 @@ static unsigned conns_from(const rn_server *s, const char *ip)
 
 /* ---------------------------------------------------------------- conn */
 
-static void conn_free(rn_conn *c)
+static void conn_drop_queue(rn_conn *c)
 {
-    if (c->data_free)
-        c->data_free(c->data);
     for (frame *f = c->qhead, *n; f; f = n) {
         n = f->next;
         free(f);
     }
+    c->qhead = c->qtail = NULL;
+    c->qbytes = 0;
+}
+
+static void conn_free(rn_conn *c)
+{
+    if (c->data_free)
+        c->data_free(c->data);
+    conn_drop_queue(c);
     free_headers(c->headers);
     free(c->rx);
     free(c->jobs);
@@ -1187,12 +1194,7 @@ static void server_sweep(uv_timer_t *t)
         if (c->over_since && now - c->over_since > s->opts.idle_client_ms) {
             rn_log(RN_LOG_WARN, "conn.slow_client", "conn=%lu queued=%zu", c->id, c->qbytes);
             /* Its queue will never drain: drop it instead of flushing. */
-            for (frame *f = c->qhead, *n; f; f = n) {
-                n = f->next;
-                free(f);
-            }
-            c->qhead = c->qtail = NULL;
-            c->qbytes = 0;
+            conn_drop_queue(c);
             c->over_since = 0;
             rn_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "client does not read");
         }
