@@ -122,6 +122,7 @@ static void op_exec(rn_conn *c, int64_t nonce, const cJSON *args)
     int code = ranna_req_parse(args, &req, msg, sizeof(msg));
     if (code) {
         send_error(c, nonce, code, msg);
+        ranna_req_free(&req);
         return;
     }
     if (rn_conn_job_count(c) >= app->cfg.per_connection) {
@@ -347,6 +348,7 @@ static void rest_exec(rn_http *h)
     int code = ranna_req_parse(root, &req, msg, sizeof(msg));
     if (code) {
         rest_error(h, code, msg);
+        ranna_req_free(&req);
         cJSON_Delete(root);
         return;
     }
