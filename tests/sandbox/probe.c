@@ -225,13 +225,143 @@ static int case_hostfiles(const char *hostpid, const char *token)
     EXPECT_ERR(open(path, O_RDONLY), ENOENT);
     snprintf(path, sizeof(path), "/dev/shm/runnel-marker-%s", token);
     EXPECT_ERR(open(path, O_RDONLY), ENOENT);
-    /* pid 1 here is us: the host's init is out of sight. */
+    /* pid 1 here is the run's init and we are its child: the host's init is
+     * out of sight. */
     char exe[256] = "";
-    ssize_t n = readlink("/proc/1/exe", exe, sizeof(exe) - 1);
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     exe[n > 0 ? n : 0] = '\0';
-    EXPECT(getpid() == 1 && strstr(exe, "probe"), "pid %d, /proc/1/exe %s", (int)getpid(), exe);
-    /* /proc/1/root is our own root, not the host's. */
-    EXPECT_ERR(open("/proc/1/root/etc/shadow", O_RDONLY), ENOENT);
+    EXPECT(getpid() == 2 && getppid() == 1 && strstr(exe, "probe"), "pid %d ppid %d, exe %s",
+           (int)getpid(), (int)getppid(), exe);
+    /* /proc/self/root is our own root, not the host's; the init's is not
+     * even ours to look at. */
+    EXPECT_ERR(open("/proc/self/root/etc/shadow", O_RDONLY), ENOENT);
+    EXPECT_ERR(open("/proc/1/root/etc/shadow", O_RDONLY), EACCES);
+    return 0;
+}
+
+/* The run's init (pid 1) is out of reach: signals from here are dropped, it
+ * cannot be traced, and /proc shows nothing of the memory it was cloned
+ * with. */
+static bool init_alive_and_running(void)
+{
+    FILE *f = fopen("/proc/1/stat", "r");
+    char state = '?';
+    if (f) {
+        EXPECT(fscanf(f, "%*d (%*[^)]) %c", &state) == 1, "parse /proc/1/stat");
+        fclose(f);
+    }
+    return state == 'S' || state == 'R';
+}
+
+static int case_init(void)
+{
+    EXPECT(getppid() == 1, "parent is %d, not the init", (int)getppid());
+    const int sigs[] = {SIGKILL, SIGTERM, SIGSTOP, SIGINT, SIGHUP, SIGSEGV, SIGUSR1};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        EXPECT(kill(1, sigs[i]) == 0, "kill(1, %d): %s", sigs[i], strerror(errno));
+        usleep(20000);
+        EXPECT(init_alive_and_running(), "the init did not shrug off signal %d", sigs[i]);
+    }
+    signal(SIGTERM, SIG_IGN);
+    kill(-1, SIGKILL); /* everyone but us and the init */
+    usleep(20000);
+    EXPECT(init_alive_and_running(), "the init died of kill(-1, SIGKILL)");
+    EXPECT_ERR(ptrace(PTRACE_ATTACH, 1, NULL, NULL), EPERM);
+    EXPECT_ERR(ptrace(PTRACE_SEIZE, 1, NULL, NULL), EPERM);
+    EXPECT_ERR(open("/proc/1/mem", O_RDONLY), EACCES);
+    EXPECT_ERR(open("/proc/1/environ", O_RDONLY), EACCES);
+    EXPECT_ERR(open("/proc/1/maps", O_RDONLY), EACCES);
+    char buf[256];
+    EXPECT_ERR(readlink("/proc/1/exe", buf, sizeof(buf)), EACCES);
+    /* Its command line would be the server's: it unmapped it. */
+    int fd = open("/proc/1/cmdline", O_RDONLY);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+    size_t text = 0;
+    for (ssize_t i = 0; i < n; i++)
+        text += buf[i] != 0;
+    EXPECT(n >= 0 && text == 0, "/proc/1/cmdline has %zu bytes of text", text);
+    if (fd >= 0)
+        close(fd);
+    FILE *f = fopen("/proc/1/status", "r");
+    char line[256];
+    int zero = 0, nnp = 0, seccomp = 0;
+    long rss = -1;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "Cap", 3) && strstr(line, "\t0000000000000000"))
+            zero++;
+        nnp |= !strcmp(line, "NoNewPrivs:\t1\n");
+        seccomp |= !strcmp(line, "Seccomp:\t2\n");
+        if (!strncmp(line, "VmRSS:", 6))
+            rss = atol(line + 6);
+    }
+    if (f)
+        fclose(f);
+    EXPECT(zero == 5, "%d of the init's 5 capability sets are empty", zero);
+    EXPECT(nnp && seccomp, "the init lacks no_new_privs or seccomp");
+    EXPECT(rss >= 0 && rss < 1024, "the init keeps %ld kB resident", rss);
+    return 0;
+}
+
+/* Orphans that end are reaped by the init: no zombie is left behind. */
+static int case_zombies(void)
+{
+    for (int i = 0; i < 8; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (fork() == 0)
+                _exit(0); /* the grandchild: reparented to the init */
+            usleep(10000);
+            _exit(0);
+        }
+        waitpid(pid, NULL, 0);
+    }
+    int zombies = 0;
+    for (int tries = 0; tries < 100; tries++) {
+        usleep(10000);
+        zombies = 0;
+        DIR *d = opendir("/proc");
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            int pid = atoi(e->d_name);
+            if (pid <= 0)
+                continue;
+            char path[64], state = '?';
+            snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+            FILE *f = fopen(path, "r");
+            if (f && fscanf(f, "%*d (%*[^)]) %c", &state) == 1 && state == 'Z')
+                zombies++;
+            if (f)
+                fclose(f);
+        }
+        if (d)
+            closedir(d);
+        if (!zombies)
+            break;
+    }
+    EXPECT(zombies == 0, "%d zombies left", zombies);
+    return 0;
+}
+
+/* With --pids N the program may have N processes, itself included. */
+static int case_pids(const char *arg)
+{
+    int want = atoi(arg), n = 1;
+    pid_t kids[1024];
+    while (n < 1024) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            pause();
+            _exit(0);
+        }
+        if (pid < 0) {
+            EXPECT(errno == EAGAIN, "fork: %s", strerror(errno));
+            break;
+        }
+        kids[n++ - 1] = pid;
+    }
+    EXPECT(n == want, "%d processes, want %d", n, want);
+    for (int i = 0; i < n - 1; i++)
+        kill(kids[i], SIGKILL);
     return 0;
 }
 
@@ -607,6 +737,16 @@ int main(int argc, char **argv)
         r = case_diskfill();
     else if (!strcmp(c, "orphan"))
         r = case_orphan(a);
+    else if (!strcmp(c, "init"))
+        r = case_init();
+    else if (!strcmp(c, "zombies"))
+        r = case_zombies();
+    else if (!strcmp(c, "pids"))
+        r = case_pids(a);
+    else if (!strcmp(c, "abort"))
+        abort();
+    else if (!strcmp(c, "raise"))
+        r = raise(atoi(a)) == 0 ? 3 : 4;
     else if (!strcmp(c, "hold"))
         r = case_hold(a);
     else if (!strcmp(c, "forkbomb"))

@@ -214,6 +214,23 @@ static void test_signal_and_kill(void)
     CHECK_INT(res.reason, RN_BOX_EXITED);
     CHECK_INT(res.exit_code, 128 + SIGSEGV);
 
+    /* The program's own signals end it: the run's init is pid 1, not it. */
+    const char *selfkill[] = {"/bin/sh", "-c", "echo x; kill -KILL $$; echo survived", NULL};
+    char out[64];
+    REQUIRE(run(selfkill, &o2, &res, out, sizeof(out)) == 0);
+    CHECK_STR(out, "x\n");
+    CHECK_INT(res.reason, RN_BOX_SIGNALED);
+    CHECK_INT(res.signal, SIGKILL);
+    CHECK_INT(res.exit_code, -1);
+    const char *selfabrt[] = {"/bin/sh", "-c", "kill -ABRT $$; exit 3", NULL};
+    REQUIRE(run(selfabrt, &o2, &res, NULL, 0) == 0);
+    CHECK_INT(res.reason, RN_BOX_SIGNALED);
+    CHECK_INT(res.signal, SIGABRT);
+    const char *selfterm[] = {"/bin/sh", "-c", "kill -TERM $$; exit 3", NULL};
+    REQUIRE(run(selfterm, &o2, &res, NULL, 0) == 0);
+    CHECK_INT(res.reason, RN_BOX_SIGNALED);
+    CHECK_INT(res.signal, SIGTERM);
+
     /* Freeing a running box kills and reaps it. */
     REQUIRE(rn_box_spawn(ctx, &o, &box) == 0);
     pid_t pid = rn_box_pid(box);
@@ -229,6 +246,35 @@ static void test_wall_timeout(void)
     REQUIRE(run(argv, &o, &res, NULL, 0) == 0);
     CHECK_INT(res.reason, RN_BOX_TIMEOUT);
     CHECK(res.wall_ms >= 300 && res.wall_ms < 2000);
+}
+
+/* Without cgroups, CPU time and peak memory come from the init's report of
+ * the program (and what it reaped). */
+static void test_figures_without_cgroup(void)
+{
+    rn_box_context *plain;
+    rn_box_context_options co = {.no_cgroup = true};
+    REQUIRE(rn_box_context_new(&co, &plain) == 0);
+    rn_box_context *saved = ctx;
+    ctx = plain;
+    const char *argv[] = {"/bin/sh", "-c",
+                          "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; exit 5", NULL};
+    rn_box_options o = {.stdin_null = true, .wall_ms = 30000};
+    rn_box_result res;
+    REQUIRE(run(argv, &o, &res, NULL, 0) == 0);
+    CHECK_INT(res.reason, RN_BOX_EXITED);
+    CHECK_INT(res.exit_code, 5);
+    CHECK(res.cpu_ms > 50);
+    CHECK(res.memory_peak > 100 * 1024 && res.memory_peak < 64 * 1024 * 1024);
+    /* Killed by us: no report from the init, the fallbacks hold. */
+    const char *sleeper[] = {"/bin/sleep", "30", NULL};
+    rn_box_options o2 = {.stdin_null = true, .wall_ms = 300};
+    REQUIRE(run(sleeper, &o2, &res, NULL, 0) == 0);
+    CHECK_INT(res.reason, RN_BOX_TIMEOUT);
+    CHECK_INT(res.signal, SIGKILL);
+    CHECK_INT(res.exit_code, -1);
+    ctx = saved;
+    rn_box_context_free(plain);
 }
 
 /* As root, concurrent runs get distinct host uids, and none is root. */
@@ -312,6 +358,7 @@ int main(void)
     RUN_TEST(test_setup_failures);
     RUN_TEST(test_signal_and_kill);
     RUN_TEST(test_wall_timeout);
+    RUN_TEST(test_figures_without_cgroup);
     RUN_TEST(test_uid_range);
     CHECK_INT(count_fds(), fds); /* no fd leaked by any run */
     rn_box_context_free(ctx);
