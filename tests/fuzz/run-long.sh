@@ -28,5 +28,5 @@ dict=()
 [ -f "$here/dict/$target.dict" ] && dict=("-dict=$here/dict/$target.dict")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-exec "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+exec "$exe" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$art$target-" "${dict[@]}" "$@" "$work" "$here/corpus/$target"
