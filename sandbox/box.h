@@ -15,12 +15,22 @@
  *   usual /etc/subuid allocations use), never shared by two live runs of
  *   one context; supplementary groups are dropped. Rootless, 1000 maps to
  *   the caller's own uid and gid (setgroups is denied, groups stay).
- * - The program itself is pid 1 of its namespace (no init in between: one
- *   fork fewer per run). When it exits the kernel kills everything else in
- *   the namespace, so nothing outlives a run. Like any pid 1 it ignores
- *   signals it sends itself whose default action would kill it (a shell's
- *   `kill $$`, raise(SIGTERM)), and orphans it never waits for stay zombies
- *   counted against the pids limit until the run ends.
+ * - A run is two processes to start with, as with bubblewrap: pid 1 of the
+ *   run's pid namespace is a tiny init, and the program is its child (pid
+ *   2), so the program's signals to itself act as anywhere else (`kill -9
+ *   $$`, raise(SIGTERM), abort()). The init builds the sandbox, starts the
+ *   program, reaps every process that ends in the namespace (orphans leave
+ *   no zombies), and when the program ends reports the program's wait
+ *   status and resource use to the parent over the set-up error pipe and
+ *   exits; the kernel then kills everything else in the namespace, so
+ *   nothing outlives a run. The init runs as the run's uid with no
+ *   capabilities, no_new_privs, an allow-list seccomp filter (wait4,
+ *   getrusage, write, munmap, exit) and no controlling terminal; it is
+ *   non-dumpable, keeps nothing mapped but its code and stack (so /proc/1
+ *   shows nothing of the caller's memory), and drops every signal sent from
+ *   inside the run (pid-1 rules): only the parent's SIGKILL ends it. A
+ *   SIGTERM sent to it from outside is dropped too; the library only ever
+ *   SIGKILLs a run.
  * - Root: a read-only tmpfs holding read-only nosuid,nodev binds of the
  *   system list (symlinks such as /bin -> usr/bin are recreated, not
  *   bound), generated /etc/passwd, /etc/group and /etc/hosts, a proc of
@@ -31,14 +41,20 @@
  *   RLIMIT_DATA, not RLIMIT_AS, because JVMs, Go and node reserve large
  *   address ranges they never touch. tmpfs pages a run writes count against
  *   its memory limit too.
- * - RLIMIT_NPROC = pids: it is per real uid, which as root is the run's own
- *   uid. Rootless it counts the user's processes in the run's namespace on
- *   Linux >= 5.14, every process of the user on older kernels.
- * - RLIMIT_CPU = cpu_ms rounded up to seconds, hard limit one second more:
- *   pid 1 ignores SIGXCPU, so the hard limit's SIGKILL usually ends it.
- * - The child is cloned sharing the caller's memory (x86_64, aarch64) until
- *   it execs. As root, its change of uid marks that shared memory
- *   non-dumpable: the calling process makes no core dumps afterwards.
+ * - pids is what the program may have, itself included; the init is one
+ *   more (cgroup pids.max and RLIMIT_NPROC are pids + 1). RLIMIT_NPROC is
+ *   per real uid, which as root is the run's own uid. Rootless it counts
+ *   the user's processes in the run's namespace on Linux >= 5.14, every
+ *   process of the user on older kernels.
+ * - RLIMIT_CPU = cpu_ms rounded up to seconds: SIGXCPU ends the program
+ *   (reason cpu_limit); the hard limit, one second more, SIGKILLs a program
+ *   that ignores SIGXCPU. The kernel checks it against tick-sampled time,
+ *   so cpu_ms (the cgroup's exact figure) may read a little below it.
+ * - The init is cloned as a fork-like copy of the caller on a stack of its
+ *   own and changes uid in that copy, so the caller stays dumpable; the
+ *   program is cloned by the init with CLONE_VM|CLONE_VFORK and shares the
+ *   init's memory until it execs. The copy costs the caller's page tables
+ *   once per run (as fork does); the init unmaps it once the program runs.
  */
 #ifndef RUNNEL_BOX_H
 #define RUNNEL_BOX_H
@@ -92,9 +108,11 @@ typedef struct {
     int signal;           /* the terminating signal, 0 if none */
     uint64_t wall_ms;     /* spawn to reap */
     uint64_t cpu_ms;      /* user + system of the whole run (cgroup); without
-                             cgroups, of pid 1 and the children it waited for */
-    uint64_t memory_peak; /* bytes (cgroup peak, else pid 1's max RSS); 0 when
-                             not measurable */
+                             cgroups, of the program (with the children it
+                             waited for) and the orphans the init reaped
+                             before the program ended */
+    uint64_t memory_peak; /* bytes (cgroup peak, else the largest max RSS of
+                             those processes); 0 when not measurable */
     rn_box_stage setup_stage;
     int setup_errno; /* positive errno of the failed setup step */
 } rn_box_result;
@@ -147,7 +165,8 @@ typedef struct {
     uint64_t memory_bytes; /* default 256 MiB */
     uint64_t tmp_bytes;    /* size of /tmp and of the /work tmpfs, default 64 MiB */
     uint64_t fsize_bytes;  /* RLIMIT_FSIZE, default 64 MiB */
-    unsigned pids;         /* default 64 */
+    unsigned pids;         /* default 64: the program's processes and threads,
+                              itself included (the run's init is extra) */
     unsigned nofile;       /* default 256 */
     bool network;          /* bring loopback up inside (never any other interface) */
     bool stdin_null;       /* no stdin pipe: stdin is /dev/null */
@@ -200,7 +219,8 @@ int rn_box_stdin_fd(const rn_box *box);
 int rn_box_stdout_fd(const rn_box *box);
 /* The read end of the program's stderr. */
 int rn_box_stderr_fd(const rn_box *box);
-/* A pidfd that becomes readable when the run's init process has exited. */
+/* A pidfd that becomes readable when the run's init process has exited
+ * (after the program, and with it the whole run). */
 int rn_box_pidfd(const rn_box *box);
 /* The host pid of the run's init process (for logs and tests). */
 pid_t rn_box_pid(const rn_box *box);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +74,19 @@ static void test_echo(void)
     CHECK_INT(res.exit_code, 0);
     CHECK_INT(res.signal, 0);
     CHECK_STR(out, "hi\n");
+}
+
+/* The run changes uid in memory of its own: the caller stays dumpable (it
+ * can still leave a core dump), whatever fs.suid_dumpable says. */
+static void test_caller_stays_dumpable(void)
+{
+    CHECK_INT(prctl(PR_GET_DUMPABLE), 1);
+    const char *argv[] = {"/bin/true", NULL};
+    rn_box_options o = {.stdin_null = true};
+    rn_box_result res;
+    REQUIRE(run(argv, &o, &res, NULL, 0) == 0);
+    CHECK_INT(res.reason, RN_BOX_EXITED);
+    CHECK_INT(prctl(PR_GET_DUMPABLE), 1);
 }
 
 static void test_path_lookup_and_env(void)
@@ -351,6 +365,7 @@ int main(void)
     int fds = count_fds();
     RUN_TEST(test_protections);
     RUN_TEST(test_echo);
+    RUN_TEST(test_caller_stays_dumpable);
     RUN_TEST(test_path_lookup_and_env);
     RUN_TEST(test_stdin_pipe);
     RUN_TEST(test_files);
