@@ -198,6 +198,15 @@ below. Target: ratio <= 1.3 for interpreted languages at p50.
 {table}
 ```
 
+Reading the ratios: every run is capped at one CPU (the sandbox's cgroup
+CPU quota, 100 ms per 100 ms), while the bare command may use both.
+Runtimes that work on several threads at start-up (the BEAM for elixir,
+node's V8 and libuv threads, the JVM's JIT and GC for java/kotlin, ruby)
+pay for that: elixir's `IO.puts("hi")` took ~1.35 s in `runnel-box` with
+cgroups vs ~0.95 s with `--no-cgroup` and ~0.95 s bare on the same loaded
+machine. The smallest programs (sh, bash, lua) show the fixed cost of a
+sandboxed run (~15-20 ms here, see "spawn") over a 10-20 ms bare run.
+
 ### compile cache
 
 p50 of a miss (the runnel column above: compile + run) vs a hit (the same
