@@ -6,7 +6,9 @@ Per language:
   returns, unless the language overrides it below);
 - compile_error (compiled languages): a program the compiler must reject,
   with compile_error_text, a piece of what the compiler says about it;
-- stream (interpreted languages): prints "tick", sleeps 1.5 s, prints "tock";
+- stream: prints "tick", sleeps 1.5 s (2 s in Fortran), prints "tock"; in
+  compiled languages with the language's ordinary print, relying on the
+  spec's line buffering (C/C++ stdio, Pascal, Haskell, Fortran);
 - inline (languages whose spec has an inline template): (expression,
   expected stdout), run with inline_expression: true; where the spec has an
   import regex the expression's imports sit after other code, so they must
@@ -56,6 +58,7 @@ PROGRAMS = {
         "inline": ("console.log(6 * 7);\n", "42\n"),
     },
     "typescript": {
+        "stream": "console.log('tick');\nsetTimeout(() => console.log('tock'), 1500);\n",
         "probe": ("const fs = require('fs');\n"
                   "const input: string = fs.readFileSync(0, 'utf8');\n"
                   "process.stdout.write(input);\n"
@@ -67,6 +70,7 @@ PROGRAMS = {
         "inline": ("const n: number = 6 * 7;\nconsole.log(n);\n", "42\n"),
     },
     "c": {
+        "stream": "#include <stdio.h>\n#include <unistd.h>\n\nint main(void) {\n    printf(\"tick\\n\");\n    usleep(1500000);\n    printf(\"tock\\n\");\n    return 0;\n}\n",
         "probe": ("#include <stdio.h>\n#include <stdlib.h>\n\n"
                   "int main(int argc, char **argv) {\n"
                   "    char buf[4096];\n    size_t n;\n"
@@ -81,6 +85,7 @@ PROGRAMS = {
                    "#include <math.h>\n", "42\n"),
     },
     "cpp": {
+        "stream": "#include <chrono>\n#include <iostream>\n#include <thread>\n\nint main() {\n    std::cout << \"tick\\n\";\n    std::this_thread::sleep_for(std::chrono::milliseconds(1500));\n    std::cout << \"tock\\n\";\n}\n",
         "probe": ("#include <cstdlib>\n#include <iostream>\n#include <iterator>\n#include <string>\n\n"
                   "int main(int argc, char **argv) {\n"
                   "    std::string in((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());\n"
@@ -94,6 +99,7 @@ PROGRAMS = {
                    "#include <iostream>\nstd::cout << v[0] * v[1] << std::endl;\n", "42\n"),
     },
     "go": {
+        "stream": "package main\n\nimport (\n\t\"fmt\"\n\t\"time\"\n)\n\nfunc main() {\n\tfmt.Println(\"tick\")\n\ttime.Sleep(1500 * time.Millisecond)\n\tfmt.Println(\"tock\")\n}\n",
         "probe": ("package main\n\nimport (\n\t\"fmt\"\n\t\"io\"\n\t\"os\"\n)\n\n"
                   "func main() {\n"
                   "\tb, _ := io.ReadAll(os.Stdin)\n"
@@ -105,6 +111,7 @@ PROGRAMS = {
                    'fmt.Println(strings.Repeat("ab", 2), x*7)\n', "abab 42\n"),
     },
     "rust": {
+        "stream": "fn main() {\n    println!(\"tick\");\n    std::thread::sleep(std::time::Duration::from_millis(1500));\n    println!(\"tock\");\n}\n",
         "probe": ("use std::io::Read;\n\n"
                   "fn main() {\n"
                   "    let mut s = String::new();\n"
@@ -119,6 +126,7 @@ PROGRAMS = {
                    "m.insert(\"k\", 6 * 7);\nprintln!(\"{}\", m[\"k\"]);\n", "42\n"),
     },
     "java": {
+        "stream": "public class Main {\n    public static void main(String[] args) throws Exception {\n        System.out.println(\"tick\");\n        Thread.sleep(1500);\n        System.out.println(\"tock\");\n    }\n}\n",
         "probe": ("public class Main {\n"
                   "    public static void main(String[] args) throws Exception {\n"
                   "        byte[] in = System.in.readAllBytes();\n"
@@ -135,6 +143,7 @@ PROGRAMS = {
                    "x=42\n"),
     },
     "kotlin": {
+        "stream": "fun main() {\n    println(\"tick\")\n    Thread.sleep(1500)\n    println(\"tock\")\n}\n",
         "probe": ("fun main(args: Array<String>) {\n"
                   "    val input = System.`in`.readBytes()\n"
                   "    System.out.write(input)\n"
@@ -147,6 +156,7 @@ PROGRAMS = {
                    "x=42\n"),
     },
     "csharp": {
+        "stream": "using System;\nusing System.Threading;\n\nclass Program\n{\n    static void Main()\n    {\n        Console.WriteLine(\"tick\");\n        Thread.Sleep(1500);\n        Console.WriteLine(\"tock\");\n    }\n}\n",
         "probe": ("using System;\nusing System.IO;\n\n"
                   "class Program\n{\n"
                   "    static void Main(string[] args)\n    {\n"
@@ -163,6 +173,7 @@ PROGRAMS = {
                    "x=42\n"),
     },
     "fortran": {
+        "stream": "program stream\n  implicit none\n  print '(A)', 'tick'\n  call sleep(2)\n  print '(A)', 'tock'\nend program stream\n",
         "probe": ("program probe\n"
                   "  implicit none\n"
                   "  character(len=4096) :: line, arg, env\n"
@@ -183,6 +194,7 @@ PROGRAMS = {
                    "x = 6 * 7\nprint '(I0)', x\n", "42\n"),
     },
     "pascal": {
+        "stream": "program Stream;\nuses SysUtils;\nbegin\n  WriteLn('tick');\n  Sleep(1500);\n  WriteLn('tock');\nend.\n",
         "probe": ("program Probe;\nuses SysUtils;\nvar\n  line: AnsiString;\n"
                   "begin\n"
                   "  while not Eof(Input) do begin\n"
@@ -197,6 +209,7 @@ PROGRAMS = {
         "inline": ("WriteLn(IntToStr(6 * 7));\nuses SysUtils;\n", "42\n"),
     },
     "haskell": {
+        "stream": "import Control.Concurrent (threadDelay)\n\nmain :: IO ()\nmain = do\n  putStrLn \"tick\"\n  threadDelay 1500000\n  putStrLn \"tock\"\n",
         "probe": ("import System.Environment (getArgs, lookupEnv)\n\n"
                   "main :: IO ()\n"
                   "main = do\n"

@@ -1,6 +1,7 @@
 """Every language spec, end to end through the real runneld over the ranna
 WebSocket: its example, stdin, arguments and environment, compile errors,
-streaming, inline expressions and the compile cache.
+streaming (a print, a pause, a print: the first line must arrive at least
+1 s before the STOP), inline expressions and the compile cache.
 
 The languages are the spec files in RUNNEL_SPECS (every *.json but the
 schema); one server loads them all. A language whose toolchain is missing
@@ -199,12 +200,15 @@ async def language_runs(srv, lang):
     }
     if compiled:
         first["compile_error"] = {"code": p["compile_error"]}
-    elif not p.get("stream_interactive"):
-        first["stream"] = {"code": p["stream"]}
+    second = {}
+    if not p.get("stream_interactive"):
+        second["stream"] = {"code": p["stream"]}
     if "inline" in spec:
-        first["inline"] = {"code": p["inline"][0], "inline_expression": True}
-    res.update(await batch(srv, lang, first, timeout))
-    if not compiled and p.get("stream_interactive"):
+        second["inline"] = {"code": p["inline"][0], "inline_expression": True}
+    for part in await asyncio.gather(batch(srv, lang, first, timeout),
+                                     batch(srv, lang, second, timeout)):
+        res.update(part)
+    if p.get("stream_interactive"):
         try:
             res["stream"] = await interactive_stream(srv, lang, p, timeout)
         except Exception as e:  # noqa: BLE001
@@ -287,8 +291,8 @@ def test_programs_cover_every_spec():
     assert not missing, f"specs without test programs in lang_programs.py: {missing}"
     for lang in LANGS:
         p = PROGRAMS[lang]
-        need = ["probe"] + (["compile_error", "compile_error_text"] if lang in COMPILED
-                            else ["stream"])
+        need = ["probe", "stream"] + (["compile_error", "compile_error_text"]
+                                      if lang in COMPILED else [])
         if lang in INLINE:
             need.append("inline")
         absent = [k for k in need if k not in p]
@@ -351,7 +355,7 @@ def test_compile_error(results, lang):
     assert r.stop.get("message"), r.stop
 
 
-@pytest.mark.parametrize("lang", INTERPRETED)
+@pytest.mark.parametrize("lang", LANGS)
 def test_streaming(results, lang):
     p = PROGRAMS[lang]
     r = get_run(results, lang, "stream")
