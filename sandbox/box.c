@@ -988,6 +988,14 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         r = -errno;
         goto fail;
     }
+    /* Programs open their stdio by path too (/dev/stdin, /dev/stderr,
+     * /proc/self/fd/N), which checks the pipe's inode: ours, mode 0600.
+     * Let the run's uid in; an anonymous pipe has no other path. */
+    if ((!opts->stdin_null && fchmod(in[0], 0666) < 0) || fchmod(outp[1], 0666) < 0 ||
+        fchmod(errp[1], 0666) < 0) {
+        r = -errno;
+        goto fail;
+    }
 
     rn_child_spec *spec = &box->spec;
     *spec = (rn_child_spec){
