@@ -1079,3 +1079,16 @@ def test_input_refused_for_non_interactive_run(server):
         assert r.stdout == "ready\ngot=\n", r
         await ws.close()
     arun(main())
+
+
+def test_stdio_opened_by_path(server):
+    """/dev/stdin, /dev/stdout and /dev/stderr open like they do outside."""
+    async def main():
+        ws = await server.ws()
+        r = await ws.run("cat /dev/stdin; echo out > /dev/stdout; echo err > /dev/stderr",
+                         nonce=5, stdin="fed\n")
+        r.check_sequence()
+        assert (r.stdout, r.stderr) == ("fed\nout\n", "err\n"), r
+        assert r.stop["exitcode"] == 0
+        await ws.close()
+    arun(main())
