@@ -62,8 +62,19 @@ dpkg_retry() {
 # ---------------------------------------------------------------------------
 if [ "${RUNNEL_PKG_PHASE:-}" = install ]; then
     deb=$work/build/runnel_${RUNNEL_PKG_VERSION}_$(dpkg --print-architecture).deb
+    # A private /var/cache, but the real man-db index (dpkg's man-db trigger
+    # updates it on install and again on removal, as for any package).
+    keep=""
+    if [ -d /var/cache/man ]; then
+        keep=$(mktemp -d)
+        mount --bind /var/cache/man "$keep"
+    fi
     mount -t tmpfs -o mode=0755 tmpfs /var/cache
-    mkdir -p /var/cache/man
+    if [ -n "$keep" ]; then
+        mkdir /var/cache/man
+        mount --move "$keep" /var/cache/man
+        rmdir "$keep"
+    fi
     pid=""
     notify_pid=""
     # shellcheck disable=SC2317  # called from the EXIT trap
@@ -139,7 +150,7 @@ if [ "${RUNNEL_PKG_PHASE:-}" = install ]; then
     notify_sock=$work/notify.sock
     notify_log=$work/notify.log
     : >"$notify_log"
-    check notify "$notify_sock" "$notify_log" &
+    python3 "$here/svc_check.py" notify "$notify_sock" "$notify_log" &
     notify_pid=$!
     for _ in $(seq 1 50); do grep -q BOUND "$notify_log" && break; sleep 0.1; done
     NOTIFY_SOCKET=$notify_sock /usr/bin/runneld --config /etc/runnel/runnel.conf \
@@ -193,7 +204,7 @@ EOF
     left=""
     while IFS= read -r f; do
         [ -e "$f" ] || continue
-        [ -d "$f" ] && [ ! -L "$f" ] && continue
+        [ -d "$f" ] && continue # directories are shared (or /lib -> usr/lib)
         left="$left $f"
     done <"$work/files.txt"
     [ "$left" = " /etc/runnel/runnel.conf" ] || fail "left after dpkg -r:${left:- nothing (the conffile is gone)}"
