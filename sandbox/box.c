@@ -864,6 +864,8 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     uint64_t tmp = opts->tmp_bytes ? opts->tmp_bytes : 64 * MIB;
     uint64_t fsize = opts->fsize_bytes ? opts->fsize_bytes : 64 * MIB;
     unsigned pids = opts->pids ? opts->pids : 64;
+    /* pids counts the program's processes: the run's init is one more. */
+    unsigned pids_all = pids < UINT_MAX ? pids + 1 : pids;
     unsigned nofile = opts->nofile ? opts->nofile : 256;
     box->wall_ms = wall_ms;
     box->cpu_ms = cpu_ms;
@@ -968,8 +970,7 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         char id[64];
         snprintf(id, sizeof(id), "%d-%" PRIu64, (int)getpid(), ++ctx->seq);
         zombies_sweep(ctx);
-        /* pids counts the program's processes: one more for the init. */
-        if ((r = rn_cgroup_create(&ctx->cg, id, mem, pids + 1, &box->cg)) < 0)
+        if ((r = rn_cgroup_create(&ctx->cg, id, mem, pids_all, &box->cg)) < 0)
             goto fail;
     }
 
@@ -1021,7 +1022,7 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     rseq_registration(spec);
     uint64_t cpu_s = (cpu_ms + 999) / 1000;
     add_rlimit(spec, ctx, RLIMIT_CPU, cpu_s, cpu_s + 1);
-    add_rlimit(spec, ctx, RLIMIT_NPROC, pids + 1, pids + 1); /* + the init */
+    add_rlimit(spec, ctx, RLIMIT_NPROC, pids_all, pids_all);
     add_rlimit(spec, ctx, RLIMIT_NOFILE, nofile, nofile);
     add_rlimit(spec, ctx, RLIMIT_FSIZE, fsize, fsize);
     add_rlimit(spec, ctx, RLIMIT_CORE, 0, 0);
