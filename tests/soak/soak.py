@@ -40,7 +40,10 @@ from lenses_client import query as lenses_query  # noqa: E402
 from linkis_helpers import LinkisWS, log_program_lines  # noqa: E402
 from zeppelin_client import ZWS  # noqa: E402
 
-UID_FIRST, UID_COUNT = 1610612736, 65536  # 0x60000000: a range of the soak's own
+# A uid range of this soak's own (two soaks at once must not see each
+# other's runs): 0x60000000 + a slot by pid.
+UID_COUNT = 65536
+UID_FIRST = 0x60000000 + (os.getpid() % 512) * UID_COUNT
 LANGS = ("bash", "sh", "python3", "c")
 
 
