@@ -16,6 +16,7 @@
 #include <sys/capability.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #if __has_include(<sys/rseq.h>)
@@ -61,8 +62,10 @@ struct rn_box_context {
     rn_cgroup_root cg;
     struct sock_fprog filter, init_filter;
     int filter_err;
-    void *stack;       /* the init's stack: each run gets its own copy */
+    void *stack;       /* without init_fd: the init's stack, copied per run */
     uintptr_t text[2]; /* the mapping holding the init's code */
+    int init_fd;       /* sealed memfd of runnel-init, or -1 */
+    int dumpable;      /* our PR_GET_DUMPABLE before any run changed uid */
     int last_cap;
     rn_plan plan; /* the system part of every run's root */
     size_t nbinds;
@@ -92,6 +95,7 @@ struct rn_box {
     rn_plan plan;
     rn_child_spec spec;
     const char **exec_paths;
+    void *stack; /* the child's own stack when it shares our memory */
 };
 
 static uint64_t now_ns(void)
@@ -503,10 +507,47 @@ static void trial_run(rn_box_context *ctx)
     snprintf(ctx->trial_why, sizeof(ctx->trial_why), "checked inside a trial run");
 }
 
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+/* runnel-init in a sealed memfd, or -1 when memfds cannot be exec'd here
+ * (vm.memfd_noexec=2) or it is not built for this architecture. */
+static int init_elf_fd(void)
+{
+#ifdef RN_HAVE_INIT_ELF
+    int fd = memfd_create("runnel-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (fd < 0 && errno == EINVAL) /* before Linux 6.3 */
+        fd = memfd_create("runnel-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off < rn_init_elf_len) {
+        ssize_t n = write(fd, rn_init_elf + off, rn_init_elf_len - off);
+        if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+#else
+    return -1;
+#endif
+}
+
 /* The init's stack, and the range of our code it keeps mapped once the
  * program runs (the mapping of this library's text, from /proc/self/maps). */
 static int init_memory(rn_box_context *ctx)
 {
+    ctx->init_fd = init_elf_fd();
+    /* Read once: a child sharing our memory clears the flag for a moment
+     * when it changes uid (then restores this value). */
+    ctx->dumpable = prctl(PR_GET_DUMPABLE);
     ctx->stack = mmap(NULL, RN_BOX_CHILD_STACK + 4096, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (ctx->stack == MAP_FAILED) {
@@ -544,6 +585,7 @@ int rn_box_context_new(const rn_box_context_options *opts, rn_box_context **out)
     rn_box_context *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return -ENOMEM;
+    ctx->init_fd = -1;
     ctx->root = geteuid() == 0;
     ctx->outer_uid = geteuid();
     ctx->outer_gid = getegid();
@@ -624,6 +666,8 @@ void rn_box_context_free(rn_box_context *ctx)
     rn_plan_free(&ctx->plan);
     free(ctx->filter.filter);
     free(ctx->init_filter.filter);
+    if (ctx->init_fd >= 0)
+        close(ctx->init_fd);
     if (ctx->stack)
         munmap(ctx->stack, RN_BOX_CHILD_STACK + 4096);
     rn_cgroup_root_free(&ctx->cg);
@@ -1015,13 +1059,22 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         .last_cap = ctx->last_cap,
         .filter = ctx->filter.filter ? &ctx->filter : NULL,
         .init_filter = ctx->init_filter.filter ? &ctx->init_filter : NULL,
-        .keep = {{(uintptr_t)ctx->stack, (uintptr_t)ctx->stack + RN_BOX_CHILD_STACK + 4096},
-                 {ctx->text[0], ctx->text[1]}},
         .hostname = "runnel",
+        .init_fd = ctx->init_fd,
+        .dumpable = ctx->dumpable,
     };
-    rseq_registration(spec);
+    if (ctx->init_fd < 0) {
+        spec->keep[0][0] = (uintptr_t)ctx->stack;
+        spec->keep[0][1] = (uintptr_t)ctx->stack + RN_BOX_CHILD_STACK + 4096;
+        spec->keep[1][0] = ctx->text[0];
+        spec->keep[1][1] = ctx->text[1];
+        rseq_registration(spec);
+    }
     uint64_t cpu_s = (cpu_ms + 999) / 1000;
-    add_rlimit(spec, ctx, RLIMIT_CPU, cpu_s, cpu_s + 1);
+    /* The kernel counts RLIMIT_CPU in ticks, which overcount on a busy
+     * machine (up to 30% seen against the cgroup's exact figure): a second
+     * of slack, and SIGKILL then, so the program surely gets its budget. */
+    add_rlimit(spec, ctx, RLIMIT_CPU, cpu_s + 1, cpu_s + 1);
     add_rlimit(spec, ctx, RLIMIT_NPROC, pids_all, pids_all);
     add_rlimit(spec, ctx, RLIMIT_NOFILE, nofile, nofile);
     add_rlimit(spec, ctx, RLIMIT_FSIZE, fsize, fsize);
@@ -1049,9 +1102,27 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         ca_size = sizeof(ca);
     }
 
-    /* A fork-like copy of us on its own stack: it changes uid and builds
-     * the sandbox in memory of its own, so ours stays as it was. */
-    ca.stack = (uint64_t)(uintptr_t)ctx->stack + 4096;
+    bool shared = ctx->init_fd >= 0 && rn_child_has_clone3();
+    if (shared) {
+        /* It shares our memory (no page tables to copy) on a stack of its
+         * own until it execs runnel-init: what it reads must live until
+         * reap. */
+        box->stack = mmap(NULL, RN_BOX_CHILD_STACK + 4096, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (box->stack == MAP_FAILED) {
+            box->stack = NULL;
+            r = -errno;
+            goto fail;
+        }
+        mprotect(box->stack, 4096, PROT_NONE);
+        ca.flags |= CLONE_VM;
+        ca.stack = (uint64_t)(uintptr_t)box->stack + 4096;
+    } else {
+        /* A fork-like copy of us on its own stack: it changes uid and
+         * builds the sandbox in memory of its own. */
+        spec->init_fd = -1;
+        ca.stack = (uint64_t)(uintptr_t)ctx->stack + 4096;
+    }
     ca.stack_size = RN_BOX_CHILD_STACK;
 
     /* No signal handler of the server may run in the child before it has
@@ -1074,7 +1145,8 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         r = (int)pid;
         goto fail;
     }
-    release_setup(box);
+    if (!shared)
+        release_setup(box);
     box->pid = (pid_t)pid;
     box->pidfd = pidfd;
     box->start_ns = now_ns();
@@ -1207,9 +1279,13 @@ int rn_box_kill(rn_box *box, rn_box_reason why)
     return r;
 }
 
-/* The child has its own copy of what it reads during set-up. */
+/* What the child read during set-up: its own copy, or (when it shared our
+ * memory) ours until it exec'd, i.e. until reap. */
 static void release_setup(rn_box *box)
 {
+    if (box->stack)
+        munmap(box->stack, RN_BOX_CHILD_STACK + 4096);
+    box->stack = NULL;
     free(box->exec_paths);
     box->exec_paths = NULL;
     rn_plan_free(&box->plan);
@@ -1333,8 +1409,8 @@ static int reap(rn_box *box, rn_box_result *res, bool block)
     } else if (ooms > 0) {
         o->reason = RN_BOX_MEMORY_LIMIT;
     } else if (sig == SIGXCPU || (sig == SIGKILL && ru_ms + 100 >= cpu_soft_ms)) {
-        /* The soft limit's SIGXCPU, or the hard limit's SIGKILL for a
-         * program that ignores SIGXCPU. */
+        /* RLIMIT_CPU's SIGKILL (SIGXCPU: a program that lowered its own
+         * soft limit). */
         o->reason = RN_BOX_CPU_LIMIT;
     } else if (exited) {
         o->reason = RN_BOX_EXITED;

@@ -46,10 +46,10 @@
  *   per real uid, which as root is the run's own uid. Rootless it counts
  *   the user's processes in the run's namespace on Linux >= 5.14, every
  *   process of the user on older kernels.
- * - RLIMIT_CPU = cpu_ms rounded up to seconds: SIGXCPU ends the program
- *   (reason cpu_limit); the hard limit, one second more, SIGKILLs a program
- *   that ignores SIGXCPU. The kernel checks it against tick-sampled time,
- *   so cpu_ms (the cgroup's exact figure) may read a little below it.
+ * - RLIMIT_CPU = cpu_ms rounded up to seconds, plus one, soft and hard: the
+ *   kernel counts it in ticks, which overcount on a busy machine (up to 30%
+ *   against the cgroup's exact figure), so the second of slack makes sure
+ *   a program gets its whole budget; SIGKILL then ends it (cpu_limit).
  * - The init is cloned as a fork-like copy of the caller on a stack of its
  *   own and changes uid in that copy, so the caller stays dumpable; the
  *   program is cloned by the init with CLONE_VM|CLONE_VFORK and shares the

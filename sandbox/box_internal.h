@@ -112,8 +112,18 @@ typedef struct {
      * must drop before unmapping it (0: none). */
     uintptr_t rseq_addr;
     uint32_t rseq_len, rseq_sig;
+    /* A sealed memfd holding runnel-init (init.c), or -1. With it, the
+     * child is cloned sharing the caller's memory and, once the program
+     * runs, execs runnel-init, which leaves that memory; without it, the
+     * child is a fork-like copy that sheds the caller's memory itself. */
+    int init_fd;
+    int dumpable; /* the caller's PR_GET_DUMPABLE, restored after the uid change */
     char hostname[16];
 } rn_child_spec;
+
+/* runnel-init (init.c), built freestanding and embedded by the build. */
+extern const unsigned char rn_init_elf[];
+extern const size_t rn_init_elf_len;
 
 /* Run the init's side of the set-up (arg is the rn_child_spec): build the
  * sandbox, start the program, reap until the program ends, report and exit.

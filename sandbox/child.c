@@ -109,11 +109,12 @@ RN_CHILD static _Noreturn void die(int code)
 
 RN_CHILD static _Noreturn void fail(const rn_child_spec *spec, rn_box_stage stage, long err)
 {
-    rn_report msg;
-    memset(&msg, 0, sizeof(msg));
+    rn_report msg; /* no memset: the caller's libc is not ours to call */
     msg.kind = RN_REPORT_SETUP;
     msg.stage = (int32_t)stage;
     msg.err = err > 0 ? (int32_t)err : EIO;
+    msg.status = 0;
+    msg.cpu_us = msg.maxrss_kb = 0;
     SYS3(write, spec->err_fd, &msg, sizeof(msg));
     die(127);
 }
@@ -380,6 +381,45 @@ init_loop(int err_fd, long program, uintptr_t lo0, uintptr_t hi0, uintptr_t lo1,
     }
 }
 
+RN_CHILD static char *utoa(char *buf, unsigned long v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Leave the caller's memory: exec runnel-init with only the error pipe
+ * open, no_new_privs, no bounding or ambient capabilities (the exec of a
+ * non-root uid clears the rest). Returns if the exec failed; we then stay
+ * the init in place, in the caller's memory, keeping our capabilities. */
+RN_CHILD static void exec_init(rn_child_spec *spec, long program)
+{
+    int err_fd = spec->err_fd;
+    SYS3(close_range, 0, 2, 0);
+    if (SYS3(close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        return;
+    if (SYS3(fcntl, err_fd, F_SETFD, 0) < 0)
+        return;
+    if (SYS5(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return;
+    for (int cap = 0; cap <= spec->last_cap; cap++)
+        SYS2(prctl, PR_CAPBSET_DROP, cap);
+    SYS5(prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    char fdbuf[24], pidbuf[24], name[] = "runnel-init", empty[] = "";
+    char *argv[] = {name, utoa(fdbuf, (unsigned long)err_fd), utoa(pidbuf, (unsigned long)program),
+                    NULL};
+    char *envp[] = {NULL};
+    SYS5(execveat, spec->init_fd, empty, argv, envp, AT_EMPTY_PATH);
+    SYS3(fcntl, err_fd, F_SETFD, FD_CLOEXEC);
+}
+
 RN_CHILD int rn_child_main(void *arg)
 {
     rn_child_spec *spec = arg; /* our own copy-on-write image */
@@ -454,7 +494,14 @@ RN_CHILD int rn_child_main(void *arg)
      * of the caller's memory must never be readable from the run, whatever
      * fs.suid_dumpable says. */
     SYS2(prctl, PR_SET_PDEATHSIG, SIGKILL);
-    SYS5(prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (spec->init_fd >= 0) {
+        /* The memory is the caller's: give it back its dumpable flag. Until
+         * we exec runnel-init we keep our capabilities, which is what keeps
+         * the program (none) out of this memory through /proc/1. */
+        SYS5(prctl, PR_SET_DUMPABLE, spec->dumpable, 0, 0, 0);
+    } else {
+        SYS5(prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
     if ((r = SYS2(sethostname, spec->hostname, strlen(spec->hostname))) < 0)
         fail(spec, RN_BOX_STAGE_NETWORK, -r);
 
@@ -516,16 +563,25 @@ RN_CHILD int rn_child_main(void *arg)
     if (program < 0)
         fail(spec, RN_BOX_STAGE_CLONE, -program);
 
+    int err_fd = spec->err_fd;
+    if (spec->init_fd >= 0)
+        exec_init(spec, program); /* returns only if the exec failed */
+
     /* Lock the init down: nothing but the error pipe open, no capabilities,
      * the allow-list filter. A failure here is the run's: the program is
      * already running, and our exit ends it. */
-    int err_fd = spec->err_fd;
     if (err_fd > 0)
         SYS3(close_range, 0, err_fd - 1, 0);
     SYS3(close_range, err_fd + 1, ~0U, 0);
     SYS2(prctl, PR_SET_NAME, "runnel-init");
-    if ((r = drop_caps(spec->last_cap)) < 0 ||
-        (r = SYS5(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
+    /* In the caller's memory (runnel-init could not be exec'd) the init
+     * keeps its permitted capabilities: the kernel then refuses the
+     * program, which has none, any ptrace-like access to it (/proc/1/mem),
+     * whatever the memory's dumpable flag. Its filter leaves it nothing to
+     * use them for. */
+    if (spec->init_fd < 0 && (r = drop_caps(spec->last_cap)) < 0)
+        fail(spec, RN_BOX_STAGE_CAPS, -r);
+    if ((r = SYS5(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
         fail(spec, RN_BOX_STAGE_CAPS, -r);
     /* The kernel writes to a registered rseq area (the caller thread's, in
      * its TLS) whenever we are rescheduled, and kills us if it is gone:

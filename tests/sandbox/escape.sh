@@ -251,12 +251,8 @@ cpuspin)
     took=$(($(now_ms) - start))
     expect_rc 122
     expect_json '"reason":"cpu_limit"'
-    # The soft limit's SIGXCPU ends it. The kernel checks RLIMIT_CPU against
-    # tick-sampled time and cpu_ms is the cgroup's exact figure, which on a
-    # busy VM reads up to ~10% lower.
-    expect_json '"signal":24'
     cpu=$(sed 's/.*"cpu_ms":\([0-9]*\).*/\1/' <<<"$json")
-    [ "$cpu" -ge 800 ] || fail "ended after only $cpu ms of CPU"
+    [ "$cpu" -ge 1000 ] || fail "ended after only $cpu ms of CPU"
     # Hard limit = soft + 1 s of CPU; the slack is for a loaded machine.
     [ "$took" -lt 10000 ] || fail "CPU limit took ${took} ms of wall time"
     ;;
