@@ -581,6 +581,15 @@ RN_CHILD int rn_child_main(void *arg)
      * use them for. */
     if (spec->init_fd < 0 && (r = drop_caps(spec->last_cap)) < 0)
         fail(spec, RN_BOX_STAGE_CAPS, -r);
+    if (spec->init_fd >= 0) { /* permitted only: none effective or inheritable */
+        struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+        struct __user_cap_data_struct data[2];
+        if ((r = SYS2(capget, &hdr, data)) < 0)
+            fail(spec, RN_BOX_STAGE_CAPS, -r);
+        data[0].effective = data[1].effective = data[0].inheritable = data[1].inheritable = 0;
+        if ((r = SYS2(capset, &hdr, data)) < 0)
+            fail(spec, RN_BOX_STAGE_CAPS, -r);
+    }
     if ((r = SYS5(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
         fail(spec, RN_BOX_STAGE_CAPS, -r);
     /* The kernel writes to a registered rseq area (the caller thread's, in

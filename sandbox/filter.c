@@ -182,7 +182,10 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog, bool with_pr
 {
     int ret, fd = -1;
     struct sock_filter *buf = NULL;
-    fd = memfd_create("runnel-seccomp", MFD_CLOEXEC);
+    /* Never exec'd: sealed non-executable, as vm.memfd_noexec=2 demands. */
+    fd = memfd_create("runnel-seccomp", MFD_CLOEXEC | 0x0008U /* MFD_NOEXEC_SEAL */);
+    if (fd < 0 && errno == EINVAL) /* before Linux 6.3 */
+        fd = memfd_create("runnel-seccomp", MFD_CLOEXEC);
     if (fd < 0)
         return -errno;
     ret = seccomp_export_bpf(ctx, fd);
