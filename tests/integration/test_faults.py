@@ -226,9 +226,16 @@ def test_host_tmp_full(server_factory, test_specs):
         cfg = base / "config.json"
         cfg.write_text(json.dumps(srv.config))
         srv.argv[srv.argv.index("--config") + 1] = str(cfg)
-        wrapper = "mount -t tmpfs -o size=64k,nr_inodes=1 tmpfs /tmp && exec \"$@\""
-        srv.argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", wrapper,
-                    "sh"] + srv.argv
+        # The build may itself live under /tmp: keep the old /tmp reachable
+        # at a path outside it, and start runneld from there.
+        old_tmp = base / "oldtmp"
+        old_tmp.mkdir()
+        if srv.argv[0].startswith("/tmp/"):
+            srv.argv[0] = str(old_tmp) + srv.argv[0][len("/tmp"):]
+        wrapper = ("mount --bind /tmp \"$OLD_TMP\" && "
+                   "mount -t tmpfs -o size=64k,nr_inodes=1 tmpfs /tmp && exec \"$@\"")
+        srv.argv = ["env", f"OLD_TMP={old_tmp}", "unshare", "-m", "--propagation", "private",
+                    "sh", "-c", wrapper, "sh"] + srv.argv
         srv.start()
         r = arun(one_run(srv, "int main(void){return 0;}", language="c"))
         failed = r.error or (r.stop and r.stop["reason"] in ("internal", "setup_failed"))
