@@ -25,12 +25,12 @@
  *   exits; the kernel then kills everything else in the namespace, so
  *   nothing outlives a run. The init runs as the run's uid with no
  *   capabilities, no_new_privs, an allow-list seccomp filter (wait4,
- *   getrusage, write, munmap, exit) and no controlling terminal; it is
- *   non-dumpable, keeps nothing mapped but its code and stack (so /proc/1
- *   shows nothing of the caller's memory), and drops every signal sent from
- *   inside the run (pid-1 rules): only the parent's SIGKILL ends it. A
- *   SIGTERM sent to it from outside is dropped too; the library only ever
- *   SIGKILLs a run.
+ *   getrusage, write, exit) and no controlling terminal; it is
+ *   non-dumpable, holds nothing of the caller's memory (it is runnel-init,
+ *   a freestanding 9 KiB program embedded in the library and exec'd from a
+ *   sealed memfd), and drops every signal sent from inside the run (pid-1
+ *   rules): only the parent's SIGKILL ends it. A SIGTERM sent to it from
+ *   outside is dropped too; the library only ever SIGKILLs a run.
  * - Root: a read-only tmpfs holding read-only nosuid,nodev binds of the
  *   system list (symlinks such as /bin -> usr/bin are recreated, not
  *   bound), generated /etc/passwd, /etc/group and /etc/hosts, a proc of
@@ -50,11 +50,21 @@
  *   kernel counts it in ticks, which overcount on a busy machine (up to 30%
  *   against the cgroup's exact figure), so the second of slack makes sure
  *   a program gets its whole budget; SIGKILL then ends it (cpu_limit).
- * - The init is cloned as a fork-like copy of the caller on a stack of its
- *   own and changes uid in that copy, so the caller stays dumpable; the
- *   program is cloned by the init with CLONE_VM|CLONE_VFORK and shares the
- *   init's memory until it execs. The copy costs the caller's page tables
- *   once per run (as fork does); the init unmaps it once the program runs.
+ * - The run's first process is cloned sharing the caller's memory (x86_64,
+ *   aarch64; no page tables copied) on a stack of its own. It builds the
+ *   sandbox, clones the program with CLONE_VM|CLONE_VFORK (which shares
+ *   that memory until it execs), then execs runnel-init. Its uid change
+ *   clears the shared memory's dumpable flag; it sets it back at once, so
+ *   the caller keeps making core dumps. Until its exec it keeps its
+ *   capabilities, which is what bars the program (none) from /proc/1/mem.
+ * - Where runnel-init cannot be exec'd (vm.memfd_noexec=2, other
+ *   architectures), the first process is a fork-like copy of the caller
+ *   instead: it stays the init and unmaps all of its copy but its code and
+ *   stack once the program runs (x86_64, aarch64). This costs a page-table
+ *   copy per run. Should the exec fail for another reason, the init stays
+ *   in place in the caller's memory, keeping its permitted capabilities
+ *   (none effective) for the reason above; /proc/1/cmdline then shows the
+ *   caller's command line.
  */
 #ifndef RUNNEL_BOX_H
 #define RUNNEL_BOX_H
