@@ -1,16 +1,19 @@
 /* The child's side of a sandbox: the run's init, and the program up to execve.
  *
- * The parent clones the init (pid 1 of the new pid namespace) as a fork-like
- * copy of itself on a stack of its own. The init builds the sandbox (uid,
- * mounts, pivot_root, lo, cwd, rlimits), then starts the program with
- * CLONE_VM|CLONE_VFORK on a second stack: the program drops every
- * capability, sets no_new_privs, starts a session, closes fds, loads the
- * seccomp filter and execs, sharing the init's memory until then. The init
- * then locks itself down (no capabilities, no_new_privs, an allow-list
- * seccomp filter, non-dumpable), unmaps its copy of the caller's memory but
- * for its own code and stack, reaps every process that ends in the
- * namespace, and when the program ends writes the program's wait status and
- * resource use to the error pipe and exits, which kills whatever is left.
+ * The parent clones the run's first process (pid 1 of the new pid
+ * namespace) on a stack of its own, sharing the parent's memory when
+ * runnel-init can be exec'd (spec->init_fd), else as a fork-like copy. It
+ * builds the sandbox (uid, mounts, pivot_root, lo, cwd, rlimits), then
+ * starts the program with CLONE_VM|CLONE_VFORK on a second stack: the
+ * program drops every capability, sets no_new_privs, starts a session,
+ * closes fds, loads the seccomp filter and execs. The first process then
+ * becomes the init: it execs runnel-init (init.c), which holds nothing of
+ * the parent's memory; or, as a fork-like copy, it locks itself down (no
+ * capabilities, no_new_privs, an allow-list filter, non-dumpable) and
+ * unmaps all but its code and stack. Either way the init reaps every
+ * process that ends in the namespace, and when the program ends writes the
+ * program's wait status and resource use to the error pipe and exits, which
+ * kills whatever is left.
  *
  * While the program shares the init's memory it must not write anything
  * the init owns, errno included: every system call here goes through
