@@ -1280,6 +1280,8 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
     info.timeout_secs = 10;
     info.keepalive_timeout = 30;
     if (tls) {
+        /* lws looks for this on the vhost's options too, or serves plain. */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = opts->tls_cert;
         info.ssl_private_key_filepath = opts->tls_key;
     }
