@@ -48,12 +48,22 @@ for want in 'Type=notify' 'ExecStart=/usr/bin/runneld --config /etc/runnel/runne
 done
 grep -q '^LimitNOFILE=' "$unit" || { echo "FAIL: LimitNOFILE missing" >&2; exit 1; }
 # Directives that break the sandbox (docs/operations.md says why).
-for bad in PrivateUsers RestrictNamespaces ProtectControlGroups ProtectKernelTunables \
-    ProtectKernelLogs MemoryDenyWriteExecute PrivateDevices SystemCallFilter DynamicUser; do
+for bad in PrivateUsers RestrictNamespaces ProtectHostname ProtectControlGroups \
+    ProtectKernelTunables MemoryDenyWriteExecute DynamicUser User; do
     if grep -q "^$bad=" "$unit"; then
         echo "FAIL: $bad= breaks the sandbox; see docs/operations.md" >&2
         exit 1
     fi
+done
+
+# A system-call allow-list would be inherited by every run: deny-lists only.
+if grep -E '^SystemCallFilter=[^~]' "$unit"; then
+    echo "FAIL: SystemCallFilter must be a deny-list (~...)" >&2
+    exit 1
+fi
+for cap in CAP_SETUID CAP_SETGID; do
+    grep -q "^CapabilityBoundingSet=.*$cap" "$unit" ||
+        { echo "FAIL: runneld needs $cap (uid maps)" >&2; exit 1; }
 done
 
 if [ -x /usr/bin/runneld ]; then
