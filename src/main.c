@@ -181,6 +181,7 @@ static void on_hup(uv_signal_t *sig, int signum)
     char err[1024], q[1100];
     if (load_config(&cfg, &level, err, sizeof(err)) < 0) {
         rn_log(RN_LOG_ERROR, "config.reload_refused", "error=%s", rn_log_quote(err, q, sizeof(q)));
+        sd_notify_ready("READY=1\nSTATUS=reload refused: running configuration kept");
         return;
     }
     rn_specs *specs = NULL;
@@ -188,6 +189,7 @@ static void on_hup(uv_signal_t *sig, int signum)
     if (r < 0) {
         rn_log(RN_LOG_ERROR, "config.reload_refused", "specs=%s error=%d", cfg.specs, r);
         rn_config_free(&cfg);
+        sd_notify_ready("READY=1\nSTATUS=reload refused: running configuration kept");
         return;
     }
     if (strcmp(cfg.listen, app.cfg.listen) || strcmp(cfg.tls_cert, app.cfg.tls_cert) ||
