@@ -207,3 +207,24 @@ def test_bad_env_override_refused(server_factory):
     p = subprocess.run(srv.argv, capture_output=True, text=True, timeout=20, env=env)
     assert p.returncode != 0
     assert "RUNNEL_LIMITS_PIDS (limits.pids) has a malformed value" in p.stderr
+
+
+def _exec_from(srv, xff):
+    st, _, body = srv.http_json("POST", "/v1/exec", {"language": "bash", "code": "echo x"},
+                                headers={"X-Forwarded-For": xff})
+    return st
+
+
+def test_forwarded_for_only_from_trusted_proxies(server_factory):
+    """The run rate is per client address; X-Forwarded-For names the client
+    only when the peer is a configured proxy."""
+    trusted = server_factory(runs_per_minute_per_ip=1,
+                             _config={"security": {"trusted_proxies":
+                                                   ["127.0.0.1", "::ffff:127.0.0.1"]}})
+    assert _exec_from(trusted, "203.0.113.7") == 200
+    assert _exec_from(trusted, "203.0.113.7") == 429
+    assert _exec_from(trusted, "198.51.100.9, 203.0.113.8") == 200   # right-most counts
+    assert _exec_from(trusted, "203.0.113.8") == 429
+    untrusted = server_factory(runs_per_minute_per_ip=1)
+    assert _exec_from(untrusted, "203.0.113.7") == 200
+    assert _exec_from(untrusted, "198.51.100.1") == 429   # the header is ignored
