@@ -157,7 +157,8 @@ static void fill_limits(const rn_config *cfg, rn_jobs_limits *lim)
     lim->code_bytes = cfg->code_bytes;
     lim->pids = (unsigned)cfg->pids;
     lim->nofile = (unsigned)cfg->nofile;
-    lim->cache_dir = cfg->cache_dir;
+    /* cache.max_bytes 0 turns the compile cache off. */
+    lim->cache_dir = cfg->cache_bytes ? cfg->cache_dir : NULL;
     lim->cache_bytes = cfg->cache_bytes;
 }
 

@@ -220,9 +220,10 @@ def test_host_tmp_full(server_factory, test_specs):
         pytest.skip("needs unshare")
     base = Path(tempfile.mkdtemp(dir="/dev/shm", prefix="runnel-fault-"))
     try:
-        shutil.copytree(test_specs.parent, base / "root", symlinks=True)
+        # real copies: the test specs' runtimes link points into /tmp
+        shutil.copytree(test_specs.parent, base / "root", symlinks=False)
         srv = server_factory("tmpfull", _start=False, _specs=base / "root" / "specs")
-        srv.config["cache"] = {"dir": ""}
+        srv.config["cache"] = {"max_bytes": 0}
         cfg = base / "config.json"
         cfg.write_text(json.dumps(srv.config))
         srv.argv[srv.argv.index("--config") + 1] = str(cfg)
