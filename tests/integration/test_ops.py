@@ -228,3 +228,39 @@ def test_forwarded_for_only_from_trusted_proxies(server_factory):
     untrusted = server_factory(runs_per_minute_per_ip=1)
     assert _exec_from(untrusted, "203.0.113.7") == 200
     assert _exec_from(untrusted, "198.51.100.1") == 429   # the header is ignored
+
+
+def test_health_503_while_draining(server_factory):
+    """After SIGTERM, while a WebSocket client is still being closed,
+    /healthz and /readyz answer 503 and other requests are refused."""
+    import base64
+    import os
+    import socket
+    srv = server_factory()
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+                  f"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+    # this client never answers the close frame, so the drain lasts a while
+    srv.proc.send_signal(signal.SIGTERM)
+    srv.expect_exit = True
+    assert wait_until(lambda: "event=shutdown.start" in srv.log_text(), 3)
+    st_h, _, _ = srv.http("GET", "/healthz", timeout=2)
+    st_r, _, _ = srv.http("GET", "/readyz", timeout=2)
+    st_i, _, body = srv.http("GET", "/v1/info", timeout=2)
+    assert (st_h, st_r, st_i) == (503, 503, 503), body
+    sock.close()
+    assert srv.proc.wait(5) == 0
+
+
+def test_warning_when_listening_beyond_loopback_without_tokens(server_factory):
+    srv = server_factory(_start=False)
+    srv.argv[srv.argv.index("--listen") + 1] = f"0.0.0.0:{srv.port}"
+    srv.start()
+    assert "event=security.no_auth" in srv.log_text()
+    quiet = server_factory(_config={"auth": {"tokens": ["t"]}}, _start=False)
+    quiet.argv[quiet.argv.index("--listen") + 1] = f"0.0.0.0:{quiet.port}"
+    quiet.start()
+    assert "event=security.no_auth" not in quiet.log_text()
