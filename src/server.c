@@ -23,6 +23,9 @@
 /* Frames shorter than this are batched into one write (see conn_write_batch). */
 #define SERVER_COALESCE_FRAME 4096
 #define SERVER_BATCH_BYTES    65536
+/* A connection's queue may hold this many high-water marks (plus one
+ * message) before its client is dropped as not reading. */
+#define SERVER_QUEUE_HARD_FACTOR 16
 /* The close opcode's value in lws_write (not in the public enum). */
 #define WS_WRITE_CLOSE 4
 
@@ -372,6 +375,19 @@ int rn_conn_send(rn_conn *c, const char *data, size_t len)
     }
     if (!c->open || !c->wsi || c->close_status)
         return -ENOTCONN;
+    /* Output of jobs this connection tracks is paused at the high-water
+     * mark; anything else that keeps coming for a client that does not read
+     * (jobs that outlive their socket, replies to a flood) is bounded here:
+     * past the hard cap the client is dropped rather than buffered for. */
+    uint64_t hard =
+        SERVER_QUEUE_HARD_FACTOR * c->server->opts.queue_bytes + c->server->opts.message_bytes;
+    if (c->qbytes + len > hard) {
+        rn_log(RN_LOG_WARN, "conn.slow_client", "conn=%lu queued=%zu cap=%llu", c->id, c->qbytes,
+               (unsigned long long)hard);
+        conn_drop_queue(c);
+        rn_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "client does not read");
+        return -ENOBUFS;
+    }
     frame *f = malloc(sizeof(*f) + LWS_PRE + len);
     if (!f)
         return -ENOMEM;

@@ -673,7 +673,13 @@ def test_client_never_reads(server_factory, env):
     """A client that asks for a lot of output and never reads: the run is
     paused, then the client is dropped after idle_client_ms (ranna: 1008),
     its run killed; runneld's memory stays bounded and others are served."""
-    hostile = server_factory("never-reads", **dict(HOSTILE_LIMITS, output_bytes=256 << 20))
+    # Linkis jobs outlive their socket by design (the client falls back to
+    # REST) and keep their log, up to the output limit; with
+    # kill_on_disconnect they follow the socket like every other envelope's,
+    # which is what bounds memory for a client that never reads.
+    extra = {"linkis": {"kill_on_disconnect": True}} if env == LINKIS else None
+    hostile = server_factory("never-reads", _config=extra,
+                             **dict(HOSTILE_LIMITS, output_bytes=256 << 20))
     mark = marker()
     code = f"exec -a {mark} bash -c 'while :; do head -c 65536 /dev/zero | tr \"\\\\0\" x; done'"
     ws = RawWS(hostile, PATHS[env], rcvbuf=4096)
