@@ -912,6 +912,10 @@ static void http_dispatch(rn_server *s, rn_http *h)
         rn_http_reply(h, 503, "application/json", msg, sizeof(msg) - 1);
         return;
     }
+    if (s->draining) {
+        http_route(s, h); /* health only, which never touches the jobs */
+        return;
+    }
     rn_jobs_set_client(s->jobs, h->peer);
     http_route(s, h);
     rn_jobs_set_client(s->jobs, NULL);
