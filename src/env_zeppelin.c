@@ -168,6 +168,14 @@ static void send_frame(rn_conn *c, const rn_jbuf *b)
         rn_conn_send(c, b->data, b->len);
 }
 
+/* End a frame, send it to c and free it: the tail of every reply. */
+static void frame_send(rn_jbuf *b, rn_conn *c, const char *msgid)
+{
+    frame_end(b, msgid);
+    send_frame(c, b);
+    rn_jbuf_free(b);
+}
+
 static void send_error(rn_conn *c, const char *msgid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -183,9 +191,7 @@ static void send_error(rn_conn *c, const char *msgid, const char *fmt, ...)
     rn_jbuf_str(&b, "{\"info\":");
     jcstr_safe(&b, msg);
     rn_jbuf_str(&b, "}");
-    frame_end(&b, msgid);
-    send_frame(c, &b);
-    rn_jbuf_free(&b);
+    frame_send(&b, c, msgid);
 }
 
 static bool note_watched_by(const zp_note *n, const rn_conn *c)
@@ -1214,9 +1220,7 @@ static void op_get_note(zp_req *r)
     rn_jbuf_str(&b, "{\"note\":");
     write_note(&b, n);
     rn_jbuf_str(&b, "}");
-    frame_end(&b, r->msgid);
-    send_frame(r->c, &b);
-    rn_jbuf_free(&b);
+    frame_send(&b, r->c, r->msgid);
 }
 
 static void op_list_notes(zp_req *r)
@@ -1236,9 +1240,7 @@ static void op_list_notes(zp_req *r)
         rn_jbuf_str(&b, "}");
     }
     rn_jbuf_str(&b, "]}");
-    frame_end(&b, r->msgid);
-    send_frame(r->c, &b);
-    rn_jbuf_free(&b);
+    frame_send(&b, r->c, r->msgid);
 }
 
 static void op_home_note(zp_req *r)
@@ -1246,9 +1248,7 @@ static void op_home_note(zp_req *r)
     rn_jbuf b;
     frame_begin(&b, "NOTE");
     rn_jbuf_str(&b, "{\"note\":null}");
-    frame_end(&b, r->msgid);
-    send_frame(r->c, &b);
-    rn_jbuf_free(&b);
+    frame_send(&b, r->c, r->msgid);
 }
 
 static void config_entry(rn_jbuf *b, const char *key, const char *fmt, ...)
@@ -1306,9 +1306,7 @@ static void op_list_configurations(zp_req *r)
     config_entry(&b, "zeppelin.paragraph.progress.update.interval.ms", "%llu",
                  (unsigned long long)G.progress_ms);
     rn_jbuf_str(&b, "}}");
-    frame_end(&b, r->msgid);
-    send_frame(r->c, &b);
-    rn_jbuf_free(&b);
+    frame_send(&b, r->c, r->msgid);
     rn_jbuf_free(&langs);
 }
 
@@ -1422,9 +1420,7 @@ static void op_bindings(zp_req *r)
     rn_jbuf b;
     frame_begin(&b, "INTERPRETER_BINDINGS");
     write_bindings(&b);
-    frame_end(&b, r->msgid);
-    send_frame(r->c, &b);
-    rn_jbuf_free(&b);
+    frame_send(&b, r->c, r->msgid);
 }
 
 static void op_save_bindings(zp_req *r)
@@ -1472,9 +1468,7 @@ static void op_editor_setting(zp_req *r)
                    ",\"editOnDblClick\":%s,\"completionKey\":\"TAB\","
                    "\"completionSupport\":false}}",
                    text ? "true" : "false");
-    frame_end(&b, r->msgid);
-    send_frame(r->c, &b);
-    rn_jbuf_free(&b);
+    frame_send(&b, r->c, r->msgid);
 }
 
 static void zp_ws_message(rn_conn *c, const char *msg, size_t len, bool binary)
