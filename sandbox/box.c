@@ -74,6 +74,8 @@ struct rn_box_context {
     uint64_t seq;
     rn_zombie *zombies;
     size_t nzombies;
+    rn_nspool *nspool;      /* namespaces made ahead, or NULL */
+    int home_net, home_ipc; /* the caller thread's, to come back to after a clone */
     struct rlimit hard[RLIM_NLIMITS];
 };
 
@@ -586,6 +588,7 @@ int rn_box_context_new(const rn_box_context_options *opts, rn_box_context **out)
     if (!ctx)
         return -ENOMEM;
     ctx->init_fd = -1;
+    ctx->home_net = ctx->home_ipc = -1;
     ctx->root = geteuid() == 0;
     ctx->outer_uid = geteuid();
     ctx->outer_gid = getegid();
@@ -643,6 +646,15 @@ int rn_box_context_new(const rn_box_context_options *opts, rn_box_context **out)
         goto fail;
 
     trial_run(ctx);
+    /* Made ahead only where the trial run shows both namespaces work. */
+    unsigned both = RN_BOX_PROT_NETNS | RN_BOX_PROT_IPCNS;
+    if (ctx->root && o.ns_ahead && (ctx->prot & both) == both) {
+        ctx->home_net = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        ctx->home_ipc = open("/proc/thread-self/ns/ipc", O_RDONLY | O_CLOEXEC);
+        if (ctx->home_net >= 0 && ctx->home_ipc >= 0 &&
+            (r = rn_nspool_new(o.ns_ahead, &ctx->nspool)) < 0)
+            goto fail;
+    }
     *out = ctx;
     return 0;
 fail:
@@ -660,6 +672,11 @@ void rn_box_context_free(rn_box_context *ctx)
         if (ctx->nzombies)
             usleep(2000);
     }
+    rn_nspool_free(ctx->nspool);
+    if (ctx->home_net >= 0)
+        close(ctx->home_net);
+    if (ctx->home_ipc >= 0)
+        close(ctx->home_ipc);
     for (size_t i = 0; i < ctx->nzombies; i++)
         rn_cgroup_run_free(&ctx->zombies[i].cg);
     free(ctx->zombies);
@@ -692,6 +709,11 @@ int rn_box_context_describe(const rn_box_context *ctx, char *buf, size_t size)
         snprintf(uidwhy, sizeof(uidwhy),
                  "not root: runs use this user's uid %u (mapped to %d inside)",
                  (unsigned)ctx->outer_uid, RN_BOX_INNER_ID);
+    char aheadwhy[240];
+    if (ctx->nspool)
+        snprintf(aheadwhy, sizeof(aheadwhy), "%s; fresh ones made ahead, one per run", why);
+    else
+        snprintf(aheadwhy, sizeof(aheadwhy), "%s", why);
     char seccompwhy[256];
     snprintf(seccompwhy, sizeof(seccompwhy), "%u BPF instructions, %s", ctx->filter.len, why);
     struct {
@@ -702,8 +724,8 @@ int rn_box_context_describe(const rn_box_context *ctx, char *buf, size_t size)
         {"user namespace", RN_BOX_PROT_USERNS, why},
         {"pid namespace", RN_BOX_PROT_PIDNS, why},
         {"mount namespace", RN_BOX_PROT_MOUNTNS, why},
-        {"network namespace", RN_BOX_PROT_NETNS, why},
-        {"ipc namespace", RN_BOX_PROT_IPCNS, why},
+        {"network namespace", RN_BOX_PROT_NETNS, aheadwhy},
+        {"ipc namespace", RN_BOX_PROT_IPCNS, aheadwhy},
         {"uts namespace", RN_BOX_PROT_UTSNS, why},
         {"cgroup namespace", RN_BOX_PROT_CGROUPNS, why},
         {"seccomp", RN_BOX_PROT_SECCOMP, seccompwhy},
@@ -735,6 +757,31 @@ int rn_box_context_describe(const rn_box_context *ctx, char *buf, size_t size)
 }
 
 /* Spawning --------------------------------------------------------------- */
+
+/* Come back to the caller thread's namespaces. If that fails (it cannot,
+ * short of memory) this thread stays in an empty namespace, which serves
+ * no new socket of ours: stop using the namespaces made ahead, since every
+ * run then makes its own anyway. */
+static void leave_ahead(rn_box_context *ctx)
+{
+    if (setns(ctx->home_net, CLONE_NEWNET) < 0 || setns(ctx->home_ipc, CLONE_NEWIPC) < 0) {
+        rn_nspool_free(ctx->nspool);
+        ctx->nspool = NULL;
+    }
+}
+
+/* Enter a pair made ahead for the next clone, its loopback up or down as
+ * the run asks. false (and back home) if that cannot be done. */
+static bool enter_ahead(rn_box_context *ctx, int net, int ipc, bool network)
+{
+    if (setns(net, CLONE_NEWNET) < 0)
+        return false;
+    if (setns(ipc, CLONE_NEWIPC) < 0 || (network && rn_nspool_loopback(true) < 0)) {
+        leave_ahead(ctx);
+        return false;
+    }
+    return true;
+}
 
 static uint64_t clamp_hard(const rn_box_context *ctx, int res, uint64_t v)
 {
@@ -883,6 +930,8 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     int r = 0;
     int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, ep[2] = {-1, -1},
         sp[2] = {-1, -1};
+    int cgfds[RN_CG_NCTRL], ncg = 0;
+    int ahead_net = -1, ahead_ipc = -1;
     rn_box *box = NULL;
 
     if (!opts || !opts->argv || !opts->argv[0] || !*opts->argv[0] ||
@@ -1018,6 +1067,13 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
             goto fail;
     }
 
+    _Static_assert(RN_CG_NCTRL <= sizeof(box->spec.cg_fds) / sizeof(box->spec.cg_fds[0]), "cg_fds");
+    if (box->cg.version == 1 && (ncg = rn_cgroup_open_join(&box->cg, cgfds)) < 0) {
+        r = ncg;
+        ncg = 0;
+        goto fail;
+    }
+
     if (pipe2(ep, O_CLOEXEC) < 0 || pipe2(sp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
         pipe2(errp, O_CLOEXEC) < 0) {
         r = -errno;
@@ -1052,6 +1108,7 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         .root = ctx->root,
         .network = opts->network,
         .unshare_cgroup = true,
+        .ncg = ncg,
         .cwd = rn_plan_str(&box->plan, cwd),
         .exec_paths = box->exec_paths,
         .argv = copy_strv(&box->plan, opts->argv),
@@ -1063,6 +1120,8 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         .init_fd = ctx->init_fd,
         .dumpable = ctx->dumpable,
     };
+    for (int i = 0; i < ncg; i++)
+        spec->cg_fds[i] = cgfds[i];
     if (ctx->init_fd < 0) {
         spec->keep[0][0] = (uintptr_t)ctx->stack;
         spec->keep[0][1] = (uintptr_t)ctx->stack + RN_BOX_CHILD_STACK + 4096;
@@ -1130,6 +1189,15 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
+    /* Network and IPC namespaces made ahead: enter them for the clone. */
+    bool ahead = false;
+    if (ctx->nspool && rn_nspool_take(ctx->nspool, &ahead_net, &ahead_ipc) == 0) {
+        ahead = enter_ahead(ctx, ahead_net, ahead_ipc, opts->network);
+        if (ahead) {
+            ca.flags &= ~(uint64_t)(CLONE_NEWNET | CLONE_NEWIPC);
+            spec->network = false; /* up already, and not the run's to change */
+        }
+    }
     long pid;
     if (rn_child_has_clone3()) {
         pid = rn_clone3(&ca, ca_size, rn_child_main, spec);
@@ -1140,11 +1208,21 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
             _exit(rn_child_main(spec));
         pid = pid < 0 ? -errno : pid;
     }
+    if (ahead)
+        leave_ahead(ctx);
     sigprocmask(SIG_SETMASK, &old, NULL);
+    if (ahead_net >= 0) {
+        close(ahead_net);
+        close(ahead_ipc);
+        ahead_net = ahead_ipc = -1;
+    }
     if (pid < 0) {
         r = (int)pid;
         goto fail;
     }
+    for (int i = 0; i < ncg; i++)
+        close(cgfds[i]);
+    ncg = 0;
     if (!shared)
         release_setup(box);
     box->pid = (pid_t)pid;
@@ -1179,7 +1257,7 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     if (r < 0) {
         box->pstage = RN_BOX_STAGE_UIDMAP;
         box->perr = -r;
-    } else if (box->cg.version == 1 || (box->cg.version == 2 && box->cg.v2fd < 0)) {
+    } else if (box->cg.version == 2 && box->cg.v2fd < 0) {
         r = rn_cgroup_attach(&box->cg, box->pid);
         if (r < 0) {
             box->pstage = RN_BOX_STAGE_CGROUP;
@@ -1211,6 +1289,12 @@ fail:;
     for (size_t i = 0; i < sizeof(all_fds) / sizeof(all_fds[0]); i++)
         if (all_fds[i] >= 0)
             close(all_fds[i]);
+    for (int i = 0; i < ncg; i++)
+        close(cgfds[i]);
+    if (ahead_net >= 0)
+        close(ahead_net);
+    if (ahead_ipc >= 0)
+        close(ahead_ipc);
     if (box) {
         if (box->cg.version) {
             rn_cgroup_destroy(&box->cg);

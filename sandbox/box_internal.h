@@ -92,6 +92,8 @@ typedef struct {
     bool root;               /* rootful: drop supplementary groups */
     bool network;            /* bring lo up */
     bool unshare_cgroup;     /* cgroup ns after joining the run's cgroup */
+    int cg_fds[4];           /* v1 `tasks` files the child joins itself (see cgroup below) */
+    int ncg;
     const char *cwd;
     const char *const *exec_paths; /* candidate paths for argv[0], NULL-ended */
     char *const *argv;
@@ -157,6 +159,20 @@ const char *rn_plan_str(rn_plan *plan, const char *s);
 /* A formatted string owned by the plan. */
 const char *rn_plan_fmt(rn_plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* namespaces made ahead (nspool.c) ----------------------------------------- */
+
+typedef struct rn_nspool rn_nspool;
+/* Start a thread that keeps `want` fresh network+IPC namespace pairs ready
+ * (as root: they belong to the initial user namespace). want 0: *out is
+ * NULL and nothing runs. */
+int rn_nspool_new(unsigned want, rn_nspool **out);
+/* Take a pair (the caller owns both fds): 0, -EAGAIN when none is ready,
+ * or the error that stopped the maker. */
+int rn_nspool_take(rn_nspool *p, int *net, int *ipc);
+void rn_nspool_free(rn_nspool *p);
+/* Set the loopback of the calling thread's network namespace up or down. */
+int rn_nspool_loopback(bool up);
+
 /* cgroups ---------------------------------------------------------------- */
 
 enum { RN_CG_MEMORY, RN_CG_PIDS, RN_CG_CPU, RN_CG_CPUACCT, RN_CG_NCTRL };
@@ -190,6 +206,12 @@ int rn_cgroup_create(const rn_cgroup_root *root, const char *id, uint64_t memory
                      unsigned pids, rn_cgroup_run *run);
 /* Move pid into the run's cgroup (v1: every controller). */
 int rn_cgroup_attach(const rn_cgroup_run *run, pid_t pid);
+/* v1: open the run's `tasks` files (write-only, close-on-exec) into fds;
+ * returns how many (0 on v2 or without cgroups) or -errno. The child joins
+ * by writing "0" to each: moving only the calling thread skips the global
+ * thread-group lock (and its RCU grace period) that a write of a pid to
+ * cgroup.procs takes in every hierarchy. */
+int rn_cgroup_open_join(const rn_cgroup_run *run, int fds[RN_CG_NCTRL]);
 /* SIGKILL every process in the run's cgroup. */
 void rn_cgroup_kill(const rn_cgroup_run *run);
 /* CPU ns, peak bytes and OOM kills; fields left 0 when not readable. */

@@ -464,6 +464,28 @@ int rn_cgroup_attach(const rn_cgroup_run *run, pid_t pid)
     return 0;
 }
 
+int rn_cgroup_open_join(const rn_cgroup_run *run, int fds[RN_CG_NCTRL])
+{
+    int n = 0;
+    if (run->version != 1)
+        return 0;
+    for (int i = 0; i < RN_CG_NCTRL; i++) {
+        if (!run->dir[i])
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/tasks", run->dir[i]);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+            int r = -errno;
+            while (n > 0)
+                close(fds[--n]);
+            return r;
+        }
+        fds[n++] = fd;
+    }
+    return n;
+}
+
 static void kill_procs(const char *dir)
 {
     char path[PATH_MAX];

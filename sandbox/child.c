@@ -431,6 +431,15 @@ RN_CHILD int rn_child_main(void *arg)
      * sync pipe; after that, as this signal. */
     SYS2(prctl, PR_SET_PDEATHSIG, SIGKILL);
     SYS1(close, spec->sync_wfd);
+    /* cgroup v1: join the run's hierarchies while the parent writes the
+     * maps. Each write moves this one thread (no thread-group lock), and
+     * the program and everything it starts are born inside. */
+    for (int i = 0; i < spec->ncg; i++) {
+        r = SYS3(write, spec->cg_fds[i], "0", 1);
+        SYS1(close, spec->cg_fds[i]);
+        if (r < 0)
+            fail(spec, RN_BOX_STAGE_CGROUP, -r);
+    }
     /* No handlers, nothing blocked: as the namespace's init, every signal
      * sent from inside it is then dropped; only the parent's SIGKILL lands. */
     reset_signals();

@@ -205,11 +205,30 @@ static int utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+/* How many bytes from p on are ASCII, eight at a time (most output is). */
+static size_t ascii_prefix(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w & 0x8080808080808080ull)
+            break;
+        i += 8;
+    }
+    while (i < n && p[i] < 0x80)
+        i++;
+    return i;
+}
+
 bool rn_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
+        i += ascii_prefix(p + i, n - i);
+        if (i == n)
+            break;
         int l = utf8_seq(p + i, n - i);
         if (l <= 0)
             return false;
@@ -223,6 +242,9 @@ static void sanitize_run(rn_jbuf *out, const unsigned char *p, size_t n, size_t 
 {
     size_t i = 0, start = 0;
     while (i < n) {
+        i += ascii_prefix(p + i, n - i);
+        if (i == n)
+            break;
         int l = utf8_seq(p + i, n - i);
         if (l > 0) {
             i += (size_t)l;

@@ -194,9 +194,12 @@ static void on_hup(uv_signal_t *sig, int signum)
         return;
     }
     if (strcmp(cfg.listen, app.cfg.listen) || strcmp(cfg.tls_cert, app.cfg.tls_cert) ||
-        strcmp(cfg.tls_key, app.cfg.tls_key) || strcmp(cfg.cache_dir, app.cfg.cache_dir))
+        strcmp(cfg.tls_key, app.cfg.tls_key) || strcmp(cfg.cache_dir, app.cfg.cache_dir) ||
+        cfg.uid_first != app.cfg.uid_first || cfg.uid_count != app.cfg.uid_count ||
+        strcmp(cfg.cgroup, app.cfg.cgroup) || cfg.no_cgroup != app.cfg.no_cgroup ||
+        cfg.ns_ahead != app.cfg.ns_ahead)
         rn_log(RN_LOG_WARN, "config.reload_partial",
-               "msg=\"listen, tls and cache.dir changes take effect at restart\"");
+               "msg=\"listen, tls, cache.dir and sandbox.* changes take effect at restart\"");
     /* Envelopes keep the sections they were started with. */
     rn_config_free(&cfg);
     cfg.sections = app.cfg.sections;
@@ -330,6 +333,7 @@ int main(int argc, char **argv)
     bopts.uid_count = (unsigned)app.cfg.uid_count;
     bopts.cgroup_name = app.cfg.cgroup;
     bopts.no_cgroup = app.cfg.no_cgroup;
+    bopts.ns_ahead = (unsigned)app.cfg.ns_ahead;
     int r = rn_box_context_new(&bopts, &app.box);
     if (r < 0) {
         fprintf(stderr, "runneld: cannot set up the sandbox: %s\n", strerror(-r));

@@ -73,6 +73,7 @@ struct rn_conn {
     uint64_t over_since;
     int close_status;
     bool close_sent;
+    bool writable_asked; /* lws keeps POLLOUT on until our callback runs */
     char close_reason[64];
     /* incoming message being gathered */
     char *rx;
@@ -325,6 +326,17 @@ void rn_conn_ref(rn_conn *c)
     c->refs++;
 }
 
+/* Ask lws for a writable callback once: asking again for every frame
+ * queued restarts the socket's libuv poll each time, which is two epoll_ctl
+ * calls per frame. */
+static void conn_ask_writable(rn_conn *c)
+{
+    if (c->writable_asked || !c->wsi)
+        return;
+    c->writable_asked = true;
+    lws_callback_on_writable(c->wsi);
+}
+
 void rn_conn_unref(rn_conn *c)
 {
     if (--c->refs == 0)
@@ -401,7 +413,7 @@ int rn_conn_send(rn_conn *c, const char *data, size_t len)
     c->qtail = f;
     c->qbytes += len;
     conn_update_pressure(c);
-    lws_callback_on_writable(c->wsi);
+    conn_ask_writable(c);
     return 0;
 }
 
@@ -416,7 +428,7 @@ void rn_conn_close(rn_conn *c, int status, const char *reason)
         return;
     c->close_status = status;
     snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
-    lws_callback_on_writable(c->wsi);
+    conn_ask_writable(c);
 }
 
 bool rn_conn_open(const rn_conn *c)
@@ -569,6 +581,7 @@ static int conn_write_batch(rn_conn *c)
 
 static int conn_writable(rn_conn *c)
 {
+    c->writable_asked = false;
     if (c->close_status && !c->qhead) {
         if (c->close_sent)
             return 0;
@@ -612,7 +625,7 @@ static int conn_writable(rn_conn *c)
     }
     conn_update_pressure(c);
     if (c->qhead || c->close_status)
-        lws_callback_on_writable(c->wsi);
+        conn_ask_writable(c);
     return 0;
 }
 

@@ -231,9 +231,13 @@ int main(int argc, char **argv)
     int n = argc > 1 ? atoi(argv[1]) : 500;
     if (n < 10)
         n = 10;
-    rn_box_context *cg = NULL, *nocg = NULL;
-    rn_box_context_options no = {.no_cgroup = true};
-    if (rn_box_context_new(NULL, &cg) < 0 || rn_box_context_new(&no, &nocg) < 0) {
+    /* As runneld sets them up: namespaces made ahead (as root), and the
+     * same without them. */
+    rn_box_context *cg = NULL, *nocg = NULL, *cgnow = NULL;
+    rn_box_context_options ahead = {.ns_ahead = 4};
+    rn_box_context_options no = {.no_cgroup = true, .ns_ahead = 4};
+    if (rn_box_context_new(&ahead, &cg) < 0 || rn_box_context_new(&no, &nocg) < 0 ||
+        rn_box_context_new(NULL, &cgnow) < 0) {
         fprintf(stderr, "bench_spawn: cannot create a sandbox context\n");
         return 1;
     }
@@ -256,6 +260,8 @@ int main(int argc, char **argv)
             {"runnel (cgroups)", run_box, cg,
              !(prot & (RN_BOX_PROT_CGROUP_V1 | RN_BOX_PROT_CGROUP_V2)), NULL, 0},
             {"runnel (no cgroup)", run_box, nocg, false, NULL, 0},
+            {"runnel (cg, ns at spawn)", run_box, cgnow,
+             !(prot & (RN_BOX_PROT_CGROUP_V1 | RN_BOX_PROT_CGROUP_V2)), NULL, 0},
         };
         size_t nrows = sizeof(rows) / sizeof(rows[0]);
         for (size_t r = 0; r < nrows; r++)
@@ -279,5 +285,6 @@ int main(int argc, char **argv)
     }
     rn_box_context_free(cg);
     rn_box_context_free(nocg);
+    rn_box_context_free(cgnow);
     return 0;
 }

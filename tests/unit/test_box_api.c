@@ -354,6 +354,72 @@ static void test_protections(void)
     CHECK_STR(rn_box_stage_name(RN_BOX_STAGE_FILES), "files");
 }
 
+/* Namespaces made ahead: each run gets fresh ones of its own (never the
+ * host's, never another run's), its loopback as asked, and no power over
+ * them from inside. */
+static void test_namespaces_made_ahead(void)
+{
+    if (geteuid() != 0)
+        return;
+    rn_box_context *saved = ctx, *ahead = NULL;
+    rn_box_context_options o = {.ns_ahead = 2};
+    CHECK_INT(rn_box_context_new(&o, &ahead), 0);
+    if (!ahead)
+        return;
+    ctx = ahead;
+    char desc[4096];
+    CHECK(rn_box_context_describe(ahead, desc, sizeof(desc)) > 0);
+    CHECK(strstr(desc, "made ahead") != NULL);
+    static const char probe[] =
+        "import ctypes, errno, fcntl, os, socket, struct, sys\n"
+        "print(os.readlink('/proc/self/ns/net'), os.readlink('/proc/self/ns/ipc'))\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "ifr = fcntl.ioctl(s, 0x8913, struct.pack('16sH14s', b'lo', 0, b''))\n"
+        "flags = struct.unpack('16sH14s', ifr)[1]\n"
+        "print('up' if flags & 1 else 'down')\n"
+        "try:\n"
+        "    fcntl.ioctl(s, 0x8914, struct.pack('16sH14s', b'lo', flags ^ 1, b''))\n"
+        "    print('changed')\n"
+        "except OSError as e:\n"
+        "    print(errno.errorcode[e.errno])\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "if sys.argv[1] == 'make':\n"
+        "    print('shm', 'made' if libc.shmget(0x52554e, 4096, 0o1600) >= 0 else 'failed')\n"
+        "else:\n"
+        "    r = libc.shmget(0x52554e, 0, 0)\n"
+        "    print('shm', 'seen' if r >= 0 else errno.errorcode[ctypes.get_errno()])\n";
+    char host[2][64] = {{0}, {0}};
+    CHECK(readlink("/proc/self/ns/net", host[0], sizeof(host[0]) - 1) > 0);
+    CHECK(readlink("/proc/self/ns/ipc", host[1], sizeof(host[1]) - 1) > 0);
+    char seen[4][128];
+    for (int i = 0; i < 4; i++) {
+        /* Let the thread make some, and then also outrun it. */
+        if (i < 2)
+            usleep(200000);
+        const char *argv[] = {"/usr/bin/python3", "-c", probe, i == 0 ? "make" : "look", NULL};
+        rn_box_options ro = {.network = i % 2 == 1};
+        rn_box_result res;
+        char out[512], want[64];
+        CHECK_INT(run(argv, &ro, &res, out, sizeof(out)), 0);
+        CHECK_INT(res.reason, RN_BOX_EXITED);
+        CHECK_INT(res.exit_code, 0);
+        char *nl = strchr(out, '\n');
+        CHECK(nl != NULL);
+        if (!nl)
+            break;
+        snprintf(seen[i], sizeof(seen[i]), "%.*s", (int)(nl - out), out);
+        CHECK(strstr(seen[i], host[0]) == NULL);
+        CHECK(strstr(seen[i], host[1]) == NULL);
+        for (int j = 0; j < i; j++)
+            CHECK(strcmp(seen[i], seen[j]) != 0);
+        snprintf(want, sizeof(want), "%s\nEPERM\nshm %s\n", ro.network ? "up" : "down",
+                 i == 0 ? "made" : "ENOENT");
+        CHECK_STR(nl + 1, want);
+    }
+    ctx = saved;
+    rn_box_context_free(ahead);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -375,6 +441,7 @@ int main(void)
     RUN_TEST(test_wall_timeout);
     RUN_TEST(test_figures_without_cgroup);
     RUN_TEST(test_uid_range);
+    RUN_TEST(test_namespaces_made_ahead);
     CHECK_INT(count_fds(), fds); /* no fd leaked by any run */
     rn_box_context_free(ctx);
     return check_report();
