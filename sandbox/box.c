@@ -74,7 +74,7 @@ struct rn_box_context {
     uint64_t seq;
     rn_zombie *zombies;
     size_t nzombies;
-    rn_nspool *nspool;      /* namespaces made ahead, or NULL */
+    rn_ahead *ahead;        /* what is made ahead (ahead.c), or NULL */
     int home_net, home_ipc; /* the caller thread's, to come back to after a clone */
     struct rlimit hard[RLIM_NLIMITS];
 };
@@ -646,15 +646,18 @@ int rn_box_context_new(const rn_box_context_options *opts, rn_box_context **out)
         goto fail;
 
     trial_run(ctx);
-    /* Made ahead only where the trial run shows both namespaces work. */
-    unsigned both = RN_BOX_PROT_NETNS | RN_BOX_PROT_IPCNS;
-    if (ctx->root && o.ns_ahead && (ctx->prot & both) == both) {
+    /* Namespaces are made ahead only as root and where the trial run shows
+     * that both work. */
+    unsigned both = RN_BOX_PROT_NETNS | RN_BOX_PROT_IPCNS, want_ns = 0;
+    if (ctx->root && o.ahead && (ctx->prot & both) == both) {
         ctx->home_net = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         ctx->home_ipc = open("/proc/thread-self/ns/ipc", O_RDONLY | O_CLOEXEC);
-        if (ctx->home_net >= 0 && ctx->home_ipc >= 0 &&
-            (r = rn_nspool_new(o.ns_ahead, &ctx->nspool)) < 0)
-            goto fail;
+        if (ctx->home_net >= 0 && ctx->home_ipc >= 0)
+            want_ns = o.ahead;
     }
+    if ((want_ns || (o.ahead && ctx->cg.version)) &&
+        (r = rn_ahead_new(want_ns, &ctx->cg, o.ahead, &ctx->ahead)) < 0)
+        goto fail;
     *out = ctx;
     return 0;
 fail:
@@ -672,7 +675,7 @@ void rn_box_context_free(rn_box_context *ctx)
         if (ctx->nzombies)
             usleep(2000);
     }
-    rn_nspool_free(ctx->nspool);
+    rn_ahead_free(ctx->ahead);
     if (ctx->home_net >= 0)
         close(ctx->home_net);
     if (ctx->home_ipc >= 0)
@@ -710,7 +713,7 @@ int rn_box_context_describe(const rn_box_context *ctx, char *buf, size_t size)
                  "not root: runs use this user's uid %u (mapped to %d inside)",
                  (unsigned)ctx->outer_uid, RN_BOX_INNER_ID);
     char aheadwhy[240];
-    if (ctx->nspool)
+    if (ctx->ahead && ctx->home_net >= 0)
         snprintf(aheadwhy, sizeof(aheadwhy), "%s; fresh ones made ahead, one per run", why);
     else
         snprintf(aheadwhy, sizeof(aheadwhy), "%s", why);
@@ -765,8 +768,9 @@ int rn_box_context_describe(const rn_box_context *ctx, char *buf, size_t size)
 static void leave_ahead(rn_box_context *ctx)
 {
     if (setns(ctx->home_net, CLONE_NEWNET) < 0 || setns(ctx->home_ipc, CLONE_NEWIPC) < 0) {
-        rn_nspool_free(ctx->nspool);
-        ctx->nspool = NULL;
+        close(ctx->home_net);
+        close(ctx->home_ipc);
+        ctx->home_net = ctx->home_ipc = -1;
     }
 }
 
@@ -776,7 +780,7 @@ static bool enter_ahead(rn_box_context *ctx, int net, int ipc, bool network)
 {
     if (setns(net, CLONE_NEWNET) < 0)
         return false;
-    if (setns(ipc, CLONE_NEWIPC) < 0 || (network && rn_nspool_loopback(true) < 0)) {
+    if (setns(ipc, CLONE_NEWIPC) < 0 || (network && rn_ahead_loopback(true) < 0)) {
         leave_ahead(ctx);
         return false;
     }
@@ -1062,9 +1066,11 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     if (ctx->cg.version) {
         char id[64];
         snprintf(id, sizeof(id), "%d-%" PRIu64, (int)getpid(), ++ctx->seq);
-        zombies_sweep(ctx);
-        if ((r = rn_cgroup_create(&ctx->cg, id, mem, pids_all, &box->cg)) < 0)
-            goto fail;
+        if (!ctx->ahead || rn_ahead_take_cgroup(ctx->ahead, mem, pids_all, &box->cg) < 0) {
+            zombies_sweep(ctx);
+            if ((r = rn_cgroup_create(&ctx->cg, id, mem, pids_all, &box->cg)) < 0)
+                goto fail;
+        }
     }
 
     _Static_assert(RN_CG_NCTRL <= sizeof(box->spec.cg_fds) / sizeof(box->spec.cg_fds[0]), "cg_fds");
@@ -1191,7 +1197,8 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     sigprocmask(SIG_SETMASK, &all, &old);
     /* Network and IPC namespaces made ahead: enter them for the clone. */
     bool ahead = false;
-    if (ctx->nspool && rn_nspool_take(ctx->nspool, &ahead_net, &ahead_ipc) == 0) {
+    if (ctx->ahead && ctx->home_net >= 0 &&
+        rn_ahead_take_ns(ctx->ahead, &ahead_net, &ahead_ipc) == 0) {
         ahead = enter_ahead(ctx, ahead_net, ahead_ipc, opts->network);
         if (ahead) {
             ca.flags &= ~(uint64_t)(CLONE_NEWNET | CLONE_NEWIPC);
@@ -1380,6 +1387,10 @@ static void release_cgroup(rn_box *box)
     if (!box->cg.version)
         return;
     rn_cgroup_kill(&box->cg);
+    if (box->ctx->ahead) {
+        rn_ahead_retire_cgroup(box->ctx->ahead, &box->cg);
+        return;
+    }
     /* The namespace is empty once init is reaped, but the cgroup may lag a
      * few hundred microseconds behind; what is still busy is retried later. */
     for (int i = 0; i < 5; i++) {

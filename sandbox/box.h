@@ -153,11 +153,13 @@ typedef struct {
     const char *state_dir;   /* reserved: /work is a tmpfs of the run's own mount
                                 namespace, nothing is kept on the host */
     bool no_cgroup;          /* do not use cgroups even if available */
-    /* As root: keep this many fresh network and IPC namespaces made ahead
-     * by a thread of the context's, so that a run's start does not pay for
-     * them (each serves one run only). 0: every run makes its own. A
-     * context that uses them is to be used from the thread that made it. */
-    unsigned ns_ahead;
+    /* Keep this many runs' worth of what can be made before a run starts
+     * made ahead by a thread of the context's: fresh network and IPC
+     * namespaces (as root; each serves one run only) and empty run cgroups;
+     * the thread also removes ended runs' cgroups. 0: every run makes its
+     * own at its start and removes them at its end. A context using it is
+     * to be used from the thread that created it. */
+    unsigned ahead;
 } rn_box_context_options;
 
 /* Per-run options. Zero means "the default" for every limit. */

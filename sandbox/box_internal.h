@@ -159,20 +159,6 @@ const char *rn_plan_str(rn_plan *plan, const char *s);
 /* A formatted string owned by the plan. */
 const char *rn_plan_fmt(rn_plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* namespaces made ahead (nspool.c) ----------------------------------------- */
-
-typedef struct rn_nspool rn_nspool;
-/* Start a thread that keeps `want` fresh network+IPC namespace pairs ready
- * (as root: they belong to the initial user namespace). want 0: *out is
- * NULL and nothing runs. */
-int rn_nspool_new(unsigned want, rn_nspool **out);
-/* Take a pair (the caller owns both fds): 0, -EAGAIN when none is ready,
- * or the error that stopped the maker. */
-int rn_nspool_take(rn_nspool *p, int *net, int *ipc);
-void rn_nspool_free(rn_nspool *p);
-/* Set the loopback of the calling thread's network namespace up or down. */
-int rn_nspool_loopback(bool up);
-
 /* cgroups ---------------------------------------------------------------- */
 
 enum { RN_CG_MEMORY, RN_CG_PIDS, RN_CG_CPU, RN_CG_CPUACCT, RN_CG_NCTRL };
@@ -204,6 +190,10 @@ void rn_cgroup_root_free(rn_cgroup_root *root);
 /* Create the run's cgroup and write its limits. */
 int rn_cgroup_create(const rn_cgroup_root *root, const char *id, uint64_t memory_bytes,
                      unsigned pids, rn_cgroup_run *run);
+/* Change a run's memory limit (from old_memory: UINT64_MAX for a new
+ * cgroup) and pids limit. */
+int rn_cgroup_set_limits(const rn_cgroup_root *root, const rn_cgroup_run *run, uint64_t old_memory,
+                         uint64_t memory_bytes, unsigned pids);
 /* Move pid into the run's cgroup (v1: every controller). */
 int rn_cgroup_attach(const rn_cgroup_run *run, pid_t pid);
 /* v1: open the run's `tasks` files (write-only, close-on-exec) into fds;
@@ -221,5 +211,29 @@ void rn_cgroup_stats(const rn_cgroup_run *run, uint64_t *cpu_ns, uint64_t *peak,
  * Paths that were removed are freed and cleared, so it can be retried. */
 int rn_cgroup_destroy(rn_cgroup_run *run);
 void rn_cgroup_run_free(rn_cgroup_run *run);
+
+/* made ahead (ahead.c) --------------------------------------------------- */
+
+typedef struct rn_ahead rn_ahead;
+/* Start the thread that keeps want_ns fresh network+IPC namespace pairs
+ * (as root: they belong to the initial user namespace) and want_cg empty
+ * run cgroups under root (NULL or version 0: none) ready, and removes the
+ * cgroups of ended runs. */
+int rn_ahead_new(unsigned want_ns, const rn_cgroup_root *root, unsigned want_cg, rn_ahead **out);
+/* Take a pair (the caller owns both fds): 0, -EAGAIN when none is ready,
+ * or the error that stopped the thread making them. */
+int rn_ahead_take_ns(rn_ahead *a, int *net, int *ipc);
+/* Take a run cgroup with these limits: 0, or -EAGAIN when none is ready
+ * (the next ones are made with these limits), or the error of setting
+ * them. */
+int rn_ahead_take_cgroup(rn_ahead *a, uint64_t memory, unsigned pids, rn_cgroup_run *out);
+/* Hand over an ended run's cgroup (its processes killed) for removal;
+ * *run is cleared. */
+void rn_ahead_retire_cgroup(rn_ahead *a, rn_cgroup_run *run);
+/* Stop the thread; remove what it holds (ended runs' cgroups get a few
+ * more tries). */
+void rn_ahead_free(rn_ahead *a);
+/* Set the loopback of the calling thread's network namespace up or down. */
+int rn_ahead_loopback(bool up);
 
 #endif

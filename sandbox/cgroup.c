@@ -392,11 +392,10 @@ int rn_cgroup_create(const rn_cgroup_root *root, const char *id, uint64_t memory
             run->v2dir = NULL;
             goto out;
         }
-        r = write_u64(run->v2dir, "memory.max", memory_bytes);
-        if (r == 0 && root->v2_swap)
+        if (root->v2_swap)
             r = write_str(run->v2dir, "memory.swap.max", "0");
         if (r == 0)
-            r = write_u64(run->v2dir, "pids.max", pids);
+            r = rn_cgroup_set_limits(root, run, UINT64_MAX, memory_bytes, pids);
         if (r == 0)
             write_str(run->v2dir, "cpu.max", "100000 100000"); /* optional */
         if (r == 0) {
@@ -426,19 +425,13 @@ int rn_cgroup_create(const rn_cgroup_root *root, const char *id, uint64_t memory
             goto out;
         }
     }
-    /* memsw must stay >= limit_in_bytes, so limit first. Without memsw the
-     * run could swap past its limit: swappiness 0 keeps it in RAM. */
-    r = write_u64(run->dir[RN_CG_MEMORY], "memory.limit_in_bytes", memory_bytes);
-    if (r == 0 && root->memsw)
-        r = write_u64(run->dir[RN_CG_MEMORY], "memory.memsw.limit_in_bytes", memory_bytes);
-    else if (r == 0)
+    /* Without memsw the run could swap past its limit: swappiness 0 keeps
+     * it in RAM. */
+    if (!root->memsw)
         write_str(run->dir[RN_CG_MEMORY], "memory.swappiness", "0");
-    if (r == 0)
-        r = write_u64(run->dir[RN_CG_PIDS], "pids.max", pids);
-    if (r == 0 && run->dir[RN_CG_CPU]) {
-        write_str(run->dir[RN_CG_CPU], "cpu.cfs_period_us", "100000");
+    r = rn_cgroup_set_limits(root, run, UINT64_MAX, memory_bytes, pids);
+    if (r == 0 && run->dir[RN_CG_CPU]) /* the period is the kernel's default 100 ms */
         write_str(run->dir[RN_CG_CPU], "cpu.cfs_quota_us", "100000");
-    }
 out:
     if (r < 0) {
         rn_cgroup_destroy(run);
@@ -446,6 +439,32 @@ out:
         run->version = 0;
     }
     return r;
+}
+
+int rn_cgroup_set_limits(const rn_cgroup_root *root, const rn_cgroup_run *run, uint64_t old_memory,
+                         uint64_t memory_bytes, unsigned pids)
+{
+    int r = 0;
+    if (run->version == 2) {
+        if (memory_bytes != old_memory)
+            r = write_u64(run->v2dir, "memory.max", memory_bytes);
+        return r ? r : write_u64(run->v2dir, "pids.max", pids);
+    }
+    if (run->version != 1)
+        return 0;
+    /* memsw must stay >= limit_in_bytes: lower the limit first, raise
+     * memsw first. */
+    const char *dir = run->dir[RN_CG_MEMORY];
+    if (memory_bytes != old_memory) {
+        bool raise = memory_bytes > old_memory;
+        if (raise && root->memsw)
+            r = write_u64(dir, "memory.memsw.limit_in_bytes", memory_bytes);
+        if (r == 0)
+            r = write_u64(dir, "memory.limit_in_bytes", memory_bytes);
+        if (r == 0 && !raise && root->memsw)
+            r = write_u64(dir, "memory.memsw.limit_in_bytes", memory_bytes);
+    }
+    return r ? r : write_u64(run->dir[RN_CG_PIDS], "pids.max", pids);
 }
 
 int rn_cgroup_attach(const rn_cgroup_run *run, pid_t pid)

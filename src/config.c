@@ -68,7 +68,7 @@ static const key_def keys[] = {
     U64("sandbox.uid_count", uid_count, 1, 1000000),
     STR("sandbox.cgroup", cgroup),
     BOOL("sandbox.no_cgroup", no_cgroup),
-    U64("sandbox.ns_ahead", ns_ahead, 0, 16),
+    U64("sandbox.ahead", ahead, 0, 16),
     SECTION("auth"),
     LIST("auth.tokens", auth_tokens),
     SECTION("security"),
@@ -159,7 +159,7 @@ void rn_config_defaults(rn_config *cfg, const char *specs_default)
     cfg->cache_bytes = 512ull << 20;
     cfg->uid_first = 1879048192; /* 0x70000000: clear of systemd and /etc/subuid ranges */
     cfg->uid_count = 65536;
-    cfg->ns_ahead = 4;
+    cfg->ahead = 4;
     snprintf(cfg->cgroup, sizeof(cfg->cgroup), "runnel");
     cfg->playground = true;
 }

@@ -37,7 +37,7 @@ typedef struct {
     uint64_t uid_count;
     char cgroup[128];
     bool no_cgroup;
-    uint64_t ns_ahead;
+    uint64_t ahead;
     /* security: lists are newline-separated */
     char auth_tokens[8192];
     char origins[4096];

@@ -83,6 +83,11 @@ void rn_jbuf_printf(rn_jbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+static int utf8_seq(const unsigned char *s, size_t n);
+
+/* As Go's encoding/json writes strings (ranna's server is Go): <, >, & and
+ * U+2028/2029 escaped, and a byte that is not part of valid UTF-8 written
+ * as \ufffd, so a frame is valid UTF-8 whatever the string held. */
 void rn_jbuf_jstr(rn_jbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -127,6 +132,16 @@ void rn_jbuf_jstr(rn_jbuf *b, const char *s, size_t n)
             memcpy(o, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
             o += 6;
             i += 2;
+        } else if (c >= 0x80) {
+            int l = utf8_seq((const unsigned char *)s + i, n - i);
+            if (l <= 0) {
+                memcpy(o, "\\ufffd", 6);
+                o += 6;
+            } else {
+                memcpy(o, s + i, (size_t)l);
+                o += l;
+                i += (size_t)l - 1;
+            }
         } else {
             *o++ = (char)c;
         }

@@ -234,8 +234,8 @@ int main(int argc, char **argv)
     /* As runneld sets them up: namespaces made ahead (as root), and the
      * same without them. */
     rn_box_context *cg = NULL, *nocg = NULL, *cgnow = NULL;
-    rn_box_context_options ahead = {.ns_ahead = 4};
-    rn_box_context_options no = {.no_cgroup = true, .ns_ahead = 4};
+    rn_box_context_options ahead = {.ahead = 4};
+    rn_box_context_options no = {.no_cgroup = true, .ahead = 4};
     if (rn_box_context_new(&ahead, &cg) < 0 || rn_box_context_new(&no, &nocg) < 0 ||
         rn_box_context_new(NULL, &cgnow) < 0) {
         fprintf(stderr, "bench_spawn: cannot create a sandbox context\n");

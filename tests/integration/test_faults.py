@@ -249,7 +249,7 @@ def test_host_tmp_full(server_factory, test_specs):
 
 
 def _cg_base(name):
-    return [CG_V1 / c / name for c in ("pids", "memory") if (CG_V1 / c).exists()]
+    return [CG_V1 / c / name for c in ("pids", "memory", "cpu", "cpuacct") if (CG_V1 / c).exists()]
 
 
 @pytest.mark.skipif(not _cg_v1_ok(), reason="needs root and cgroup v1")

@@ -362,7 +362,7 @@ static void test_namespaces_made_ahead(void)
     if (geteuid() != 0)
         return;
     rn_box_context *saved = ctx, *ahead = NULL;
-    rn_box_context_options o = {.ns_ahead = 2};
+    rn_box_context_options o = {.ahead = 2};
     CHECK_INT(rn_box_context_new(&o, &ahead), 0);
     if (!ahead)
         return;
@@ -384,40 +384,101 @@ static void test_namespaces_made_ahead(void)
         "    print(errno.errorcode[e.errno])\n"
         "libc = ctypes.CDLL(None, use_errno=True)\n"
         "if sys.argv[1] == 'make':\n"
-        "    print('shm', 'made' if libc.shmget(0x52554e, 4096, 0o1600) >= 0 else 'failed')\n"
+        "    print('shm', 'made' if libc.shmget(0x52554e, 4096, 0o3600) >= 0 else 'failed')\n"
+        "    sys.stdout.flush()\n"
+        "    __import__('time').sleep(1)  # alive while the others start\n"
         "else:\n"
         "    r = libc.shmget(0x52554e, 0, 0)\n"
         "    print('shm', 'seen' if r >= 0 else errno.errorcode[ctypes.get_errno()])\n";
     char host[2][64] = {{0}, {0}};
     CHECK(readlink("/proc/self/ns/net", host[0], sizeof(host[0]) - 1) > 0);
     CHECK(readlink("/proc/self/ns/ipc", host[1], sizeof(host[1]) - 1) > 0);
+    /* Four at once (namespace numbers are only unique among live ones):
+     * the thread's two, then two made while they start. Each makes its own
+     * SysV segment, exclusively; a fifth run afterwards sees none. */
+    usleep(300000);
+    rn_box *boxes[4];
+    rn_box_options ros[4];
+    const char *argvs[5][5];
+    for (int i = 0; i < 5; i++) {
+        argvs[i][0] = "/usr/bin/python3";
+        argvs[i][1] = "-c";
+        argvs[i][2] = probe;
+        argvs[i][3] = i < 4 ? "make" : "look";
+        argvs[i][4] = NULL;
+    }
+    for (int i = 0; i < 4; i++) {
+        ros[i] = (rn_box_options){.argv = argvs[i], .network = i % 2 == 1};
+        CHECK_INT(rn_box_spawn(ctx, &ros[i], &boxes[i]), 0);
+    }
     char seen[4][128];
     for (int i = 0; i < 4; i++) {
-        /* Let the thread make some, and then also outrun it. */
-        if (i < 2)
-            usleep(200000);
-        const char *argv[] = {"/usr/bin/python3", "-c", probe, i == 0 ? "make" : "look", NULL};
-        rn_box_options ro = {.network = i % 2 == 1};
         rn_box_result res;
         char out[512], want[64];
-        CHECK_INT(run(argv, &ro, &res, out, sizeof(out)), 0);
+        slurp(rn_box_stdout_fd(boxes[i]), out, sizeof(out));
+        CHECK_INT(rn_box_wait(boxes[i], &res), 0);
+        rn_box_free(boxes[i]);
         CHECK_INT(res.reason, RN_BOX_EXITED);
         CHECK_INT(res.exit_code, 0);
         char *nl = strchr(out, '\n');
         CHECK(nl != NULL);
         if (!nl)
-            break;
+            nl = out;
         snprintf(seen[i], sizeof(seen[i]), "%.*s", (int)(nl - out), out);
         CHECK(strstr(seen[i], host[0]) == NULL);
         CHECK(strstr(seen[i], host[1]) == NULL);
         for (int j = 0; j < i; j++)
             CHECK(strcmp(seen[i], seen[j]) != 0);
-        snprintf(want, sizeof(want), "%s\nEPERM\nshm %s\n", ro.network ? "up" : "down",
-                 i == 0 ? "made" : "ENOENT");
+        snprintf(want, sizeof(want), "%s\nEPERM\nshm made\n", ros[i].network ? "up" : "down");
         CHECK_STR(nl + 1, want);
+    }
+    {
+        rn_box_options ro = {0};
+        rn_box_result res;
+        char out[512];
+        CHECK_INT(run(argvs[4], &ro, &res, out, sizeof(out)), 0);
+        char *nl = strchr(out, '\n');
+        CHECK_STR(nl ? nl + 1 : out, "down\nEPERM\nshm ENOENT\n");
+    }
+    /* Cgroups made ahead carry the limits asked for, whichever came last. */
+    char cgdir[512] = "";
+    const char *at = strstr(desc, "limits: on (v");
+    if (at && (at = strstr(at, " at ")) != NULL) {
+        at += 4;
+        size_t n = strcspn(at, " )\n");
+        snprintf(cgdir, sizeof(cgdir), "%.*s", (int)n, at);
+    }
+    if (cgdir[0]) {
+        const char *hog[] = {"/usr/bin/python3", "-c", "b = bytearray(96 << 20); print(len(b))",
+                             NULL};
+        for (int i = 0; i < 4; i++) {
+            rn_box_options ro = {.memory_bytes = i % 2 ? 64 << 20 : 256 << 20};
+            rn_box_result res;
+            char out[64];
+            CHECK_INT(run(hog, &ro, &res, out, sizeof(out)), 0);
+            CHECK_INT(res.reason, i % 2 ? RN_BOX_MEMORY_LIMIT : RN_BOX_EXITED);
+            if (i % 2 == 0)
+                CHECK_STR(out, "100663296\n");
+            usleep(100000); /* the thread makes the next ones meanwhile */
+        }
     }
     ctx = saved;
     rn_box_context_free(ahead);
+    /* Nothing of it is left: no cgroup made ahead, none of an ended run. */
+    if (cgdir[0]) {
+        char prefix[32];
+        snprintf(prefix, sizeof(prefix), "%d-", (int)getpid());
+        DIR *d = opendir(cgdir);
+        CHECK(d != NULL);
+        struct dirent *e;
+        int left = 0;
+        while (d && (e = readdir(d)) != NULL)
+            if (!strncmp(e->d_name, prefix, strlen(prefix)))
+                left++;
+        if (d)
+            closedir(d);
+        CHECK_INT(left, 0);
+    }
 }
 
 int main(void)
