@@ -53,7 +53,8 @@ struct rn_ahead {
     /* namespaces */
     unsigned want_ns, nns;
     int net[AHEAD_MAX], ipc[AHEAD_MAX];
-    int ns_err; /* the first failure to make one; none are made after */
+    bool ns_stuck;        /* could not come back from one: makes no more */
+    uint64_t ns_retry_ms; /* after a failure, not again before this */
     /* cgroups */
     const rn_cgroup_root *root;
     unsigned want_cg, ncg;
@@ -61,7 +62,7 @@ struct rn_ahead {
     uint64_t memory; /* the limits last asked for */
     unsigned pids;
     bool asked; /* none are made before the first request says which */
-    int cg_err;
+    uint64_t cg_retry_ms;
     uint64_t seq;
     /* cgroups of ended runs, to remove */
     rn_cgroup_run *dead;
@@ -172,6 +173,15 @@ static void rn_ahead_put_dead_locked(rn_ahead *a, rn_cgroup_run *run)
     a->dead[a->ndead++] = *run;
 }
 
+#define AHEAD_RETRY_MS 1000
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void wait_ms(rn_ahead *a, int ms)
 {
     struct timespec ts;
@@ -188,9 +198,10 @@ static void *worker(void *arg)
     int home_net = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     int home_ipc = open("/proc/thread-self/ns/ipc", O_RDONLY | O_CLOEXEC);
     grave g = {NULL, 0, 0};
+    int busy_ms = 2;
     pthread_mutex_lock(&a->mu);
     if (home_net < 0 || home_ipc < 0)
-        a->ns_err = -EBADF;
+        a->ns_stuck = true;
     while (!a->stop) {
         take_dead(a, &g);
         if (g.n) {
@@ -199,11 +210,21 @@ static void *worker(void *arg)
             pthread_mutex_lock(&a->mu);
         }
         bool busy = g.n > 0;
-        bool ns = !a->ns_err && a->nns < a->want_ns;
-        bool cg = !a->cg_err && a->asked && a->ncg < a->want_cg;
+        if (!busy)
+            busy_ms = 2;
+        /* After a failure (out of memory, the cgroup parent gone) it tries
+         * again a second later; runs meanwhile make their own. */
+        uint64_t now = mono_ms();
+        bool ns_due = !a->ns_stuck && a->nns < a->want_ns;
+        bool cg_due = a->asked && a->ncg < a->want_cg;
+        bool ns = ns_due && now >= a->ns_retry_ms;
+        bool cg = cg_due && now >= a->cg_retry_ms;
         if (!ns && !cg) {
-            if (busy)
-                wait_ms(a, 2); /* cgroups the kernel still holds: again soon */
+            if (busy) { /* cgroups the kernel still holds: again soon */
+                wait_ms(a, busy_ms);
+                busy_ms = busy_ms < 256 ? 2 * busy_ms : busy_ms;
+            } else if (ns_due || cg_due)
+                wait_ms(a, AHEAD_RETRY_MS);
             else
                 pthread_cond_wait(&a->cv, &a->mu);
             continue;
@@ -213,9 +234,11 @@ static void *worker(void *arg)
             int net, ipc;
             int r = make_pair(home_net, home_ipc, &net, &ipc);
             pthread_mutex_lock(&a->mu);
-            if (r < 0) {
-                a->ns_err = r;
-            } else {
+            if (r == -EIO)
+                a->ns_stuck = true;
+            else if (r < 0)
+                a->ns_retry_ms = mono_ms() + AHEAD_RETRY_MS;
+            else {
                 a->net[a->nns] = net;
                 a->ipc[a->nns] = ipc;
                 a->nns++;
@@ -231,7 +254,7 @@ static void *worker(void *arg)
             int r = rn_cgroup_create(a->root, id, memory, pids, &one.cg);
             pthread_mutex_lock(&a->mu);
             if (r < 0)
-                a->cg_err = r;
+                a->cg_retry_ms = mono_ms() + AHEAD_RETRY_MS;
             else
                 a->cgs[a->ncg++] = one;
         }
@@ -285,8 +308,6 @@ int rn_ahead_take_ns(rn_ahead *a, int *net, int *ipc)
         *ipc = a->ipc[a->nns];
         r = 0;
         pthread_cond_signal(&a->cv);
-    } else if (a->ns_err) {
-        r = a->ns_err;
     }
     pthread_mutex_unlock(&a->mu);
     return r;

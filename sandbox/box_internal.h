@@ -220,8 +220,8 @@ typedef struct rn_ahead rn_ahead;
  * run cgroups under root (NULL or version 0: none) ready, and removes the
  * cgroups of ended runs. */
 int rn_ahead_new(unsigned want_ns, const rn_cgroup_root *root, unsigned want_cg, rn_ahead **out);
-/* Take a pair (the caller owns both fds): 0, -EAGAIN when none is ready,
- * or the error that stopped the thread making them. */
+/* Take a pair (the caller owns both fds): 0, or -EAGAIN when none is
+ * ready. */
 int rn_ahead_take_ns(rn_ahead *a, int *net, int *ipc);
 /* Take a run cgroup with these limits: 0, or -EAGAIN when none is ready
  * (the next ones are made with these limits), or the error of setting

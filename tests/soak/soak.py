@@ -373,6 +373,8 @@ def uid_range_pids():
     return found
 
 
+AHEAD = 4  # runneld's default sandbox.ahead
+
 def cgroup_dirs(name):
     """Every directory called name under /sys/fs/cgroup (any hierarchy)."""
     out = []
@@ -469,7 +471,10 @@ def main():
             failures.append(f"RSS grew: {base['rss']} after warm-up, {result['end']['rss']} at end")
         if result["uid_range_processes"]:
             failures.append(f"processes left in the runs' uid range: {result['uid_range_processes']}")
-        if result["leftover_cgroups"]:
+        # While it runs, runneld keeps up to sandbox.ahead (4) empty run
+        # cgroups made ahead per hierarchy; any more are runs' leftovers.
+        per_base = [len([c for c in b.iterdir() if c.is_dir()]) for b in cgroup_dirs(cgname)]
+        if any(n > AHEAD for n in per_base):
             failures.append(f"cgroups left: {result['leftover_cgroups'][:5]}")
         if result["leftover_temp"]:
             failures.append(f"temp files left: {result['leftover_temp'][:5]}")
@@ -482,6 +487,10 @@ def main():
     finally:
         rc = srv.stop()
         result["exit_status"] = rc
+        # Stopped, it leaves none at all.
+        result["leftover_cgroups_after_stop"] = leftover_cgroups(cgname)
+        if result["leftover_cgroups_after_stop"]:
+            failures.append(f"cgroups left after stop: {result['leftover_cgroups_after_stop'][:5]}")
         log = srv.log_path.read_text(errors="replace")
         if "ERROR: AddressSanitizer" in log or "ERROR: LeakSanitizer" in log or \
                 "runtime error:" in log:
