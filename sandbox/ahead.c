@@ -50,6 +50,7 @@ struct rn_ahead {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
+    unsigned running; /* runs started and not yet ended: work waits for 0 */
     /* namespaces */
     unsigned want_ns, nns;
     int net[AHEAD_MAX], ipc[AHEAD_MAX];
@@ -203,20 +204,26 @@ static void *worker(void *arg)
     if (home_net < 0 || home_ipc < 0)
         a->ns_stuck = true;
     while (!a->stop) {
-        take_dead(a, &g);
-        if (g.n) {
-            pthread_mutex_unlock(&a->mu);
-            g.n = bury(g.v, g.n);
-            pthread_mutex_lock(&a->mu);
+        /* While runs are going it keeps out of their way (namespace and
+         * cgroup set-up take the same kernel locks as theirs), unless
+         * nothing is left ready or too much is left to remove. */
+        bool quiet = a->running == 0;
+        if (quiet || a->ndead + g.n > AHEAD_MAX) {
+            take_dead(a, &g);
+            if (g.n) {
+                pthread_mutex_unlock(&a->mu);
+                g.n = bury(g.v, g.n);
+                pthread_mutex_lock(&a->mu);
+            }
         }
-        bool busy = g.n > 0;
+        bool busy = g.n > 0 && quiet;
         if (!busy)
             busy_ms = 2;
         /* After a failure (out of memory, the cgroup parent gone) it tries
          * again a second later; runs meanwhile make their own. */
         uint64_t now = mono_ms();
-        bool ns_due = !a->ns_stuck && a->nns < a->want_ns;
-        bool cg_due = a->asked && a->ncg < a->want_cg;
+        bool ns_due = !a->ns_stuck && a->nns < a->want_ns && (quiet || a->nns == 0);
+        bool cg_due = a->asked && a->ncg < a->want_cg && (quiet || a->ncg == 0);
         bool ns = ns_due && now >= a->ns_retry_ms;
         bool cg = cg_due && now >= a->cg_retry_ms;
         if (!ns && !cg) {
@@ -307,7 +314,8 @@ int rn_ahead_take_ns(rn_ahead *a, int *net, int *ipc)
         *net = a->net[a->nns];
         *ipc = a->ipc[a->nns];
         r = 0;
-        pthread_cond_signal(&a->cv);
+        if (a->nns == 0)
+            pthread_cond_signal(&a->cv);
     }
     pthread_mutex_unlock(&a->mu);
     return r;
@@ -324,7 +332,7 @@ int rn_ahead_take_cgroup(rn_ahead *a, uint64_t memory, unsigned pids, rn_cgroup_
     bool have = a->ncg > 0;
     if (have)
         one = a->cgs[--a->ncg];
-    if (have || changed)
+    if (a->ncg == 0 || changed)
         pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
     if (!have)
@@ -341,11 +349,21 @@ int rn_ahead_take_cgroup(rn_ahead *a, uint64_t memory, unsigned pids, rn_cgroup_
     return 0;
 }
 
+void rn_ahead_running(rn_ahead *a, bool started)
+{
+    pthread_mutex_lock(&a->mu);
+    if (started)
+        a->running++;
+    else if (a->running > 0 && --a->running == 0)
+        pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
 void rn_ahead_retire_cgroup(rn_ahead *a, rn_cgroup_run *run)
 {
     pthread_mutex_lock(&a->mu);
     rn_ahead_put_dead_locked(a, run);
-    pthread_cond_signal(&a->cv);
+    /* the thread buries it once no run is going */
     pthread_mutex_unlock(&a->mu);
     memset(run, 0, sizeof(*run));
     run->v2fd = -1;

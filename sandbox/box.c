@@ -89,6 +89,7 @@ struct rn_box {
     uint64_t start_ns, wall_ms, cpu_ms;
     bool killed, reaped;
     rn_box_reason kill_reason;
+    bool ahead_running;  /* counted as running by ctx->ahead */
     rn_box_stage pstage; /* a set-up step the parent failed after clone */
     int perr;
     rn_box_result res;
@@ -1287,6 +1288,10 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     if (box->in_fd >= 0)
         set_nonblock(box->in_fd);
     set_nonblock(box->pidfd);
+    if (ctx->ahead) {
+        rn_ahead_running(ctx->ahead, true);
+        box->ahead_running = true;
+    }
 
     *out = box;
     return 0;
@@ -1517,6 +1522,10 @@ static int reap(rn_box *box, rn_box_result *res, bool block)
         o->signal = 0;
 
     release_cgroup(box);
+    if (box->ahead_running) {
+        rn_ahead_running(box->ctx->ahead, false);
+        box->ahead_running = false;
+    }
     release_setup(box);
     if (box->uid_owned) {
         uid_release(box->ctx, box->uid);

@@ -227,6 +227,9 @@ int rn_ahead_take_ns(rn_ahead *a, int *net, int *ipc);
  * (the next ones are made with these limits), or the error of setting
  * them. */
 int rn_ahead_take_cgroup(rn_ahead *a, uint64_t memory, unsigned pids, rn_cgroup_run *out);
+/* A run started (true) or ended (false): the thread works while none is
+ * going, or when nothing is left ready. */
+void rn_ahead_running(rn_ahead *a, bool started);
 /* Hand over an ended run's cgroup (its processes killed) for removal;
  * *run is cleared. */
 void rn_ahead_retire_cgroup(rn_ahead *a, rn_cgroup_run *run);
