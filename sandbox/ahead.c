@@ -33,7 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,6 +71,15 @@ struct rn_ahead {
     /* cgroups of ended runs, to remove */
     rn_cgroup_run *dead;
     size_t ndead, capdead;
+    /* inits of ended runs, still exiting; uids to give back */
+    struct {
+        int pidfd;
+        uid_t uid;
+        bool owned;
+    } * inits;
+    size_t ninits, capinits;
+    uid_t *freed;
+    size_t nfreed, capfreed;
 };
 
 int rn_ahead_loopback(bool up)
@@ -193,6 +205,34 @@ static void wait_ms(rn_ahead *a, int ms)
     pthread_cond_timedwait(&a->cv, &a->mu, &ts);
 }
 
+/* Reap the inits that are gone (lock held: waitid WNOHANG is quick). */
+static void reap_inits(rn_ahead *a)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < a->ninits; i++) {
+        siginfo_t info;
+        memset(&info, 0, sizeof(info));
+        long r = syscall(SYS_waitid, P_PIDFD, a->inits[i].pidfd, &info, WEXITED | WNOHANG, NULL);
+        if (r == 0 && info.si_pid == 0) {
+            a->inits[j++] = a->inits[i]; /* still exiting */
+            continue;
+        }
+        close(a->inits[i].pidfd);
+        if (!a->inits[i].owned)
+            continue;
+        if (a->nfreed == a->capfreed) {
+            size_t cap = a->capfreed ? 2 * a->capfreed : 16;
+            uid_t *f = realloc(a->freed, cap * sizeof(*f));
+            if (!f)
+                continue; /* that uid stays taken */
+            a->freed = f;
+            a->capfreed = cap;
+        }
+        a->freed[a->nfreed++] = a->inits[i].uid;
+    }
+    a->ninits = j;
+}
+
 static void *worker(void *arg)
 {
     rn_ahead *a = arg;
@@ -216,7 +256,8 @@ static void *worker(void *arg)
                 pthread_mutex_lock(&a->mu);
             }
         }
-        bool busy = g.n > 0 && quiet;
+        reap_inits(a);
+        bool busy = (g.n > 0 && quiet) || a->ninits > 0;
         if (!busy)
             busy_ms = 2;
         /* After a failure (out of memory, the cgroup parent gone) it tries
@@ -369,6 +410,45 @@ void rn_ahead_retire_cgroup(rn_ahead *a, rn_cgroup_run *run)
     run->v2fd = -1;
 }
 
+void rn_ahead_linger(rn_ahead *a, int pidfd, uid_t uid, bool uid_owned)
+{
+    pthread_mutex_lock(&a->mu);
+    if (a->ninits == a->capinits) {
+        size_t cap = a->capinits ? 2 * a->capinits : 16;
+        void *v = realloc(a->inits, cap * sizeof(*a->inits));
+        if (!v) { /* wait for it here, then: it is on its way out */
+            pthread_mutex_unlock(&a->mu);
+            struct pollfd pfd = {pidfd, POLLIN, 0};
+            poll(&pfd, 1, 5000);
+            siginfo_t info;
+            syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED | WNOHANG, NULL);
+            close(pidfd);
+            pthread_mutex_lock(&a->mu);
+            goto out;
+        }
+        a->inits = v;
+        a->capinits = cap;
+    }
+    a->inits[a->ninits].pidfd = pidfd;
+    a->inits[a->ninits].uid = uid;
+    a->inits[a->ninits].owned = uid_owned;
+    a->ninits++;
+    pthread_cond_signal(&a->cv);
+out:
+    pthread_mutex_unlock(&a->mu);
+    (void)uid;
+}
+
+size_t rn_ahead_freed_uids(rn_ahead *a, uid_t *out, size_t max)
+{
+    pthread_mutex_lock(&a->mu);
+    size_t n = a->nfreed < max ? a->nfreed : max;
+    memcpy(out, a->freed + (a->nfreed - n), n * sizeof(*out));
+    a->nfreed -= n;
+    pthread_mutex_unlock(&a->mu);
+    return n;
+}
+
 void rn_ahead_free(rn_ahead *a)
 {
     if (!a)
@@ -378,6 +458,17 @@ void rn_ahead_free(rn_ahead *a)
     pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->thread, NULL);
+    for (size_t i = 0; i < a->ninits; i++) {
+        int fd = a->inits[i].pidfd;
+        syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+        struct pollfd pfd = {fd, POLLIN, 0};
+        poll(&pfd, 1, 5000);
+        siginfo_t info;
+        syscall(SYS_waitid, P_PIDFD, fd, &info, WEXITED | WNOHANG, NULL);
+        close(fd);
+    }
+    free(a->inits);
+    free(a->freed);
     for (unsigned i = 0; i < a->nns; i++) {
         close(a->net[i]);
         close(a->ipc[i]);

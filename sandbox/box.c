@@ -89,7 +89,11 @@ struct rn_box {
     uint64_t start_ns, wall_ms, cpu_ms;
     bool killed, reaped;
     rn_box_reason kill_reason;
-    bool ahead_running;  /* counted as running by ctx->ahead */
+    bool ahead_running; /* counted as running by ctx->ahead */
+    rn_report recs[4];  /* what the init said so far on the report pipe */
+    size_t rec_bytes;
+    bool report_eof;
+    bool init_pending;   /* the result is out, the init not yet reaped */
     rn_box_stage pstage; /* a set-up step the parent failed after clone */
     int perr;
     rn_box_result res;
@@ -970,6 +974,13 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
 
     gid_t gid;
     if (ctx->root) {
+        if (ctx->ahead) { /* uids of runs whose init the thread has reaped since */
+            uid_t freed[64];
+            size_t n;
+            while ((n = rn_ahead_freed_uids(ctx->ahead, freed, 64)) > 0)
+                for (size_t i = 0; i < n; i++)
+                    uid_release(ctx, freed[i]);
+        }
         if ((r = uid_alloc(ctx, &box->uid)) < 0)
             goto fail;
         box->uid_owned = true;
@@ -1387,18 +1398,22 @@ static void release_setup(rn_box *box)
     rn_plan_free(&box->plan);
 }
 
-static void release_cgroup(rn_box *box)
+static void release_cgroup(rn_box *box, bool early)
 {
     if (!box->cg.version)
         return;
-    rn_cgroup_kill(&box->cg);
+    /* Early, the init is exiting: its pid namespace takes every process of
+     * the run with it. */
+    if (!early)
+        rn_cgroup_kill(&box->cg);
     if (box->ctx->ahead) {
         rn_ahead_retire_cgroup(box->ctx->ahead, &box->cg);
         return;
     }
     /* The namespace is empty once init is reaped, but the cgroup may lag a
-     * few hundred microseconds behind; what is still busy is retried later. */
-    for (int i = 0; i < 5; i++) {
+     * few hundred microseconds behind; what is still busy is retried later
+     * (at once when the init is still exiting). */
+    for (int i = 0; i < (early ? 0 : 5); i++) {
         if (rn_cgroup_destroy(&box->cg) != -EBUSY) {
             rn_cgroup_run_free(&box->cg);
             box->cg.version = 0;
@@ -1418,6 +1433,35 @@ static void release_cgroup(rn_box *box)
     box->cg.v2fd = -1;
 }
 
+/* Read what the init has written so far (whole records: each is one
+ * write far below PIPE_BUF) and find the set-up failure and the report. */
+static void read_reports(rn_box *box, const rn_report **setup, const rn_report **report)
+{
+    while (!box->report_eof && box->rec_bytes < sizeof(box->recs)) {
+        ssize_t n = read(box->errpipe, (char *)box->recs + box->rec_bytes,
+                         sizeof(box->recs) - box->rec_bytes);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            box->report_eof = true;
+        if (n <= 0)
+            break;
+        box->rec_bytes += (size_t)n;
+    }
+    *setup = *report = NULL;
+    for (size_t i = 0; i < box->rec_bytes / sizeof(rn_report); i++) {
+        if (box->recs[i].kind == RN_REPORT_SETUP && !*setup)
+            *setup = &box->recs[i];
+        else if (box->recs[i].kind == RN_REPORT_EXIT && !*report)
+            *report = &box->recs[i];
+    }
+}
+
+int rn_box_report_fd(const rn_box *box)
+{
+    return box->report_eof ? -1 : box->errpipe;
+}
+
 static int reap(rn_box *box, rn_box_result *res, bool block)
 {
     if (box->reaped) {
@@ -1428,6 +1472,10 @@ static int reap(rn_box *box, rn_box_result *res, bool block)
     struct rusage ru;
     memset(&info, 0, sizeof(info));
     memset(&ru, 0, sizeof(ru));
+    /* The init's records: a set-up failure, and its report of how the
+     * program ended (absent when the init was killed: timeout, kill, OOM). */
+    const rn_report *setup = NULL, *report = NULL;
+    bool early = false;
     /* The pidfd is non-blocking (callers poll it), so a blocking reap
      * waits in poll rather than in waitid. */
     for (;;) {
@@ -1438,33 +1486,24 @@ static int reap(rn_box *box, rn_box_result *res, bool block)
             return -errno;
         if (r == 0 && info.si_pid != 0)
             break;
-        if (!block)
+        if (!block) {
+            /* runnel-init's report that the program has ended is the end
+             * of the run: the init's own exit (its namespaces torn down)
+             * is the kernel's business, and the next spawn reaps it. */
+            read_reports(box, &setup, &report);
+            if (box->ctx->ahead && report && !setup && report->stage == RN_REPORT_FROM_INIT &&
+                !box->pstage) {
+                early = true;
+                break;
+            }
             return -EAGAIN;
+        }
         struct pollfd pfd = {box->pidfd, POLLIN, 0};
         if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
             return -errno;
     }
-
-    /* The init's records: a set-up failure, and its report of how the
-     * program ended (absent when the init was killed: timeout, kill, OOM). */
-    rn_report recs[4], *setup = NULL, *report = NULL;
-    size_t got = 0;
-    for (;;) {
-        ssize_t n = read(box->errpipe, (char *)recs + got, sizeof(recs) - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        if (got == sizeof(recs))
-            break;
-    }
-    for (size_t i = 0; i < got / sizeof(rn_report); i++) {
-        if (recs[i].kind == RN_REPORT_SETUP && !setup)
-            setup = &recs[i];
-        else if (recs[i].kind == RN_REPORT_EXIT && !report)
-            report = &recs[i];
-    }
+    if (!early)
+        read_reports(box, &setup, &report);
 
     rn_box_result *o = &box->res;
     memset(o, 0, sizeof(*o));
@@ -1521,16 +1560,19 @@ static int reap(rn_box *box, rn_box_result *res, bool block)
     if (o->reason == RN_BOX_SETUP_FAILED)
         o->signal = 0;
 
-    release_cgroup(box);
+    release_cgroup(box, early);
     if (box->ahead_running) {
         rn_ahead_running(box->ctx->ahead, false);
         box->ahead_running = false;
     }
+    /* Early, the init is runnel-init: nothing of ours is in use any more
+     * but its uid, freed once it is reaped. */
     release_setup(box);
-    if (box->uid_owned) {
+    if (box->uid_owned && !early) {
         uid_release(box->ctx, box->uid);
         box->uid_owned = false;
     }
+    box->init_pending = early;
     box->reaped = true;
     *res = *o;
     return 0;
@@ -1567,6 +1609,13 @@ void rn_box_free(rn_box *box)
         rn_box_result res;
         rn_box_kill(box, RN_BOX_KILLED);
         reap(box, &res, true);
+    }
+    if (box->init_pending) {
+        /* Its init is still exiting: the context's thread reaps it, and
+         * gives its uid back. */
+        rn_ahead_linger(box->ctx->ahead, box->pidfd, box->uid, box->uid_owned);
+        box->pidfd = -1;
+        box->uid_owned = false;
     }
     int fds[] = {box->pidfd, box->in_fd, box->out_fd, box->err_fd, box->errpipe};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)

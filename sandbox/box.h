@@ -239,6 +239,12 @@ int rn_box_stderr_fd(const rn_box *box);
 /* A pidfd that becomes readable when the run's init process has exited
  * (after the program, and with it the whole run). */
 int rn_box_pidfd(const rn_box *box);
+/* Readable as soon as the run's init has something to say: that the
+ * program has ended (before the init itself is gone: its namespaces take
+ * the kernel a while to tear down), or that it is gone. Poll it beside the
+ * pidfd and call rn_box_reap() when either is readable; stop polling it
+ * once rn_box_reap() no longer returns -EAGAIN or it shows EOF. */
+int rn_box_report_fd(const rn_box *box);
 /* The host pid of the run's init process (for logs and tests). */
 pid_t rn_box_pid(const rn_box *box);
 /* Milliseconds left before the wall limit (0 when already past). */
@@ -251,7 +257,10 @@ void rn_box_close_stdin(rn_box *box);
 int rn_box_kill(rn_box *box, rn_box_reason why);
 
 /* Non-blocking: when the run has ended, fill *res, kill any leftovers,
- * release the cgroup and work dir, and return 0; -EAGAIN while it runs. */
+ * release the cgroup and work dir, and return 0; -EAGAIN while it runs.
+ * The run has ended when its init reported the program's end (the init
+ * may then still be exiting: rn_box_free leaves it to the context, which
+ * reaps it and frees its uid without blocking) or when the init is gone. */
 int rn_box_reap(rn_box *box, rn_box_result *res);
 
 /* Blocking helper for simple callers (tests, benches): wait for the end,

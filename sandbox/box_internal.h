@@ -71,6 +71,9 @@ typedef struct {
  * the program before exec is RN_REPORT_SETUP; the init's last word, when the
  * program has ended, is RN_REPORT_EXIT. */
 enum { RN_REPORT_SETUP = 1, RN_REPORT_EXIT = 2 };
+/* EXIT's stage: 1 when runnel-init (init.c) sent it, which holds nothing
+ * of the caller's memory; 0 from the init in place (child.c). */
+enum { RN_REPORT_FROM_INIT = 1 };
 typedef struct {
     int32_t kind;
     int32_t stage;      /* SETUP: an rn_box_stage */
@@ -233,6 +236,12 @@ void rn_ahead_running(rn_ahead *a, bool started);
 /* Hand over an ended run's cgroup (its processes killed) for removal;
  * *run is cleared. */
 void rn_ahead_retire_cgroup(rn_ahead *a, rn_cgroup_run *run);
+/* Hand over the pidfd of an ended run's init that is still exiting: the
+ * thread reaps it and closes the pidfd; an owned uid is then returned by
+ * rn_ahead_freed_uids(). */
+void rn_ahead_linger(rn_ahead *a, int pidfd, uid_t uid, bool uid_owned);
+/* Up to max uids of inits reaped since the last call; returns how many. */
+size_t rn_ahead_freed_uids(rn_ahead *a, uid_t *out, size_t max);
 /* Stop the thread; remove what it holds (ended runs' cgroups get a few
  * more tries). */
 void rn_ahead_free(rn_ahead *a);

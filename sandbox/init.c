@@ -132,7 +132,7 @@ _Noreturn void init_main(long *sp)
         struct rusage ru;
         volatile report rep;
         rep.kind = REPORT_EXIT;
-        rep.stage = 0;
+        rep.stage = 1; /* RN_REPORT_FROM_INIT: from this program, not the in-place init */
         rep.err = 0;
         rep.status = status;
         rep.cpu_us = 0;

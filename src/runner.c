@@ -17,12 +17,14 @@ struct rn_runner {
     rn_box *box;
     rn_runner_callbacks cb;
     void *ud;
-    uv_poll_t poll_out, poll_err, poll_in, poll_pid;
+    uv_poll_t poll_out, poll_err, poll_in, poll_pid, poll_rep;
     uv_timer_t timer;
     int handles;
     int pause;
     bool out_open, err_open, in_open, in_polling;
     bool exited, finished;
+    bool have_res; /* the box's result, taken when its init reported */
+    rn_box_result res;
     bool in_close_pending;
     char *inbuf;
     size_t inlen, inoff;
@@ -63,7 +65,11 @@ static void runner_finish(rn_runner *r)
     if (r->finished)
         return;
     r->finished = true;
-    int err = rn_box_reap(r->box, &res);
+    int err = 0;
+    if (r->have_res)
+        res = r->res;
+    else
+        err = rn_box_reap(r->box, &res);
     if (err < 0) {
         /* The init is gone (the pidfd said so) but the reap failed: kill and
          * wait, so the result is never made up. */
@@ -80,6 +86,7 @@ static void runner_finish(rn_runner *r)
     runner_close_handle(r, (uv_handle_t *)&r->poll_out);
     runner_close_handle(r, (uv_handle_t *)&r->poll_err);
     runner_close_handle(r, (uv_handle_t *)&r->poll_pid);
+    runner_close_handle(r, (uv_handle_t *)&r->poll_rep);
     runner_close_handle(r, (uv_handle_t *)&r->timer);
     r->cb.on_exit(r, &res, r->ud);
 }
@@ -135,18 +142,41 @@ static void runner_on_timer(uv_timer_t *t)
     rn_box_kill(r->box, RN_BOX_TIMEOUT);
 }
 
+static void runner_exited(rn_runner *r)
+{
+    r->exited = true;
+    uv_poll_stop(&r->poll_pid);
+    uv_poll_stop(&r->poll_rep);
+    uv_timer_stop(&r->timer);
+    uv_timer_start(&r->timer, runner_on_timer, RUNNER_DRAIN_GRACE_MS, 0);
+    runner_maybe_finish(r);
+}
+
 static void runner_on_pid(uv_poll_t *p, int status, int events)
 {
     rn_runner *r = p->data;
     (void)status;
     (void)events;
-    if (r->exited)
+    if (!r->exited)
+        runner_exited(r);
+}
+
+/* The init reported the program's end (or went): the run is over as soon
+ * as its output is drained, without waiting for the init's own exit. */
+static void runner_on_report(uv_poll_t *p, int status, int events)
+{
+    rn_runner *r = p->data;
+    (void)status;
+    (void)events;
+    if (r->exited || r->finished)
         return;
-    r->exited = true;
-    uv_poll_stop(p);
-    uv_timer_stop(&r->timer);
-    uv_timer_start(&r->timer, runner_on_timer, RUNNER_DRAIN_GRACE_MS, 0);
-    runner_maybe_finish(r);
+    int err = rn_box_reap(r->box, &r->res);
+    if (err == 0) {
+        r->have_res = true;
+        runner_exited(r);
+    } else if (err != -EAGAIN || rn_box_report_fd(r->box) < 0) {
+        uv_poll_stop(p); /* EOF, or no telling: the pidfd tells the rest */
+    }
 }
 
 static void runner_on_in(uv_poll_t *p, int status, int events)
@@ -208,9 +238,10 @@ int rn_runner_start(uv_loop_t *loop, rn_box_context *ctx, const rn_box_options *
     uv_poll_init(loop, &r->poll_out, rn_box_stdout_fd(r->box));
     uv_poll_init(loop, &r->poll_err, rn_box_stderr_fd(r->box));
     uv_poll_init(loop, &r->poll_pid, rn_box_pidfd(r->box));
+    uv_poll_init(loop, &r->poll_rep, rn_box_report_fd(r->box));
     uv_timer_init(loop, &r->timer);
-    r->handles = 4;
-    r->poll_out.data = r->poll_err.data = r->poll_pid.data = r->timer.data = r;
+    r->handles = 5;
+    r->poll_out.data = r->poll_err.data = r->poll_pid.data = r->poll_rep.data = r->timer.data = r;
     if (rn_box_stdin_fd(r->box) >= 0) {
         uv_poll_init(loop, &r->poll_in, rn_box_stdin_fd(r->box));
         r->poll_in.data = r;
@@ -219,6 +250,7 @@ int rn_runner_start(uv_loop_t *loop, rn_box_context *ctx, const rn_box_options *
     }
     runner_update_reading(r);
     uv_poll_start(&r->poll_pid, UV_READABLE, runner_on_pid);
+    uv_poll_start(&r->poll_rep, UV_READABLE, runner_on_report);
     uv_timer_start(&r->timer, runner_on_timer, rn_box_wall_left_ms(r->box), 0);
     *out = r;
     return 0;
