@@ -443,8 +443,10 @@ size_t rn_ahead_freed_uids(rn_ahead *a, uid_t *out, size_t max)
 {
     pthread_mutex_lock(&a->mu);
     size_t n = a->nfreed < max ? a->nfreed : max;
-    memcpy(out, a->freed + (a->nfreed - n), n * sizeof(*out));
-    a->nfreed -= n;
+    if (n) {
+        memcpy(out, a->freed + (a->nfreed - n), n * sizeof(*out));
+        a->nfreed -= n;
+    }
     pthread_mutex_unlock(&a->mu);
     return n;
 }
