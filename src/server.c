@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <strings.h>
 
@@ -129,6 +132,7 @@ struct rn_server {
     struct lws_vhost *vhost;
     struct lws_protocols protocols[2];
     uv_timer_t sweep;
+    uint64_t trimmed_ms; /* when memory was last given back (glibc) */
     uv_timer_t close_timer;
     rn_conn *conns;
     unsigned nconns;
@@ -1219,10 +1223,21 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* Give memory freed after a burst (queues of many clients, big outputs)
+ * back to the system now and then, rather than keeping the high-water
+ * mark as resident memory. */
+#define SERVER_TRIM_MS 10000
+
 static void server_sweep(uv_timer_t *t)
 {
     rn_server *s = t->data;
     uint64_t now = now_ms();
+#ifdef __GLIBC__
+    if (now - s->trimmed_ms >= SERVER_TRIM_MS) {
+        s->trimmed_ms = now;
+        malloc_trim(0);
+    }
+#endif
     for (rn_conn *c = s->conns; c; c = c->next) {
         if (c->over_since && now - c->over_since > s->opts.idle_client_ms) {
             rn_log(RN_LOG_WARN, "conn.slow_client", "conn=%lu queued=%zu", c->id, c->qbytes);
