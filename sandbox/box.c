@@ -47,11 +47,6 @@ struct clone_args_v2 {
         set_tid_size, cgroup;
 };
 
-/* A run's cgroup whose rmdir is still waiting for its last task to leave. */
-typedef struct {
-    rn_cgroup_run cg;
-} rn_zombie;
-
 struct rn_box_context {
     bool root;
     uid_t uid_first;
@@ -72,7 +67,7 @@ struct rn_box_context {
     unsigned prot;
     char trial_why[200];
     uint64_t seq;
-    rn_zombie *zombies;
+    rn_cgroup_run *zombies; /* run cgroups whose rmdir waits for their last task */
     size_t nzombies;
     rn_ahead *ahead;        /* what is made ahead (ahead.c), or NULL */
     int home_net, home_ipc; /* the caller thread's, to come back to after a clone */
@@ -443,14 +438,7 @@ static void uid_release(rn_box_context *ctx, uid_t uid)
 
 static void zombies_sweep(rn_box_context *ctx)
 {
-    size_t j = 0;
-    for (size_t i = 0; i < ctx->nzombies; i++) {
-        if (rn_cgroup_destroy(&ctx->zombies[i].cg) == -EBUSY)
-            ctx->zombies[j++] = ctx->zombies[i];
-        else
-            rn_cgroup_run_free(&ctx->zombies[i].cg);
-    }
-    ctx->nzombies = j;
+    ctx->nzombies = rn_cgroup_destroy_list(ctx->zombies, ctx->nzombies);
 }
 
 /* Start a trial run of /bin/cat /proc/self/status and check from the inside
@@ -537,7 +525,12 @@ static int init_elf_fd(void)
         }
         off += (size_t)n;
     }
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+    /* Exec-only: an exec of a file its caller cannot read leaves the new
+     * process non-dumpable from its first instruction, so the program
+     * never sees /proc/1 open between the init's exec and its own
+     * PR_SET_DUMPABLE. */
+    if (fchmod(fd, 0111) < 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
         close(fd);
         return -1;
     }
@@ -686,7 +679,7 @@ void rn_box_context_free(rn_box_context *ctx)
     if (ctx->home_ipc >= 0)
         close(ctx->home_ipc);
     for (size_t i = 0; i < ctx->nzombies; i++)
-        rn_cgroup_run_free(&ctx->zombies[i].cg);
+        rn_cgroup_run_free(&ctx->zombies[i]);
     free(ctx->zombies);
     rn_plan_free(&ctx->plan);
     free(ctx->filter.filter);
@@ -1411,9 +1404,8 @@ static void release_cgroup(rn_box *box, bool early)
         return;
     }
     /* The namespace is empty once init is reaped, but the cgroup may lag a
-     * few hundred microseconds behind; what is still busy is retried later
-     * (at once when the init is still exiting). */
-    for (int i = 0; i < (early ? 0 : 5); i++) {
+     * few hundred microseconds behind; what is still busy is retried later. */
+    for (int i = 0; i < 5; i++) {
         if (rn_cgroup_destroy(&box->cg) != -EBUSY) {
             rn_cgroup_run_free(&box->cg);
             box->cg.version = 0;
@@ -1422,12 +1414,12 @@ static void release_cgroup(rn_box *box, bool early)
         usleep(200);
     }
     rn_box_context *ctx = box->ctx;
-    rn_zombie *z = realloc(ctx->zombies, (ctx->nzombies + 1) * sizeof(*z));
+    rn_cgroup_run *z = realloc(ctx->zombies, (ctx->nzombies + 1) * sizeof(*z));
     if (!z) {
         rn_cgroup_run_free(&box->cg);
     } else {
         ctx->zombies = z;
-        ctx->zombies[ctx->nzombies++].cg = box->cg;
+        ctx->zombies[ctx->nzombies++] = box->cg;
     }
     memset(&box->cg, 0, sizeof(box->cg));
     box->cg.v2fd = -1;
@@ -1489,7 +1481,8 @@ static int reap(rn_box *box, rn_box_result *res, bool block)
         if (!block) {
             /* runnel-init's report that the program has ended is the end
              * of the run: the init's own exit (its namespaces torn down)
-             * is the kernel's business, and the next spawn reaps it. */
+             * is the kernel's business, and the context's thread reaps it
+             * (so only with one: rn_box_free hands the init to it). */
             read_reports(box, &setup, &report);
             if (box->ctx->ahead && report && !setup && report->stage == RN_REPORT_FROM_INIT &&
                 !box->pstage) {
