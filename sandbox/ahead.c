@@ -130,20 +130,6 @@ static int make_pair(int home_net, int home_ipc, int *net, int *ipc)
     return r;
 }
 
-/* Remove what can be removed of a list; returns how many are left (at
- * its front). */
-static size_t bury(rn_cgroup_run *list, size_t n)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (rn_cgroup_destroy(&list[i]) == -EBUSY)
-            list[j++] = list[i];
-        else
-            rn_cgroup_run_free(&list[i]);
-    }
-    return j;
-}
-
 /* The worker's own list of cgroups to remove: it takes the shared list
  * under the lock and works on its own without it. */
 typedef struct {
@@ -252,7 +238,7 @@ static void *worker(void *arg)
             take_dead(a, &g);
             if (g.n) {
                 pthread_mutex_unlock(&a->mu);
-                g.n = bury(g.v, g.n);
+                g.n = rn_cgroup_destroy_list(g.v, g.n);
                 pthread_mutex_lock(&a->mu);
             }
         }
@@ -480,7 +466,8 @@ void rn_ahead_free(rn_ahead *a)
         rn_cgroup_run_free(&a->cgs[i].cg);
     }
     /* Runs reaped a moment ago: give their cgroups a last chance. */
-    for (int i = 0; i < 50 && a->ndead && (a->ndead = bury(a->dead, a->ndead)) > 0; i++)
+    for (int i = 0;
+         i < 50 && a->ndead && (a->ndead = rn_cgroup_destroy_list(a->dead, a->ndead)) > 0; i++)
         usleep(2000);
     for (size_t i = 0; i < a->ndead; i++)
         rn_cgroup_run_free(&a->dead[i]);

@@ -214,6 +214,9 @@ void rn_cgroup_stats(const rn_cgroup_run *run, uint64_t *cpu_ns, uint64_t *peak,
  * Paths that were removed are freed and cleared, so it can be retried. */
 int rn_cgroup_destroy(rn_cgroup_run *run);
 void rn_cgroup_run_free(rn_cgroup_run *run);
+/* Remove each cgroup of a list; those still busy are kept, at its front.
+ * Returns how many are left. */
+size_t rn_cgroup_destroy_list(rn_cgroup_run *list, size_t n);
 
 /* made ahead (ahead.c) --------------------------------------------------- */
 

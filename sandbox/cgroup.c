@@ -579,6 +579,18 @@ int rn_cgroup_destroy(rn_cgroup_run *run)
     return ret;
 }
 
+size_t rn_cgroup_destroy_list(rn_cgroup_run *list, size_t n)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rn_cgroup_destroy(&list[i]) == -EBUSY)
+            list[j++] = list[i];
+        else
+            rn_cgroup_run_free(&list[i]);
+    }
+    return j;
+}
+
 void rn_cgroup_run_free(rn_cgroup_run *run)
 {
     if (run->v2fd >= 0)

@@ -255,8 +255,8 @@ int main(int argc, char **argv)
     char *const cmds[2][3] = {{"/bin/true", NULL, NULL}, {"/bin/echo", "hi", NULL}};
     const char *names[2] = {"/bin/true", "/bin/echo hi"};
 
-    printf("spawn bench: N=%d per row, %d us idle before each run, uid %d, cgroups %s\n", n,
-           gap_us, (int)geteuid(),
+    printf("spawn bench: N=%d per row, %d us idle before each run, uid %d, cgroups %s\n", n, gap_us,
+           (int)geteuid(),
            prot & RN_BOX_PROT_CGROUP_V2   ? "v2"
            : prot & RN_BOX_PROT_CGROUP_V1 ? "v1"
                                           : "off");
