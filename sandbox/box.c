@@ -72,12 +72,29 @@ struct rn_box_context {
     rn_ahead *ahead;        /* what is made ahead (ahead.c), or NULL */
     int home_net, home_ipc; /* the caller thread's, to come back to after a clone */
     struct rlimit hard[RLIM_NLIMITS];
+    unsigned warm_max, nwarm; /* sandboxes built ahead, waiting for a program */
+    rn_box *warm[RN_BOX_WARM_MAX];
+    void *stacks[8]; /* child stacks kept for the next runs */
+    unsigned nstacks;
 };
+
+/* What every run of one shape shares up to its program: the part a warm
+ * box has made before the run is asked for. binds are the run's own (a
+ * warm box owns copies of them). */
+typedef struct {
+    uint64_t mem, tmp;
+    unsigned pids_all;
+    bool network, stdin_null;
+    const rn_box_bind *binds;
+    size_t nbinds;
+    bool owned;
+} box_shape;
 
 struct rn_box {
     rn_box_context *ctx;
     pid_t pid;
     int pidfd, in_fd, out_fd, err_fd, errpipe;
+    int sync_w; /* a warm box's: one byte starts its program */
     uid_t uid;
     bool uid_owned;
     rn_cgroup_run cg;
@@ -94,10 +111,12 @@ struct rn_box {
     rn_box_result res;
     /* What the child reads while it sets up (it has its own copy: these
      * are freed as soon as it is cloned). */
-    rn_plan plan;
+    rn_plan plan; /* the run's part of the root (its tmpfs and binds) */
+    rn_plan run;  /* what it reads once told to go: files, argv, env, cwd */
     rn_child_spec spec;
     const char **exec_paths;
     void *stack; /* the child's own stack when it shares our memory */
+    box_shape shape;
 };
 
 static uint64_t now_ns(void)
@@ -653,6 +672,7 @@ int rn_box_context_new(const rn_box_context_options *opts, rn_box_context **out)
         if (ctx->home_net >= 0 && ctx->home_ipc >= 0)
             want_ns = o.ahead;
     }
+    ctx->warm_max = o.warm < RN_BOX_WARM_MAX ? o.warm : RN_BOX_WARM_MAX;
     if ((want_ns || (o.ahead && ctx->cg.version)) &&
         (r = rn_ahead_new(want_ns, &ctx->cg, o.ahead, &ctx->ahead)) < 0)
         goto fail;
@@ -667,6 +687,11 @@ void rn_box_context_free(rn_box_context *ctx)
 {
     if (!ctx)
         return;
+    while (ctx->nwarm)
+        rn_box_free(ctx->warm[--ctx->nwarm]);
+    for (unsigned i = 0; i < ctx->nstacks; i++)
+        munmap(ctx->stacks[i], RN_BOX_CHILD_STACK + 4096);
+    ctx->nstacks = 0;
     /* Give cgroups of runs reaped a moment ago their last chance. */
     for (int i = 0; i < 50 && ctx->nzombies; i++) {
         zombies_sweep(ctx);
@@ -912,6 +937,7 @@ static const void *copy_mem(rn_plan *plan, const void *data, size_t len)
 }
 
 static void release_setup(rn_box *box);
+static void stack_put(rn_box_context *ctx, void *s);
 
 /* This thread's rseq area (glibc >= 2.35 registers one per thread). */
 static void rseq_registration(rn_child_spec *spec)
@@ -927,43 +953,206 @@ static void rseq_registration(rn_child_spec *spec)
 #endif
 }
 
-int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
+static void shape_of(const rn_box_options *opts, box_shape *s)
 {
+    unsigned pids = opts->pids ? opts->pids : 64;
+    memset(s, 0, sizeof(*s));
+    s->mem = opts->memory_bytes ? opts->memory_bytes : 256 * MIB;
+    s->tmp = opts->tmp_bytes ? opts->tmp_bytes : 64 * MIB;
+    /* pids counts the program's processes: the run's init is one more. */
+    s->pids_all = pids < UINT_MAX ? pids + 1 : pids;
+    s->network = opts->network;
+    s->stdin_null = opts->stdin_null;
+    s->binds = opts->binds;
+    s->nbinds = opts->nbinds;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool shape_eq(const box_shape *a, const box_shape *b)
+{
+    if (a->mem != b->mem || a->tmp != b->tmp || a->pids_all != b->pids_all ||
+        a->network != b->network || a->stdin_null != b->stdin_null || a->nbinds != b->nbinds)
+        return false;
+    for (size_t i = 0; i < a->nbinds; i++) {
+        const rn_box_bind *x = &a->binds[i], *y = &b->binds[i];
+        if (!str_eq(x->src, y->src) || !str_eq(x->dst, y->dst) || x->writable != y->writable ||
+            x->optional != y->optional)
+            return false;
+    }
+    return true;
+}
+
+static void shape_free(box_shape *s)
+{
+    if (!s->owned)
+        return;
+    rn_box_bind *b = (rn_box_bind *)s->binds;
+    for (size_t i = 0; i < s->nbinds; i++) {
+        free((char *)b[i].src);
+        free((char *)b[i].dst);
+    }
+    free(b);
+    s->binds = NULL;
+    s->nbinds = 0;
+    s->owned = false;
+}
+
+/* Keep copies of the binds: a warm box outlives the options it was made
+ * from. */
+static int shape_own(box_shape *s)
+{
+    rn_box_bind *b = s->nbinds ? calloc(s->nbinds, sizeof(*b)) : NULL;
+    if (s->nbinds && !b)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->nbinds; i++) {
+        b[i] = s->binds[i];
+        b[i].src = s->binds[i].src ? strdup(s->binds[i].src) : NULL;
+        b[i].dst = s->binds[i].dst ? strdup(s->binds[i].dst) : NULL;
+        if ((s->binds[i].src && !b[i].src) || (s->binds[i].dst && !b[i].dst)) {
+            s->binds = b;
+            s->owned = true;
+            shape_free(s);
+            return -ENOMEM;
+        }
+    }
+    s->binds = b;
+    s->owned = true;
+    return 0;
+}
+
+/* A box can be made warm when its child shares our memory (so the run's
+ * part can be handed over after the clone) and /work is a tmpfs of its
+ * own. */
+static bool warm_eligible(const rn_box_context *ctx, const rn_box_options *opts)
+{
+    return ctx->warm_max && ctx->init_fd >= 0 && rn_child_has_clone3() && !opts->workdir;
+}
+
+static int check_options(const rn_box_options *opts, bool run)
+{
+    if (!opts || (opts->nbinds && !opts->binds) || (opts->nfiles && !opts->files))
+        return -EINVAL;
+    if (run && (!opts->argv || !opts->argv[0] || !*opts->argv[0]))
+        return -EINVAL;
+    for (size_t i = 0; i < opts->nfiles; i++)
+        if (!valid_file_name(opts->files[i].name) || (opts->files[i].len && !opts->files[i].data))
+            return -EINVAL;
+    if (opts->cwd && opts->cwd[0] != '/')
+        return -EINVAL;
+    return 0;
+}
+
+static void *stack_get(rn_box_context *ctx)
+{
+    if (ctx->nstacks)
+        return ctx->stacks[--ctx->nstacks];
+    void *s = mmap(NULL, RN_BOX_CHILD_STACK + 4096, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (s == MAP_FAILED)
+        return NULL;
+    mprotect(s, 4096, PROT_NONE); /* a guard page below it */
+    return s;
+}
+
+/* Stacks are kept for the next runs: unmapping one costs a TLB flush on
+ * every CPU our threads ran on. */
+static void stack_put(rn_box_context *ctx, void *s)
+{
+    if (ctx->nstacks < sizeof(ctx->stacks) / sizeof(ctx->stacks[0]))
+        ctx->stacks[ctx->nstacks++] = s;
+    else
+        munmap(s, RN_BOX_CHILD_STACK + 4096);
+}
+
+static rn_box *box_new(rn_box_context *ctx)
+{
+    rn_box *box = calloc(1, sizeof(*box));
+    if (!box)
+        return NULL;
+    box->ctx = ctx;
+    box->pidfd = box->in_fd = box->out_fd = box->err_fd = box->errpipe = box->sync_w = -1;
+    box->cg.v2fd = -1;
+    return box;
+}
+
+/* The run's part, which the child reads once it is told to go: its files,
+ * argv, env, cwd and rlimits, in box->run (never in box->plan, which a warm
+ * child may be reading while this is written). */
+static int fill_run(rn_box *box, const rn_box_options *opts)
+{
+    rn_box_context *ctx = box->ctx;
+    rn_child_spec *spec = &box->spec;
+    rn_plan *run = &box->run;
+    const box_shape *s = &box->shape;
+    uint64_t wall_ms = opts->wall_ms ? opts->wall_ms : 10000;
+    uint64_t cpu_ms = opts->cpu_ms ? opts->cpu_ms : wall_ms;
+    uint64_t fsize = opts->fsize_bytes ? opts->fsize_bytes : 64 * MIB;
+    unsigned nofile = opts->nofile ? opts->nofile : 256;
+    box->wall_ms = wall_ms;
+    box->cpu_ms = cpu_ms;
+    int r;
+
+    /* Written after pivot_root, into /work (a tmpfs of the run's, or the
+     * caller's workdir), before the program starts. */
+    for (size_t i = 0; i < opts->nfiles; i++) {
+        const rn_box_file *f = &opts->files[i];
+        rn_op op = {.kind = RN_OP_WRITE,
+                    .mode = f->mode ? f->mode & 07777 : 0644,
+                    .path = rn_plan_fmt(run, "/work/%s", f->name),
+                    .data = copy_mem(run, f->data, f->len),
+                    .len = f->len};
+        if (!op.data)
+            return -ENOMEM;
+        if ((r = rn_plan_add(run, &op)) < 0)
+            return r;
+    }
+    const char *const *envp = opts->envp ? opts->envp : default_env;
+    if ((r = exec_candidates(run, opts->argv[0], envp, &box->exec_paths)) < 0)
+        return r;
+    spec->plans[2] = run;
+    spec->exec_paths = box->exec_paths;
+    spec->cwd = rn_plan_str(run, opts->cwd ? opts->cwd : "/work");
+    spec->argv = copy_strv(run, opts->argv);
+    spec->envp = copy_strv(run, envp);
+    if (!spec->cwd || !spec->argv || !spec->envp)
+        return -ENOMEM;
+
+    spec->nrlimits = 0;
+    uint64_t cpu_s = (cpu_ms + 999) / 1000;
+    /* The kernel counts RLIMIT_CPU in ticks, which overcount on a busy
+     * machine (up to 30% seen against the cgroup's exact figure): a second
+     * of slack, and SIGKILL then, so the program surely gets its budget. */
+    add_rlimit(spec, ctx, RLIMIT_CPU, cpu_s + 1, cpu_s + 1);
+    add_rlimit(spec, ctx, RLIMIT_NPROC, s->pids_all, s->pids_all);
+    add_rlimit(spec, ctx, RLIMIT_NOFILE, nofile, nofile);
+    add_rlimit(spec, ctx, RLIMIT_FSIZE, fsize, fsize);
+    add_rlimit(spec, ctx, RLIMIT_CORE, 0, 0);
+    add_rlimit(spec, ctx, RLIMIT_STACK, 8 * MIB, 8 * MIB);
+    add_rlimit(spec, ctx, RLIMIT_RTPRIO, 0, 0);
+    if (!ctx->cg.version) /* see box.h: cgroup memory is the limit when it exists */
+        add_rlimit(spec, ctx, RLIMIT_DATA, s->mem, s->mem);
+    return 0;
+}
+
+/* Everything up to the program: the uid, the run's part of the root,
+ * cgroup, pipes, the clone and the maps. The child then builds the
+ * sandbox and waits for a byte on the sync pipe before it starts the
+ * program; go() sends it. With run_ready the run's part is filled in
+ * already (a cold start, or a child with a copy of our memory). */
+static int box_begin(rn_box *box, const rn_box_options *opts, bool run_ready)
+{
+    rn_box_context *ctx = box->ctx;
     int r = 0;
     int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, ep[2] = {-1, -1},
         sp[2] = {-1, -1};
     int cgfds[RN_CG_NCTRL], ncg = 0;
     int ahead_net = -1, ahead_ipc = -1;
-    rn_box *box = NULL;
-
-    if (!opts || !opts->argv || !opts->argv[0] || !*opts->argv[0] ||
-        (opts->nbinds && !opts->binds) || (opts->nfiles && !opts->files))
-        return -EINVAL;
-    for (size_t i = 0; i < opts->nfiles; i++)
-        if (!valid_file_name(opts->files[i].name) || (opts->files[i].len && !opts->files[i].data))
-            return -EINVAL;
-    const char *cwd = opts->cwd ? opts->cwd : "/work";
-    if (cwd[0] != '/')
-        return -EINVAL;
-
-    box = calloc(1, sizeof(*box));
-    if (!box)
-        return -ENOMEM;
-    box->ctx = ctx;
-    box->pidfd = box->in_fd = box->out_fd = box->err_fd = box->errpipe = -1;
-    box->cg.v2fd = -1;
-
-    uint64_t wall_ms = opts->wall_ms ? opts->wall_ms : 10000;
-    uint64_t cpu_ms = opts->cpu_ms ? opts->cpu_ms : wall_ms;
-    uint64_t mem = opts->memory_bytes ? opts->memory_bytes : 256 * MIB;
-    uint64_t tmp = opts->tmp_bytes ? opts->tmp_bytes : 64 * MIB;
-    uint64_t fsize = opts->fsize_bytes ? opts->fsize_bytes : 64 * MIB;
-    unsigned pids = opts->pids ? opts->pids : 64;
-    /* pids counts the program's processes: the run's init is one more. */
-    unsigned pids_all = pids < UINT_MAX ? pids + 1 : pids;
-    unsigned nofile = opts->nofile ? opts->nofile : 256;
-    box->wall_ms = wall_ms;
-    box->cpu_ms = cpu_ms;
+    const box_shape *s = &box->shape;
+    uint64_t tmp = s->tmp;
 
     gid_t gid;
     if (ctx->root) {
@@ -983,7 +1172,7 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         gid = ctx->outer_gid;
     }
 
-    /* The run's part of the root: /tmp, /work, its files and binds. */
+    /* The run's part of the root: /tmp, /work and its binds. */
     uint64_t inodes = tmp / 4096 < 1024 ? 1024 : tmp / 4096;
     if ((r = plan_mkdirs(&box->plan, &ctx->plan, "/tmp", true)) < 0)
         goto fail;
@@ -1022,20 +1211,6 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     }
     if (r < 0)
         goto fail;
-    for (size_t i = 0; i < opts->nfiles; i++) {
-        const rn_box_file *f = &opts->files[i];
-        rn_op op = {.kind = RN_OP_WRITE,
-                    .mode = f->mode ? f->mode & 07777 : 0644,
-                    .path = rn_plan_fmt(&box->plan, "%s/work/%s", RN_BOX_STAGE, f->name),
-                    .data = copy_mem(&box->plan, f->data, f->len),
-                    .len = f->len};
-        if (!op.data) {
-            r = -ENOMEM;
-            goto fail;
-        }
-        if ((r = rn_plan_add(&box->plan, &op)) < 0)
-            goto fail;
-    }
     for (size_t i = 0; i < opts->nbinds; i++) {
         const rn_box_bind *b = &opts->binds[i];
         const char *dst = b->dst ? b->dst : b->src;
@@ -1063,17 +1238,13 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
             goto fail;
     }
 
-    const char *const *envp = opts->envp ? opts->envp : default_env;
-    if ((r = exec_candidates(&box->plan, opts->argv[0], envp, &box->exec_paths)) < 0)
-        goto fail;
-
     /* Cgroup before clone: with v2 the child is born inside it. */
     if (ctx->cg.version) {
         char id[64];
         snprintf(id, sizeof(id), "%d-%" PRIu64, (int)getpid(), ++ctx->seq);
-        if (!ctx->ahead || rn_ahead_take_cgroup(ctx->ahead, mem, pids_all, &box->cg) < 0) {
+        if (!ctx->ahead || rn_ahead_take_cgroup(ctx->ahead, s->mem, s->pids_all, &box->cg) < 0) {
             zombies_sweep(ctx);
-            if ((r = rn_cgroup_create(&ctx->cg, id, mem, pids_all, &box->cg)) < 0)
+            if ((r = rn_cgroup_create(&ctx->cg, id, s->mem, s->pids_all, &box->cg)) < 0)
                 goto fail;
         }
     }
@@ -1090,7 +1261,7 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         r = -errno;
         goto fail;
     }
-    if (opts->stdin_null) {
+    if (s->stdin_null) {
         in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (in[0] < 0) {
             r = -errno;
@@ -1103,60 +1274,33 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     /* Programs open their stdio by path too (/dev/stdin, /dev/stderr,
      * /proc/self/fd/N), which checks the pipe's inode: ours, mode 0600.
      * Let the run's uid in; an anonymous pipe has no other path. */
-    if ((!opts->stdin_null && fchmod(in[0], 0666) < 0) || fchmod(outp[1], 0666) < 0 ||
+    if ((!s->stdin_null && fchmod(in[0], 0666) < 0) || fchmod(outp[1], 0666) < 0 ||
         fchmod(errp[1], 0666) < 0) {
         r = -errno;
         goto fail;
     }
 
     rn_child_spec *spec = &box->spec;
-    *spec = (rn_child_spec){
-        .plans = {&ctx->plan, &box->plan},
-        .sync_fd = sp[0],
-        .sync_wfd = sp[1],
-        .err_fd = ep[1],
-        .stdio = {in[0], outp[1], errp[1]},
-        .root = ctx->root,
-        .network = opts->network,
-        .unshare_cgroup = true,
-        .ncg = ncg,
-        .cwd = rn_plan_str(&box->plan, cwd),
-        .exec_paths = box->exec_paths,
-        .argv = copy_strv(&box->plan, opts->argv),
-        .envp = copy_strv(&box->plan, envp),
-        .last_cap = ctx->last_cap,
-        .filter = ctx->filter.filter ? &ctx->filter : NULL,
-        .init_filter = ctx->init_filter.filter ? &ctx->init_filter : NULL,
-        .hostname = "runnel",
-        .init_fd = ctx->init_fd,
-        .dumpable = ctx->dumpable,
-    };
+    spec->plans[0] = &ctx->plan;
+    spec->plans[1] = &box->plan;
+    spec->sync_fd = sp[0];
+    spec->sync_wfd = sp[1];
+    spec->err_fd = ep[1];
+    spec->stdio[0] = in[0];
+    spec->stdio[1] = outp[1];
+    spec->stdio[2] = errp[1];
+    spec->root = ctx->root;
+    spec->network = s->network;
+    spec->unshare_cgroup = true;
+    spec->ncg = ncg;
+    spec->last_cap = ctx->last_cap;
+    spec->filter = ctx->filter.filter ? &ctx->filter : NULL;
+    spec->init_filter = ctx->init_filter.filter ? &ctx->init_filter : NULL;
+    memcpy(spec->hostname, "runnel", sizeof("runnel"));
+    spec->init_fd = ctx->init_fd;
+    spec->dumpable = ctx->dumpable;
     for (int i = 0; i < ncg; i++)
         spec->cg_fds[i] = cgfds[i];
-    if (ctx->init_fd < 0) {
-        spec->keep[0][0] = (uintptr_t)ctx->stack;
-        spec->keep[0][1] = (uintptr_t)ctx->stack + RN_BOX_CHILD_STACK + 4096;
-        spec->keep[1][0] = ctx->text[0];
-        spec->keep[1][1] = ctx->text[1];
-        rseq_registration(spec);
-    }
-    uint64_t cpu_s = (cpu_ms + 999) / 1000;
-    /* The kernel counts RLIMIT_CPU in ticks, which overcount on a busy
-     * machine (up to 30% seen against the cgroup's exact figure): a second
-     * of slack, and SIGKILL then, so the program surely gets its budget. */
-    add_rlimit(spec, ctx, RLIMIT_CPU, cpu_s + 1, cpu_s + 1);
-    add_rlimit(spec, ctx, RLIMIT_NPROC, pids_all, pids_all);
-    add_rlimit(spec, ctx, RLIMIT_NOFILE, nofile, nofile);
-    add_rlimit(spec, ctx, RLIMIT_FSIZE, fsize, fsize);
-    add_rlimit(spec, ctx, RLIMIT_CORE, 0, 0);
-    add_rlimit(spec, ctx, RLIMIT_STACK, 8 * MIB, 8 * MIB);
-    add_rlimit(spec, ctx, RLIMIT_RTPRIO, 0, 0);
-    if (!box->cg.version) /* see box.h: cgroup memory is the limit when it exists */
-        add_rlimit(spec, ctx, RLIMIT_DATA, mem, mem);
-    if (!spec->cwd || !spec->argv || !spec->envp) {
-        r = -ENOMEM;
-        goto fail;
-    }
 
     struct clone_args_v2 ca = {
         .flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
@@ -1177,20 +1321,27 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
         /* It shares our memory (no page tables to copy) on a stack of its
          * own until it execs runnel-init: what it reads must live until
          * reap. */
-        box->stack = mmap(NULL, RN_BOX_CHILD_STACK + 4096, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (box->stack == MAP_FAILED) {
-            box->stack = NULL;
+        if (!(box->stack = stack_get(ctx))) {
             r = -errno;
             goto fail;
         }
-        mprotect(box->stack, 4096, PROT_NONE);
         ca.flags |= CLONE_VM;
         ca.stack = (uint64_t)(uintptr_t)box->stack + 4096;
+        spec->program_waits = rn_child_has_clone3();
     } else {
         /* A fork-like copy of us on its own stack: it changes uid and
-         * builds the sandbox in memory of its own. */
+         * builds the sandbox in memory of its own, so the run's part must
+         * be in it already. */
+        if (!run_ready) {
+            r = -EINVAL;
+            goto fail;
+        }
         spec->init_fd = -1;
+        spec->keep[0][0] = (uintptr_t)ctx->stack;
+        spec->keep[0][1] = (uintptr_t)ctx->stack + RN_BOX_CHILD_STACK + 4096;
+        spec->keep[1][0] = ctx->text[0];
+        spec->keep[1][1] = ctx->text[1];
+        rseq_registration(spec);
         ca.stack = (uint64_t)(uintptr_t)ctx->stack + 4096;
     }
     ca.stack_size = RN_BOX_CHILD_STACK;
@@ -1204,7 +1355,7 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     bool ahead = false;
     if (ctx->ahead && ctx->home_net >= 0 &&
         rn_ahead_take_ns(ctx->ahead, &ahead_net, &ahead_ipc) == 0) {
-        ahead = enter_ahead(ctx, ahead_net, ahead_ipc, opts->network);
+        ahead = enter_ahead(ctx, ahead_net, ahead_ipc, s->network);
         if (ahead) {
             ca.flags &= ~(uint64_t)(CLONE_NEWNET | CLONE_NEWIPC);
             spec->network = false; /* up already, and not the run's to change */
@@ -1248,12 +1399,13 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     close(errp[1]);
     sp[0] = ep[1] = in[0] = outp[1] = errp[1] = -1;
     box->errpipe = ep[0];
-    box->in_fd = opts->stdin_null ? -1 : in[1];
-    if (opts->stdin_null && in[1] >= 0)
+    box->in_fd = s->stdin_null ? -1 : in[1];
+    if (s->stdin_null && in[1] >= 0)
         close(in[1]);
     box->out_fd = outp[0];
     box->err_fd = errp[0];
-    ep[0] = in[1] = outp[0] = errp[0] = -1;
+    box->sync_w = sp[1];
+    ep[0] = in[1] = outp[0] = errp[0] = sp[1] = -1;
 
     /* The maps: 1000 inside is the run's own host uid (or ours, rootless).
      * Rootful runs keep setgroups allowed so the child can drop the
@@ -1276,15 +1428,18 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
             box->perr = -r;
         }
     }
-    if (box->pstage) {
-        syscall(SYS_pidfd_send_signal, box->pidfd, SIGKILL, NULL, 0);
-    } else if (write(sp[1], "g", 1) != 1) {
+    /* One byte: the maps are written, build the sandbox. A second (go())
+     * starts the program; a cold start sends both at once. */
+    if (!box->pstage && write(box->sync_w, "gg", run_ready ? 2 : 1) != (run_ready ? 2 : 1)) {
         box->pstage = RN_BOX_STAGE_SYNC;
         box->perr = errno;
-        syscall(SYS_pidfd_send_signal, box->pidfd, SIGKILL, NULL, 0);
     }
-    close(sp[1]);
-    sp[1] = -1;
+    if (box->pstage)
+        syscall(SYS_pidfd_send_signal, box->pidfd, SIGKILL, NULL, 0);
+    if (run_ready || box->pstage) {
+        close(box->sync_w);
+        box->sync_w = -1;
+    }
 
     set_nonblock(box->out_fd);
     set_nonblock(box->err_fd);
@@ -1292,12 +1447,6 @@ int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
     if (box->in_fd >= 0)
         set_nonblock(box->in_fd);
     set_nonblock(box->pidfd);
-    if (ctx->ahead) {
-        rn_ahead_running(ctx->ahead, true);
-        box->ahead_running = true;
-    }
-
-    *out = box;
     return 0;
 
 fail:;
@@ -1311,17 +1460,140 @@ fail:;
         close(ahead_net);
     if (ahead_ipc >= 0)
         close(ahead_ipc);
-    if (box) {
-        if (box->cg.version) {
-            rn_cgroup_destroy(&box->cg);
-            rn_cgroup_run_free(&box->cg);
-        }
-        if (box->uid_owned)
-            uid_release(ctx, box->uid);
-        release_setup(box);
-        free(box);
-    }
     return r;
+}
+
+/* Undo a box whose begin failed (nothing was cloned). */
+static void box_discard(rn_box *box)
+{
+    rn_box_context *ctx = box->ctx;
+    if (box->cg.version) {
+        rn_cgroup_destroy(&box->cg);
+        rn_cgroup_run_free(&box->cg);
+    }
+    if (box->uid_owned)
+        uid_release(ctx, box->uid);
+    release_setup(box);
+    shape_free(&box->shape);
+    free(box);
+}
+
+/* The run starts now: its wall clock, and (for a warm box) the byte that
+ * lets the child start the program. */
+static void box_go(rn_box *box)
+{
+    if (box->sync_w >= 0) {
+        if (write(box->sync_w, "g", 1) != 1) {
+            box->pstage = RN_BOX_STAGE_SYNC;
+            box->perr = errno;
+            syscall(SYS_pidfd_send_signal, box->pidfd, SIGKILL, NULL, 0);
+        }
+        close(box->sync_w);
+        box->sync_w = -1;
+    }
+    box->start_ns = now_ns();
+    if (box->ctx->ahead) {
+        rn_ahead_running(box->ctx->ahead, true);
+        box->ahead_running = true;
+    }
+}
+
+/* A warm box of this shape whose child is still waiting, or NULL. */
+static rn_box *warm_take(rn_box_context *ctx, const box_shape *s)
+{
+    for (unsigned i = 0; i < ctx->nwarm; i++) {
+        rn_box *box = ctx->warm[i];
+        if (!shape_eq(&box->shape, s))
+            continue;
+        memmove(&ctx->warm[i], &ctx->warm[i + 1], (ctx->nwarm - i - 1) * sizeof(ctx->warm[0]));
+        ctx->nwarm--;
+        struct pollfd p[2] = {{box->pidfd, POLLIN, 0}, {box->errpipe, POLLIN, 0}};
+        if (poll(p, 2, 0) == 0)
+            return box;
+        /* It failed or was killed while it waited: a fresh one. */
+        rn_box_free(box);
+        i = (unsigned)-1;
+    }
+    return NULL;
+}
+
+int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out)
+{
+    int r = check_options(opts, true);
+    if (r < 0)
+        return r;
+    rn_box *box = NULL;
+    if (warm_eligible(ctx, opts)) {
+        box_shape s;
+        shape_of(opts, &s);
+        box = warm_take(ctx, &s);
+    }
+    if (box) {
+        if ((r = fill_run(box, opts)) < 0) {
+            rn_box_free(box);
+            return r;
+        }
+        box_go(box);
+        *out = box;
+        return 0;
+    }
+    if (!(box = box_new(ctx)))
+        return -ENOMEM;
+    shape_of(opts, &box->shape);
+    if ((r = fill_run(box, opts)) < 0 || (r = box_begin(box, opts, true)) < 0) {
+        box_discard(box);
+        return r;
+    }
+    box_go(box);
+    *out = box;
+    return 0;
+}
+
+int rn_box_warm(rn_box_context *ctx, const rn_box_options *opts)
+{
+    int r = check_options(opts, false);
+    if (r < 0)
+        return r;
+    if (!warm_eligible(ctx, opts))
+        return 0;
+    box_shape s;
+    shape_of(opts, &s);
+    unsigned same = 0;
+    for (unsigned i = 0; i < ctx->nwarm; i++)
+        same += shape_eq(&ctx->warm[i]->shape, &s);
+    if (same >= ctx->warm_max)
+        return 0;
+    if (ctx->nwarm == ctx->warm_max) { /* the oldest of another shape makes room */
+        for (unsigned i = 0; i < ctx->nwarm; i++) {
+            if (shape_eq(&ctx->warm[i]->shape, &s))
+                continue;
+            rn_box *old = ctx->warm[i];
+            memmove(&ctx->warm[i], &ctx->warm[i + 1], (ctx->nwarm - i - 1) * sizeof(ctx->warm[0]));
+            ctx->nwarm--;
+            rn_box_free(old);
+            break;
+        }
+    }
+    rn_box *box = box_new(ctx);
+    if (!box)
+        return -ENOMEM;
+    box->shape = s;
+    if ((r = shape_own(&box->shape)) < 0 || (r = box_begin(box, opts, false)) < 0) {
+        box_discard(box);
+        return r;
+    }
+    if (box->pstage) { /* the child is gone already */
+        r = box->perr ? -box->perr : -EIO;
+        rn_box_free(box);
+        return r;
+    }
+    ctx->warm[ctx->nwarm++] = box;
+    return 1;
+}
+
+unsigned rn_box_warm_count(const rn_box_context *ctx)
+{
+    return ctx->nwarm;
 }
 
 int rn_box_stdin_fd(const rn_box *box)
@@ -1384,11 +1656,12 @@ int rn_box_kill(rn_box *box, rn_box_reason why)
 static void release_setup(rn_box *box)
 {
     if (box->stack)
-        munmap(box->stack, RN_BOX_CHILD_STACK + 4096);
+        stack_put(box->ctx, box->stack);
     box->stack = NULL;
     free(box->exec_paths);
     box->exec_paths = NULL;
     rn_plan_free(&box->plan);
+    rn_plan_free(&box->run);
 }
 
 static void release_cgroup(rn_box *box, bool early)
@@ -1610,7 +1883,7 @@ void rn_box_free(rn_box *box)
         box->pidfd = -1;
         box->uid_owned = false;
     }
-    int fds[] = {box->pidfd, box->in_fd, box->out_fd, box->err_fd, box->errpipe};
+    int fds[] = {box->pidfd, box->in_fd, box->out_fd, box->err_fd, box->errpipe, box->sync_w};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
             close(fds[i]);
@@ -1621,6 +1894,7 @@ void rn_box_free(rn_box *box)
     if (box->uid_owned)
         uid_release(box->ctx, box->uid);
     release_setup(box);
+    shape_free(&box->shape);
     free(box);
 }
 

@@ -160,7 +160,19 @@ typedef struct {
      * own at its start and removes them at its end. A context using it is
      * to be used from the thread that created it. */
     unsigned ahead;
+    /* Keep up to this many sandboxes (at most RN_BOX_WARM_MAX) built ahead
+     * and waiting for their program: namespaces, uid maps, cgroup, the
+     * mounted root, pipes. rn_box_warm() makes one; rn_box_spawn() takes
+     * one of the run's shape (same memory, pids, tmp size, network,
+     * stdin_null and binds; no workdir), fills in the files, argv, env,
+     * cwd and the other limits, and lets it go: the run then costs about
+     * what its program's own fork and exec cost. 0: none. Only where the
+     * run's first process shares the caller's memory (runnel-init can be
+     * exec'd, x86_64 and aarch64). */
+    unsigned warm;
 } rn_box_context_options;
+
+#define RN_BOX_WARM_MAX 16
 
 /* Per-run options. Zero means "the default" for every limit. */
 typedef struct {
@@ -229,6 +241,18 @@ unsigned rn_box_context_protections(const rn_box_context *ctx);
  * here: it is reported by rn_box_reap() as RN_BOX_SETUP_FAILED. argv, envp
  * and file data are copied: the caller may free them on return. */
 int rn_box_spawn(rn_box_context *ctx, const rn_box_options *opts, rn_box **out);
+
+/* Build one sandbox of the shape opts gives (argv may be NULL; files, env,
+ * cwd and the time, CPU, nofile and fsize limits are the run's, not the
+ * shape's) and keep it waiting for rn_box_spawn(). Returns 1 when one was
+ * made, 0 when there is nothing to do (as many of that shape are waiting
+ * as the context keeps, or the shape cannot be made ahead), or a negative
+ * errno. When the pool is full, the oldest box of another shape is
+ * dropped. Call it when the caller is idle: it costs a clone and the uid
+ * maps on this thread, the child builds the rest on its own. */
+int rn_box_warm(rn_box_context *ctx, const rn_box_options *opts);
+/* How many sandboxes are waiting. */
+unsigned rn_box_warm_count(const rn_box_context *ctx);
 
 /* The write end of the program's stdin, or -1 (stdin_null, or closed). */
 int rn_box_stdin_fd(const rn_box *box);

@@ -83,19 +83,27 @@ typedef struct {
     uint64_t maxrss_kb; /* EXIT: the largest max RSS among them */
 } rn_report;
 
-/* Everything the child needs, prepared by the parent before clone. The
- * child (the run's init) has its own copy-on-write image of this struct;
- * the program shares the init's memory until it execs. */
+/* Everything the child needs, prepared by the parent before clone (the
+ * run's part, plans[2] on, before the second sync byte). The child (the
+ * run's init) shares the caller's memory until it execs runnel-init, or
+ * has its own copy-on-write image of it; the program shares the init's
+ * memory until it execs. */
 typedef struct {
-    const rn_plan *plans[2]; /* context plan, then the run's plan */
-    int sync_fd;             /* read end: one byte means "maps written, go" */
-    int sync_wfd;            /* the parent's end, closed first in the child */
-    int err_fd;              /* write end, O_CLOEXEC: rn_report records */
-    int stdio[3];            /* child ends of the stdio pipes (or /dev/null) */
-    bool root;               /* rootful: drop supplementary groups */
-    bool network;            /* bring lo up */
-    bool unshare_cgroup;     /* cgroup ns after joining the run's cgroup */
-    int cg_fds[4];           /* v1 `tasks` files the child joins itself (see cgroup below) */
+    /* The context's plan and the run's (built before the second sync
+     * byte), then the files (written after it, below /work). */
+    const rn_plan *plans[3];
+    /* Read end: one byte for the init ("maps written, build"), one for
+     * the program ("files and argv are in, go"; only when program_waits,
+     * i.e. it shares the caller's memory, where they are written). */
+    int sync_fd;
+    bool program_waits;
+    int sync_wfd;        /* the parent's end, closed first in the child */
+    int err_fd;          /* write end, O_CLOEXEC: rn_report records */
+    int stdio[3];        /* child ends of the stdio pipes (or /dev/null) */
+    bool root;           /* rootful: drop supplementary groups */
+    bool network;        /* bring lo up */
+    bool unshare_cgroup; /* cgroup ns after joining the run's cgroup */
+    int cg_fds[4];       /* v1 `tasks` files the child joins itself (see cgroup below) */
     int ncg;
     const char *cwd;
     const char *const *exec_paths; /* candidate paths for argv[0], NULL-ended */

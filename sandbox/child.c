@@ -234,6 +234,26 @@ RN_CHILD static long run_op(const rn_op *op, int srcfd)
     return -EINVAL;
 }
 
+/* Close every fd above 2 but the (up to n) ones in keep (-1: none). */
+RN_CHILD static void close_others(int *keep, int n)
+{
+    for (int i = 1; i < n; i++) /* insertion sort: n is tiny */
+        for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+            int t = keep[j];
+            keep[j] = keep[j - 1];
+            keep[j - 1] = t;
+        }
+    unsigned lo = 3;
+    for (int i = 0; i < n; i++) {
+        if (keep[i] < (int)lo)
+            continue;
+        if ((unsigned)keep[i] > lo)
+            SYS3(close_range, lo, (unsigned)keep[i] - 1, 0);
+        lo = (unsigned)keep[i] + 1;
+    }
+    SYS3(close_range, lo, ~0U, 0);
+}
+
 RN_CHILD static void reset_signals(void)
 {
     /* The kernel's struct: handler, flags, restorer, mask. */
@@ -309,6 +329,26 @@ RN_CHILD static int program_main(void *arg)
 
     if (spec->filter && (r = SYS3(prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec->filter)) < 0)
         fail(spec, RN_BOX_STAGE_SECCOMP, -r);
+
+    /* Locked down: wait for the run (a warm box waits here until one is
+     * asked for), then its files, cwd and limits, which were written to
+     * the memory we share with the caller before the byte was sent. */
+    char go;
+    if (spec->program_waits && SYS3(read, spec->sync_fd, &go, 1) != 1)
+        die(127);
+    for (size_t i = 0; spec->plans[2] && i < spec->plans[2]->n; i++)
+        if ((r = run_op(&spec->plans[2]->ops[i], -1)) < 0)
+            fail(spec, RN_BOX_STAGE_FILES, -r);
+    if ((r = SYS1(chdir, spec->cwd)) < 0)
+        fail(spec, RN_BOX_STAGE_CWD, -r);
+    /* The init is bound by none of them: it starts nothing and reads no
+     * more files (RLIMIT_NPROC counts it: the parent allows one process
+     * more than the run's pids). */
+    for (int i = 0; i < spec->nrlimits; i++) {
+        struct rlimit rl = {spec->rlimits[i].soft, spec->rlimits[i].hard};
+        if ((r = SYS4(prlimit64, 0, spec->rlimits[i].resource, &rl, NULL)) < 0)
+            fail(spec, RN_BOX_STAGE_RLIMIT, -r);
+    }
 
     long err = -ENOENT;
     for (size_t i = 0; spec->exec_paths[i]; i++) {
@@ -463,11 +503,16 @@ RN_CHILD int rn_child_main(void *arg)
     for (int i = 0; i < 3; i++)
         if ((r = SYS3(dup3, tmp[i], i, 0)) < 0)
             fail(spec, RN_BOX_STAGE_FDS, -r);
+    /* Of the caller's fds (every client socket and every other run's pipe
+     * end, copied at clone) keep only ours: a copy held here would keep a
+     * connection from closing or another run's stdin from its EOF for as
+     * long as this sandbox waits for its run. */
+    int keep[3] = {spec->err_fd, spec->sync_fd, spec->init_fd};
+    close_others(keep, 3);
 
     char go;
     if (SYS3(read, spec->sync_fd, &go, 1) != 1)
         die(127); /* the parent gave up on us; it reports why */
-    SYS1(close, spec->sync_fd);
 
     if (spec->unshare_cgroup && (r = SYS1(unshare, CLONE_NEWCGROUP)) < 0)
         fail(spec, RN_BOX_STAGE_CGROUP, -r);
@@ -532,6 +577,11 @@ RN_CHILD int rn_child_main(void *arg)
                 fail(spec, op->kind == RN_OP_WRITE ? RN_BOX_STAGE_FILES : RN_BOX_STAGE_MOUNT, -r);
         }
     }
+    /* The host's directories: the program must never hold one, even for
+     * the moment before its exec. */
+    for (int i = 0; i < nsrc; i++)
+        if (srcfds[i] >= 0)
+            SYS1(close, srcfds[i]);
 
     /* pivot_root(".", ".") stacks the old root on top of the new one; the
      * detach then drops the host's whole tree from this namespace. */
@@ -545,27 +595,26 @@ RN_CHILD int rn_child_main(void *arg)
     if (spec->network && (r = loopback_up()) < 0)
         fail(spec, RN_BOX_STAGE_NETWORK, -r);
 
-    if ((r = SYS1(chdir, spec->cwd)) < 0)
-        fail(spec, RN_BOX_STAGE_CWD, -r);
-
-    /* The init is bound by them too (RLIMIT_NPROC counts it: the parent
-     * allows one process more than the run's pids). */
-    for (int i = 0; i < spec->nrlimits; i++) {
-        struct rlimit rl = {spec->rlimits[i].soft, spec->rlimits[i].hard};
-        if ((r = SYS4(prlimit64, 0, spec->rlimits[i].resource, &rl, NULL)) < 0)
-            fail(spec, RN_BOX_STAGE_RLIMIT, -r);
-    }
     /* No controlling terminal for the init either. */
     if ((r = SYS0(setsid)) < 0)
         fail(spec, RN_BOX_STAGE_CREDS, -r);
 
     long program;
 #if defined(__x86_64__) || defined(__aarch64__)
-    /* The program runs on this stack (we wait, CLONE_VFORK) until it has
-     * exec'd or died. */
+    /* The program runs on this stack until it has exec'd or died. Sharing
+     * the caller's memory, it starts now and waits locked down for the
+     * run while we become runnel-init (whose exec leaves this stack to
+     * it); in a copy of our own, which we unmap once it runs, we wait for
+     * its exec (CLONE_VFORK). */
     char stack[64 * 1024] __attribute__((aligned(16)));
-    uint64_t ca[8] = {CLONE_VM | CLONE_VFORK, 0, 0, 0, SIGCHLD, (uint64_t)(uintptr_t)stack,
-                      sizeof(stack),          0};
+    uint64_t ca[8] = {CLONE_VM | (spec->program_waits ? 0 : CLONE_VFORK),
+                      0,
+                      0,
+                      0,
+                      SIGCHLD,
+                      (uint64_t)(uintptr_t)stack,
+                      sizeof(stack),
+                      0};
     program = rn_clone3(ca, sizeof(ca), program_main, spec);
 #else
     program = SYS5(clone, SIGCHLD, 0, 0, 0, 0);

@@ -69,6 +69,7 @@ static const key_def keys[] = {
     STR("sandbox.cgroup", cgroup),
     BOOL("sandbox.no_cgroup", no_cgroup),
     U64("sandbox.ahead", ahead, 0, 16),
+    U64("sandbox.warm", warm, 0, 16),
     SECTION("auth"),
     LIST("auth.tokens", auth_tokens),
     SECTION("security"),
@@ -160,6 +161,7 @@ void rn_config_defaults(rn_config *cfg, const char *specs_default)
     cfg->uid_first = 1879048192; /* 0x70000000: clear of systemd and /etc/subuid ranges */
     cfg->uid_count = 65536;
     cfg->ahead = 4;
+    cfg->warm = 2;
     snprintf(cfg->cgroup, sizeof(cfg->cgroup), "runnel");
     cfg->playground = true;
 }

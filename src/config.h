@@ -38,6 +38,7 @@ typedef struct {
     char cgroup[128];
     bool no_cgroup;
     uint64_t ahead;
+    uint64_t warm; /* sandboxes built ahead, waiting for a run */
     /* security: lists are newline-separated */
     char auth_tokens[8192];
     char origins[4096];

@@ -514,8 +514,8 @@ static void rest_info(rn_http *h)
                    (unsigned long long)l->memory_bytes, (unsigned long long)l->output_bytes,
                    (unsigned long long)l->code_bytes, (unsigned long long)app->cfg.message_bytes,
                    l->pids, (unsigned long long)l->tmp_bytes);
-    rn_jbuf_printf(&b, ",\"running\":%u,\"queued\":%u", rn_jobs_running(app->jobs),
-                   rn_jobs_queued(app->jobs));
+    rn_jbuf_printf(&b, ",\"running\":%u,\"queued\":%u,\"warm\":%u", rn_jobs_running(app->jobs),
+                   rn_jobs_queued(app->jobs), rn_box_warm_count(app->box));
     size_t n = rn_specs_count(app->specs), avail = 0;
     rn_jbuf_str(&b, ",\"languages\":[");
     for (size_t i = 0; i < n; i++) {

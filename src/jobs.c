@@ -89,6 +89,12 @@ struct rn_jobs {
     rn_jobs_limits limits;
     rn_cache *cache;
     uv_timer_t kick;
+    /* Sandboxes built ahead for the next runs (rn_box_warm), of the shape
+     * of the last run stage started (at first, of the default limits). */
+    uv_timer_t warm;
+    rn_box_options warm_shape;
+    rn_box_bind *warm_binds; /* warm_shape's, owned */
+    int closing;             /* handles still closing at the end */
     rn_job *all;
     rn_job *qhead, *qtail;
     unsigned nqueued;
@@ -115,6 +121,8 @@ static void jobs_schedule(rn_jobs *jobs);
 static void jobs_retire_check(rn_jobs *jobs);
 static void job_start_run(rn_job *job);
 static void jobs_finish_shutdown(rn_jobs *jobs);
+static void jobs_warm_later(rn_jobs *jobs);
+static void jobs_set_warm_shape(rn_jobs *jobs, const rn_box_options *o);
 
 static void strv_free(char **v)
 {
@@ -333,6 +341,7 @@ static void job_end(rn_job *job)
         return;
     }
     jobs_schedule(jobs);
+    jobs_warm_later(jobs);
 }
 
 static void job_set_message(rn_job *job, const char *fmt, ...)
@@ -561,6 +570,11 @@ static void job_start_run(rn_job *job)
     job_fill_box_options(job, &o, &job->lim, binds, &nbinds, &file, false);
     o.argv = (const char *const *)job->run_argv;
     o.stdin_null = !job->keep_stdin && job->stdin_len == 0;
+    /* A run stage whose root is the spec's alone (no compile cache
+     * artifact, no binds of the request's) is what the next run of this
+     * language will look like. */
+    if (!job->build_dir[0] && !job->nbinds)
+        jobs_set_warm_shape(job->jobs, &o);
     job->stage = RN_JOB_RUNNING;
     if (job->cb.on_stage)
         job->cb.on_stage(job, RN_JOB_RUNNING, job->ud);
@@ -675,6 +689,73 @@ static void jobs_on_kick(uv_timer_t *t)
     jobs_schedule(t->data);
 }
 
+/* Idle enough to build a sandbox for the next run: nothing waits for a
+ * slot and one is free. One box per tick, so a request arriving meanwhile
+ * waits at most one clone. */
+static void jobs_on_warm(uv_timer_t *t)
+{
+    rn_jobs *jobs = t->data;
+    if (jobs->shutting_down || jobs->qhead || jobs->nrunning >= jobs->limits.concurrency)
+        return;
+    int r = rn_box_warm(jobs->box, &jobs->warm_shape);
+    if (r == 1)
+        uv_timer_start(&jobs->warm, jobs_on_warm, 1, 0);
+    else if (r < 0)
+        rn_log(RN_LOG_WARN, "sandbox.warm_failed", "error=%d", r);
+}
+
+/* A run ended or the server started: top the warm boxes up once what the
+ * end had to say (STOP, the log line) has gone out, a few loop turns
+ * later: a clone on this thread would hold it back. */
+static void jobs_warm_later(rn_jobs *jobs)
+{
+    if (!jobs->shutting_down)
+        uv_timer_start(&jobs->warm, jobs_on_warm, 3, 0);
+}
+
+static void jobs_free_warm_shape(rn_jobs *jobs)
+{
+    rn_box_bind *b = jobs->warm_binds;
+    for (size_t i = 0; i < jobs->warm_shape.nbinds; i++) {
+        free((char *)b[i].src);
+        free((char *)b[i].dst);
+    }
+    free(b);
+    jobs->warm_binds = NULL;
+    jobs->warm_shape.binds = NULL;
+    jobs->warm_shape.nbinds = 0;
+}
+
+/* Remember the shape of a run stage (its limits and the spec's mounts) for
+ * the boxes built ahead; on no memory, the shape without binds. */
+static void jobs_set_warm_shape(rn_jobs *jobs, const rn_box_options *o)
+{
+    rn_box_options *w = &jobs->warm_shape;
+    jobs_free_warm_shape(jobs);
+    memset(w, 0, sizeof(*w));
+    w->memory_bytes = o->memory_bytes;
+    w->tmp_bytes = o->tmp_bytes;
+    w->pids = o->pids;
+    w->network = o->network;
+    w->stdin_null = o->stdin_null;
+    rn_box_bind *b = o->nbinds ? calloc(o->nbinds, sizeof(*b)) : NULL;
+    if (!b)
+        return;
+    for (size_t i = 0; i < o->nbinds; i++) {
+        b[i] = o->binds[i];
+        b[i].src = o->binds[i].src ? strdup(o->binds[i].src) : NULL;
+        b[i].dst = o->binds[i].dst ? strdup(o->binds[i].dst) : NULL;
+    }
+    jobs->warm_binds = b;
+    w->binds = b;
+    w->nbinds = o->nbinds;
+    for (size_t i = 0; i < o->nbinds; i++)
+        if ((o->binds[i].src && !b[i].src) || (o->binds[i].dst && !b[i].dst)) {
+            jobs_free_warm_shape(jobs);
+            return;
+        }
+}
+
 static void job_on_defer(uv_timer_t *t)
 {
     rn_job *job = t->data;
@@ -707,6 +788,15 @@ int rn_jobs_new(uv_loop_t *loop, rn_box_context *box, const rn_specs *specs,
     }
     uv_timer_init(loop, &jobs->kick);
     jobs->kick.data = jobs;
+    uv_timer_init(loop, &jobs->warm);
+    jobs->warm.data = jobs;
+    /* The shape of a run with the default limits until a run says more. */
+    rn_box_options o = {.memory_bytes = jobs->limits.memory_bytes,
+                        .tmp_bytes = jobs->limits.tmp_bytes,
+                        .pids = (unsigned)jobs->limits.pids,
+                        .stdin_null = true};
+    jobs_set_warm_shape(jobs, &o);
+    jobs_warm_later(jobs);
     *out = jobs;
     return 0;
 }
@@ -762,10 +852,13 @@ void rn_jobs_set_limits(rn_jobs *jobs, const rn_jobs_limits *limits)
 static void jobs_free_after_close(uv_handle_t *h)
 {
     rn_jobs *jobs = h->data;
+    if (--jobs->closing > 0)
+        return;
     if (jobs->cache)
         rn_cache_close(jobs->cache);
     jobs->old_alive = 0;
     jobs_retire_check(jobs);
+    jobs_free_warm_shape(jobs);
     free(jobs->rates);
     free(jobs);
 }
@@ -774,6 +867,8 @@ static void jobs_finish_shutdown(rn_jobs *jobs)
 {
     void (*cb)(void *) = jobs->shutdown_cb;
     void *ud = jobs->shutdown_ud;
+    jobs->closing = 2;
+    uv_close((uv_handle_t *)&jobs->warm, jobs_free_after_close);
     uv_close((uv_handle_t *)&jobs->kick, jobs_free_after_close);
     if (cb)
         cb(ud);

@@ -197,7 +197,7 @@ static void on_hup(uv_signal_t *sig, int signum)
         strcmp(cfg.tls_key, app.cfg.tls_key) || strcmp(cfg.cache_dir, app.cfg.cache_dir) ||
         cfg.uid_first != app.cfg.uid_first || cfg.uid_count != app.cfg.uid_count ||
         strcmp(cfg.cgroup, app.cfg.cgroup) || cfg.no_cgroup != app.cfg.no_cgroup ||
-        cfg.ahead != app.cfg.ahead)
+        cfg.ahead != app.cfg.ahead || cfg.warm != app.cfg.warm)
         rn_log(RN_LOG_WARN, "config.reload_partial",
                "msg=\"listen, tls, cache.dir and sandbox.* changes take effect at restart\"");
     /* Envelopes keep the sections they were started with. */
@@ -334,6 +334,7 @@ int main(int argc, char **argv)
     bopts.cgroup_name = app.cfg.cgroup;
     bopts.no_cgroup = app.cfg.no_cgroup;
     bopts.ahead = (unsigned)app.cfg.ahead;
+    bopts.warm = (unsigned)app.cfg.warm;
     int r = rn_box_context_new(&bopts, &app.box);
     if (r < 0) {
         fprintf(stderr, "runneld: cannot set up the sandbox: %s\n", strerror(-r));

@@ -97,6 +97,10 @@ def pids_with(text):
     return found
 
 
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 def wait_until(pred, timeout, interval=0.05):
     deadline = time.monotonic() + timeout
     while True:

@@ -17,13 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REASONS, Run, arun, async_wait_until, marker, pids_with, wait_until
+from conftest import (REASONS, Run, arun, async_wait_until, fd_count, marker, pids_with,
+                      wait_until)
 
 CG_V1 = Path("/sys/fs/cgroup")
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 async def run_ok(srv, code="echo fine", expect="fine\n", language="bash"):
@@ -102,6 +99,19 @@ def test_sigkill_with_runs_in_flight(server_factory):
     again.start()
     assert time.monotonic() - t0 < 5, "restart was slow"
     serves(again)
+
+
+@pytest.fixture
+def server_factory(server_factory):
+    """These tests count the server's fds, cgroups and processes, and
+    make its clones fail: no sandboxes built ahead (sandbox.warm), whose
+    fds, cgroups and ready clones would blur that. test_server.py covers
+    the warm boxes."""
+    def make(*args, _config=None, **kw):
+        cfg = dict(_config or {})
+        cfg["sandbox"] = {"warm": 0, **cfg.get("sandbox", {})}
+        return server_factory(*args, _config=cfg, **kw)
+    return make
 
 
 # --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from conftest import arun, marker, pids_with, wait_until
+from conftest import arun, fd_count, marker, pids_with, wait_until
 
 RANNA, LINKIS, ZEPPELIN, LENSES = "ranna", "linkis", "zeppelin", "lenses"
 PATHS = {
@@ -323,10 +323,6 @@ def conns_now(server):
         if line.startswith("runnel_connections{"):
             n += int(float(line.rsplit(" ", 1)[1]))
     return n
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 # --------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 import asyncio
 import json
+import os
 import re
 import signal
 import time
 
 import pytest
 
-from conftest import SPECS, LOG, Run, arun, marker, pids_with, async_wait_until, wait_until
+from conftest import (SPECS, LOG, Run, arun, async_wait_until, fd_count, marker, pids_with,
+                      wait_until)
 
 
 def values(obj):
@@ -152,3 +154,124 @@ def test_full_specs(server_factory):
         if "use" in v:
             assert v["use"] in obj and "use" not in obj[v["use"]], (k, v)
     print(f"runneld became healthy in {started:.1f} s with the shipped specs")
+
+
+# --------------------------------------------------------------------------
+# sandboxes built ahead (sandbox.warm)
+# --------------------------------------------------------------------------
+
+def _warm(srv):
+    st, _, obj = srv.http_json("GET", "/v1/info")
+    assert st == 200, obj
+    return obj["warm"]
+
+
+def _run_uid_procs(srv):
+    """(pid, comm) of the server's descendants that run as a run's uid
+    (uid_first and up, the built-in default range)."""
+    procs = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/status") as f:
+                st = f.read()
+        except OSError:
+            continue
+        uid = int(re.search(r"^Uid:\s+\d+\s+(\d+)", st, re.M).group(1))
+        ppid = int(re.search(r"^PPid:\s+(\d+)", st, re.M).group(1))
+        name = re.search(r"^Name:\s+(.*)$", st, re.M).group(1)
+        procs[int(d)] = (ppid, name, 0x70000000 <= uid < 0x70000000 + 65536)
+
+    def under_server(pid):
+        for _ in range(16):
+            if pid not in procs:
+                return False
+            pid = procs[pid][0]
+            if pid == srv.pid:
+                return True
+        return False
+    return [(p, v[1]) for p, v in sorted(procs.items()) if v[2] and under_server(p)]
+
+
+def test_warm_boxes_serve_runs_and_leave_nothing(server_factory):
+    """sandbox.warm: that many sandboxes wait built ahead (a runnel-init and
+    its program, not yet exec'd); runs take them and get their own output,
+    files, argv, env and limits; the pool is topped up while the server is
+    idle; the server's fds come back to the same count; a stop leaves no
+    process."""
+    srv = server_factory("warm", _config={"sandbox": {"warm": 2}})
+    assert wait_until(lambda: _warm(srv) == 2, 5), _warm(srv)
+    # each child builds its sandbox on its own, then clones the program
+    want = ["runnel-init", "runnel-init", "runneld", "runneld"]
+    assert wait_until(lambda: sorted(n for _, n in _run_uid_procs(srv)) == want, 5), \
+        _run_uid_procs(srv)
+    base = fd_count(srv.pid)
+
+    async def main():
+        ws = await srv.ws()
+        for i in range(8):
+            r = await ws.run(f"echo run {i} $0 \"$1\" $FOO; ulimit -n; cat main.sh | wc -c; "
+                             f"id -u; pwd", nonce=i + 1, arguments=["a b"],
+                             environment={"FOO": f"foo{i}"})
+            r.check_sequence()
+            code = (f"echo run {i} $0 \"$1\" $FOO; ulimit -n; cat main.sh | wc -c; "
+                    f"id -u; pwd")
+            assert r.stdout == f"run {i} main.sh a b foo{i}\n256\n{len(code)}\n1000\n/work\n", r
+            assert r.stop["reason"] == "exited" and r.stop["exitcode"] == 0, r
+            # a user's pause between runs: the pool fills up again
+            assert await async_wait_until(lambda: _warm(srv) == 2, 5), _warm(srv)
+        await ws.close()
+    arun(main())
+    assert wait_until(lambda: fd_count(srv.pid) <= base, 5), (base, fd_count(srv.pid))
+    srv.expect_exit = True
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(5) == 0
+    assert wait_until(lambda: not _run_uid_procs(srv), 3), _run_uid_procs(srv)
+
+
+def test_warm_box_holds_no_fd_of_other_runs(server_factory):
+    """A sandbox built while another run is going must not keep a copy of
+    that run's stdin pipe (its EOF would never come) or of a client's
+    socket: its init closes every fd of the server's it was cloned with."""
+    srv = server_factory("warmfds", _config={"sandbox": {"warm": 2}})
+    assert wait_until(lambda: _warm(srv) == 2, 5)
+
+    async def main():
+        ws = await srv.ws()
+        reader = Run(1)
+        runs = {1: reader}
+        await ws.exec("echo ready; cat; echo eof-seen", language="bash", nonce=1,
+                      interactive=True)
+        await ws.collect(runs, 10, until=lambda e: "ready" in reader.stdout)
+        # Runs that end while the reader waits; the pool is refilled after
+        # each, with the reader's stdin open in the server.
+        other = await srv.ws()
+        for i in range(3):
+            r = await other.run(f"echo other{i}", nonce=50 + i)
+            assert r.stdout == f"other{i}\n", r
+            assert await async_wait_until(lambda: _warm(srv) == 2, 5)
+        await other.close()
+        await ws.send({"op": 3, "args": {"runid": reader.runid, "data": "line\n"}})
+        await ws.send({"op": 3, "args": {"runid": reader.runid, "eof": True}})
+        stray = await ws.collect(runs, 5)
+        assert not stray, stray
+        assert reader.stdout == "ready\nline\neof-seen\n", reader
+        assert reader.stop["reason"] == "exited", reader.stop
+        await ws.close()
+    arun(main())
+
+
+def test_warm_off(server_factory):
+    """sandbox.warm 0: nothing waits; runs start cold and work."""
+    srv = server_factory("nowarm", _config={"sandbox": {"warm": 0}})
+
+    async def main():
+        ws = await srv.ws()
+        r = await ws.run("echo cold", nonce=3)
+        assert r.stdout == "cold\n", r
+        await ws.close()
+    arun(main())
+    time.sleep(0.2)
+    assert _warm(srv) == 0
+    assert not _run_uid_procs(srv), _run_uid_procs(srv)

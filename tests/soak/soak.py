@@ -373,7 +373,30 @@ def uid_range_pids():
     return found
 
 
+def _comm_ppid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            st = f.read()
+    except OSError:
+        return None, None
+    return st[st.index("(") + 1:st.rindex(")")], int(st[st.rindex(")") + 2:].split()[1])
+
+
+def leftover_pids(server_pid):
+    """Processes in the runs' uid range other than the sandboxes runneld
+    keeps built ahead (sandbox.warm): each of those is a runnel-init, child
+    of runneld, and the program it cloned, still runneld's image, waiting
+    for a run. At most WARM of them."""
+    pids = uid_range_pids()
+    info = {p: _comm_ppid(p) for p in pids}
+    inits = [p for p in pids if info[p] == ("runnel-init", server_pid)]
+    ok = set(inits[:WARM])
+    ok |= {p for p in pids if info[p][0] == "runneld" and info[p][1] in ok}
+    return [p for p in pids if p not in ok]
+
+
 AHEAD = 4  # runneld's default sandbox.ahead
+WARM = 2  # runneld's default sandbox.warm
 
 def cgroup_dirs(name):
     """Every directory called name under /sys/fs/cgroup (any hierarchy)."""
@@ -455,12 +478,12 @@ def main():
         result["start"] = {"fds": srv.fds(), "rss": srv.rss()}
         asyncio.run(drive())
         # load is over: everything the runs held must be given back
-        wait_for(lambda: not uid_range_pids(), 10)
+        wait_for(lambda: not leftover_pids(srv.proc.pid), 10)
         base = result["after_warmup"]
         wait_for(lambda: srv.fds() <= base["fds"], 15)
         time.sleep(1)
         result["end"] = {"fds": srv.fds(), "rss": srv.rss()}
-        result["uid_range_processes"] = uid_range_pids()
+        result["uid_range_processes"] = leftover_pids(srv.proc.pid)
         result["leftover_cgroups"] = leftover_cgroups(cgname)
         result["leftover_temp"] = sorted(set(temp_entries()) - temps_before)
         result["counts"] = stats.counts
@@ -472,9 +495,10 @@ def main():
         if result["uid_range_processes"]:
             failures.append(f"processes left in the runs' uid range: {result['uid_range_processes']}")
         # While it runs, runneld keeps up to sandbox.ahead (4) empty run
-        # cgroups made ahead per hierarchy; any more are runs' leftovers.
+        # cgroups made ahead per hierarchy, and one for each sandbox built
+        # ahead (sandbox.warm); any more are runs' leftovers.
         per_base = [len([c for c in b.iterdir() if c.is_dir()]) for b in cgroup_dirs(cgname)]
-        if any(n > AHEAD for n in per_base):
+        if any(n > AHEAD + WARM for n in per_base):
             failures.append(f"cgroups left: {result['leftover_cgroups'][:5]}")
         if result["leftover_temp"]:
             failures.append(f"temp files left: {result['leftover_temp'][:5]}")
@@ -487,6 +511,11 @@ def main():
     finally:
         rc = srv.stop()
         result["exit_status"] = rc
+        # Stopped, it leaves no process behind, warm or not.
+        result["uid_range_processes_after_stop"] = uid_range_pids()
+        if result["uid_range_processes_after_stop"]:
+            failures.append("processes left after stop: "
+                            f"{result['uid_range_processes_after_stop']}")
         # Stopped, it leaves none at all.
         result["leftover_cgroups_after_stop"] = leftover_cgroups(cgname)
         if result["leftover_cgroups_after_stop"]:

@@ -481,6 +481,75 @@ static void test_namespaces_made_ahead(void)
     }
 }
 
+/* Sandboxes built ahead: a run of the same shape takes one (the count
+ * drops), gets its own files, argv, env, cwd and rlimits, and its stdin;
+ * another shape starts cold and leaves the waiting one alone; a waiting box
+ * holds none of our other fds; freeing the context ends them all. */
+static void test_warm(void)
+{
+    rn_box_context *saved = ctx, *w = NULL;
+    rn_box_context_options co = {.warm = 2};
+    CHECK_INT(rn_box_context_new(&co, &w), 0);
+    if (!w)
+        return;
+    ctx = w;
+    /* A pipe of ours open while the boxes are cloned: once we close its
+     * write end its read end must see EOF, so no waiting box keeps a copy. */
+    int pfd[2];
+    REQUIRE(pipe(pfd) == 0);
+    rn_box_options shape = {.stdin_null = false, .memory_bytes = 128u << 20, .pids = 32};
+    CHECK_INT(rn_box_warm(w, &shape), 1);
+    CHECK_INT(rn_box_warm(w, &shape), 1);
+    CHECK_INT(rn_box_warm(w, &shape), 0); /* as many as the context keeps */
+    CHECK_INT(rn_box_warm_count(w), 2);
+    rn_box_options other = {.workdir = "/tmp"};
+    CHECK_INT(rn_box_warm(w, &other), 0); /* a workdir is never made ahead */
+
+    const char *argv[] = {
+        "/bin/sh", "-c",      "cat; echo \"$0 $1 $FOO $(pwd) $(ulimit -n) $(cat in.txt)\"",
+        "x",       "arg one", NULL};
+    const char *env[] = {"PATH=/usr/bin:/bin", "FOO=foo", NULL};
+    rn_box_file files[] = {{"in.txt", "from-file", 9, 0644}};
+    rn_box_options o = shape;
+    o.argv = argv;
+    o.envp = env;
+    o.files = files;
+    o.nfiles = 1;
+    o.nofile = 77;
+    o.cwd = "/work";
+    rn_box *box = NULL;
+    CHECK_INT(rn_box_spawn(w, &o, &box), 0);
+    REQUIRE(box != NULL);
+    CHECK_INT(rn_box_warm_count(w), 1);
+    CHECK(write(rn_box_stdin_fd(box), "typed\n", 6) == 6);
+    rn_box_close_stdin(box);
+    char out[256];
+    slurp(rn_box_stdout_fd(box), out, sizeof(out));
+    rn_box_result res;
+    CHECK_INT(rn_box_wait(box, &res), 0);
+    CHECK_INT(res.reason, RN_BOX_EXITED);
+    CHECK_INT(res.exit_code, 0);
+    CHECK_STR(out, "typed\nx arg one foo /work 77 from-file\n");
+    rn_box_free(box);
+
+    /* another shape: cold, the waiting box stays */
+    const char *argv2[] = {"/bin/echo", "cold", NULL};
+    rn_box_options o2 = {.stdin_null = true};
+    CHECK_INT(run(argv2, &o2, &res, out, sizeof(out)), 0);
+    CHECK_STR(out, "cold\n");
+    CHECK_INT(rn_box_warm_count(w), 1);
+
+    close(pfd[1]);
+    struct pollfd p = {pfd[0], POLLIN, 0};
+    CHECK(poll(&p, 1, 2000) == 1);
+    char c;
+    CHECK(read(pfd[0], &c, 1) == 0); /* EOF: no sandbox holds its write end */
+    close(pfd[0]);
+
+    rn_box_context_free(w);
+    ctx = saved;
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -503,6 +572,7 @@ int main(void)
     RUN_TEST(test_figures_without_cgroup);
     RUN_TEST(test_uid_range);
     RUN_TEST(test_namespaces_made_ahead);
+    RUN_TEST(test_warm);
     CHECK_INT(count_fds(), fds); /* no fd leaked by any run */
     rn_box_context_free(ctx);
     return check_report();
