@@ -128,17 +128,24 @@ static int add_rules(scmp_filter_ctx ctx)
             return r;
     }
 
-    /* Only AF_UNIX, AF_INET and AF_INET6: one rule per other family, since
-     * libseccomp cannot AND two comparisons of the same argument. Families at
-     * or past AF_MAX are refused by the kernel itself. */
-    for (unsigned fam = 0; fam < AF_MAX; fam++) {
-        if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6)
+    /* Only AF_UNIX, AF_INET and AF_INET6 (1, 2, 10): the families below
+     * AF_INET6 one rule each (libseccomp cannot AND two comparisons of one
+     * argument), everything above it in one, on all 64 bits: a family with
+     * any high bit set is refused too, though the kernel would read only
+     * the low half. */
+    _Static_assert(AF_UNIX == 1 && AF_INET == 2 && AF_INET6 == 10, "address families");
+    for (unsigned fam = 0; fam < AF_INET6; fam++) {
+        if (fam == AF_UNIX || fam == AF_INET)
             continue;
         r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-                             SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, fam));
+                             SCMP_A0(SCMP_CMP_EQ, fam));
         if (r < 0)
             return r;
     }
+    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+                         SCMP_A0(SCMP_CMP_GT, AF_INET6));
+    if (r < 0)
+        return r;
 
     /* personality: anything but PER_LINUX is refused here; the 0xffffffff
      * query is let through by the prefix added in rn_filter_build. */
@@ -231,6 +238,10 @@ int rn_filter_build(struct sock_fprog *prog)
     /* Only the native arch is added: i386 (int 0x80) and x32 (nr with bit 30
      * set) calls hit the bad-arch action and kill the whole process. */
     int ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    /* A binary tree over syscall numbers (libseccomp >= 2.5): a program's
+     * every call walks a few levels, not the whole list. */
+    if (ret == 0 && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0)
+        ret = 0;
     if (ret == 0)
         ret = add_rules(ctx);
     if (ret == 0)

@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import (REPO, Client, Runneld, build_dir, machine_line, p50, pct,
+from benchlib import (REPO, Client, Runneld, build_dir, machine_line, p50,
                       write_section)
 
 K = 8
@@ -68,26 +68,43 @@ def run_box(argv):
     return dt, r.stdout.decode()
 
 
-async def throughput(srv, lang, code, expected):
-    clients = [await Client.connect(srv.url) for _ in range(K)]
-    lat = []
-    bad = 0
-    stop_at = time.monotonic() + SECONDS
+def load_client(tmp):
+    """tests/bench/load_client.c, built here: the load in (a) comes from C,
+    one thread, so that it takes little of the CPUs the server shares."""
+    exe = os.path.join(tmp, "load_client")
+    subprocess.run(["cc", "-O2", "-o", exe, str(REPO / "tests/bench/load_client.c")], check=True)
+    return exe
 
-    async def loop(cl):
-        nonlocal bad
-        while time.monotonic() < stop_at:
-            dt, out, _e, stop = await cl.exec(lang, code, timeout=60)
-            lat.append(dt)
-            if out != expected or stop.get("reason") != "exited":
-                bad += 1
 
-    t0 = time.monotonic()
-    await asyncio.gather(*[loop(c) for c in clients])
-    took = time.monotonic() - t0
-    for c in clients:
-        await c.close()
-    return len(lat) / took, p50(lat), pct(lat, 99), len(lat), bad
+def busy_jiffies():
+    """CPU time used on the whole machine so far (user+nice+system+irq+softirq
+    +steal), in clock ticks."""
+    f = open("/proc/stat").readline().split()
+    return sum(int(x) for x in f[1:9]) - int(f[4]) - int(f[5])
+
+
+def server_jiffies(pid):
+    """runneld's own CPU (utime+stime) and its reaped children's (the runs)."""
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12]), int(f[13]) + int(f[14])
+
+
+def throughput(srv, exe, lang, code, expected):
+    op = json.dumps({"op": 1, "nonce": 1, "args": {"language": lang, "code": code}})
+    want = json.dumps(expected)[1:-1]
+    hz = os.sysconf("SC_CLK_TCK")
+    b0, (s0, c0) = busy_jiffies(), server_jiffies(srv.proc.pid)
+    out = subprocess.run([exe, "127.0.0.1", str(srv.port), str(SECONDS), str(K), op, want],
+                         capture_output=True, text=True, timeout=SECONDS + 120)
+    b1, (s1, c1) = busy_jiffies(), server_jiffies(srv.proc.pid)
+    if out.returncode != 0:
+        raise SystemExit(f"load_client: {out.stderr}")
+    f = dict(kv.split("=") for kv in out.stdout.split())
+    n = int(f["runs"])
+    cpu = {"all": (b1 - b0) * 1000 / hz / n, "server": (s1 - s0) * 1000 / hz / n,
+           "runs": (c1 - c0) * 1000 / hz / n, "client": float(f["client_cpu_s"]) * 1000 / n}
+    return (n / float(f["seconds"]), float(f["p50_ms"]) / 1000, float(f["p99_ms"]) / 1000, n,
+            int(f["bad"]), cpu)
 
 
 async def latency_vs_box(srv, build, lang, code, expected, n=60):
@@ -169,12 +186,15 @@ def main():
     with Runneld(build, cfg) as srv:
         info = srv.get_json("/v1/info")
         conc = (info.get("limits") or {}).get("concurrency")
+        exe = load_client(tempfile.mkdtemp(prefix="runnel-bench-"))
         for lang, code, expected in PROGRAMS:
-            rate, l50, l99, n, bad = asyncio.run(throughput(srv, lang, code, expected))
+            rate, l50, l99, n, bad, cpu = throughput(srv, exe, lang, code, expected)
             s50, b50 = asyncio.run(latency_vs_box(srv, build, lang, code, expected))
-            res[lang] = (rate, l50, l99, n, bad, s50, b50)
+            res[lang] = (rate, l50, l99, n, bad, s50, b50, cpu)
             print(f"(a) {lang:8s} K={K}: {rate:6.1f} runs/s ({n} runs, {bad} bad), "
-                  f"p50 {l50 * 1000:6.1f} ms, p99 {l99 * 1000:6.1f} ms; one at a time: "
+                  f"p50 {l50 * 1000:6.1f} ms, p99 {l99 * 1000:6.1f} ms; CPU per run "
+                  f"{cpu['all']:.1f} ms (runs {cpu['runs']:.1f}, runneld {cpu['server']:.1f}, "
+                  f"client {cpu['client']:.2f}); one at a time: "
                   f"server p50 {s50 * 1000:6.1f} ms, runnel-box p50 {b50 * 1000:6.1f} ms, "
                   f"x{s50 / b50:4.2f}; K={K} p50 / box p50 x{l50 / b50:4.2f}", flush=True)
         rates = []
@@ -197,22 +217,28 @@ def main():
 
     rows = ["program            runs/s   p50_ms   p99_ms | 1-at-a-time: server_ms  box_ms  ratio"
             " | K=8 p50/box"]
+    cpu_rows = ["program            all_ms  runs_ms  runneld_ms  client_ms"]
     for lang, code, _ in PROGRAMS:
-        rate, l50, l99, n, bad, s50, b50 = res[lang]
+        rate, l50, l99, n, bad, s50, b50, cpu = res[lang]
         rows.append(f"{lang + ' ' + repr(code):18s} {rate:7.1f} {l50 * 1000:8.1f} {l99 * 1000:8.1f}"
                     f" | {s50 * 1000:22.1f} {b50 * 1000:7.1f} {s50 / b50:6.2f}"
                     f" | {l50 / b50:11.2f}")
+        cpu_rows.append(f"{lang + ' ' + repr(code):18s} {cpu['all']:6.1f} {cpu['runs']:8.1f}"
+                        f" {cpu['server']:11.2f} {cpu['client']:10.2f}")
     body = f"""```
 /usr/bin/python3 tests/bench/server.py [BUILD_DIR]
 ```
 
 {machine_line()}; server concurrency {conc}; whole run {took:.0f} s. The
-Python client runs on the same 2 CPUs as the server and the sandboxes.
+clients run on the same 2 CPUs as the server and the sandboxes.
 
 ### (a) trivial runs
 
-K={K} connections, each sending its next EXEC when the last STOP came,
-for {SECONDS:.0f} s per program (runs/s, p50/p99 EXEC -> STOP). Then one
+K={K} connections (`load_client.c`: C, one thread, poll), each sending
+its next EXEC when the last STOP came, for {SECONDS:.0f} s per program
+(runs/s, p50/p99 EXEC -> STOP). Under this load no sandbox is built
+ahead (`sandbox.warm` only works while the server is idle): every run
+builds its own. Then one
 connection, one run at a time, in turns with a bare `runnel-box` run of
 the same program (same file, argv, env, binds): p50 of each and the
 ratio, which is the server's own overhead. K=8 p50/box divides the
@@ -221,6 +247,13 @@ Targets: ratio <= 1.2, >= 150 trivial bash runs/s on 2 cores.
 
 ```
 {chr(10).join(rows)}
+```
+
+CPU per run over (a), from /proc/stat (the whole machine), runneld's own
+times and its reaped children's (the runs' processes), and the client's:
+
+```
+{chr(10).join(cpu_rows)}
 ```
 
 ### (b) streaming

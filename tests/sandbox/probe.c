@@ -428,6 +428,10 @@ static int case_sockets(void)
     EXPECT_ERR(socket(AF_KEY, SOCK_RAW, 2), EAFNOSUPPORT);
     EXPECT_ERR(socket(AF_ALG, SOCK_SEQPACKET, 0), EAFNOSUPPORT);
     EXPECT_ERR(syscall(SYS_socket, (1UL << 32) | AF_PACKET, SOCK_RAW, 0), EAFNOSUPPORT);
+    /* Below AF_INET6 one by one, and a high bit on an allowed family. */
+    EXPECT_ERR(socket(AF_AX25, SOCK_SEQPACKET, 0), EAFNOSUPPORT);
+    EXPECT_ERR(socket(AF_X25, SOCK_SEQPACKET, 0), EAFNOSUPPORT);
+    EXPECT_ERR(syscall(SYS_socket, (1UL << 32) | AF_INET, SOCK_DGRAM, 0), EAFNOSUPPORT);
     /* No capability for raw IP even in our own network namespace. */
     EXPECT_ERR(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), EPERM);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
