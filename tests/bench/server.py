@@ -89,6 +89,34 @@ def server_jiffies(pid):
     return int(f[11]) + int(f[12]), int(f[13]) + int(f[14])
 
 
+def bare_capacity(lang, code, expected, seconds):
+    """The same program with no sandbox and no server: one shell loop per
+    CPU running the spec's run argv (its env, a temp dir for the file) back
+    to back for a few seconds. What this machine can do at best."""
+    s = spec(lang)
+    tmp = tempfile.mkdtemp(prefix="runnel-bench-bare-")
+    path = os.path.join(tmp, s["filename"])
+    with open(path, "w") as f:
+        f.write(code)
+    argv = [el.replace("{file}", path) for el in s["run"] if el != "{args}"]
+    env = dict(s.get("env", {}), HOME=tmp)
+    out = subprocess.run(argv, env=env, capture_output=True, text=True).stdout
+    assert out == expected, out
+    cmd = " ".join("'" + a.replace("'", "'\\''") + "'" for a in argv)
+
+    def loops(n):
+        body = f"i=0; while [ $i -lt {n} ]; do {cmd} >/dev/null; i=$((i+1)); done"
+        t0 = time.monotonic()
+        procs = [subprocess.Popen(["/bin/sh", "-c", body], env=env) for _ in range(ncpu)]
+        for p in procs:
+            p.wait()
+        return time.monotonic() - t0
+
+    ncpu = os.cpu_count() or 1
+    per = max(10, int(seconds * 20 / max(loops(20), 0.01)))
+    return per * ncpu / loops(per)
+
+
 def throughput(srv, exe, lang, code, expected):
     op = json.dumps({"op": 1, "nonce": 1, "args": {"language": lang, "code": code}})
     want = json.dumps(expected)[1:-1]
@@ -189,12 +217,14 @@ def main():
         exe = load_client(tempfile.mkdtemp(prefix="runnel-bench-"))
         for lang, code, expected in PROGRAMS:
             rate, l50, l99, n, bad, cpu = throughput(srv, exe, lang, code, expected)
+            cpu["bare_rate"] = bare_capacity(lang, code, expected, SECONDS / 2)
             s50, b50 = asyncio.run(latency_vs_box(srv, build, lang, code, expected))
             res[lang] = (rate, l50, l99, n, bad, s50, b50, cpu)
             print(f"(a) {lang:8s} K={K}: {rate:6.1f} runs/s ({n} runs, {bad} bad), "
                   f"p50 {l50 * 1000:6.1f} ms, p99 {l99 * 1000:6.1f} ms; CPU per run "
                   f"{cpu['all']:.1f} ms (runs {cpu['runs']:.1f}, runneld {cpu['server']:.1f}, "
-                  f"client {cpu['client']:.2f}); one at a time: "
+                  f"client {cpu['client']:.2f}); bare, one loop per CPU, "
+                  f"{cpu['bare_rate']:.0f} runs/s (x{rate / cpu['bare_rate']:.2f}); one at a time: "
                   f"server p50 {s50 * 1000:6.1f} ms, runnel-box p50 {b50 * 1000:6.1f} ms, "
                   f"x{s50 / b50:4.2f}; K={K} p50 / box p50 x{l50 / b50:4.2f}", flush=True)
         rates = []
@@ -217,14 +247,15 @@ def main():
 
     rows = ["program            runs/s   p50_ms   p99_ms | 1-at-a-time: server_ms  box_ms  ratio"
             " | K=8 p50/box"]
-    cpu_rows = ["program            all_ms  runs_ms  runneld_ms  client_ms"]
+    cpu_rows = ["program            all_ms  runs_ms  runneld_ms  client_ms | bare runs/s  runnel/bare"]
     for lang, code, _ in PROGRAMS:
         rate, l50, l99, n, bad, s50, b50, cpu = res[lang]
         rows.append(f"{lang + ' ' + repr(code):18s} {rate:7.1f} {l50 * 1000:8.1f} {l99 * 1000:8.1f}"
                     f" | {s50 * 1000:22.1f} {b50 * 1000:7.1f} {s50 / b50:6.2f}"
                     f" | {l50 / b50:11.2f}")
         cpu_rows.append(f"{lang + ' ' + repr(code):18s} {cpu['all']:6.1f} {cpu['runs']:8.1f}"
-                        f" {cpu['server']:11.2f} {cpu['client']:10.2f}")
+                        f" {cpu['server']:11.2f} {cpu['client']:10.2f} | {cpu['bare_rate']:11.0f}"
+                        f" {rate / cpu['bare_rate']:12.2f}")
     body = f"""```
 /usr/bin/python3 tests/bench/server.py [BUILD_DIR]
 ```
@@ -250,7 +281,10 @@ Targets: ratio <= 1.2, >= 150 trivial bash runs/s on 2 cores.
 ```
 
 CPU per run over (a), from /proc/stat (the whole machine), runneld's own
-times and its reaped children's (the runs' processes), and the client's:
+times and its reaped children's (the runs' processes), and the client's;
+then the same program with no sandbox and no server, one shell loop per
+CPU running it back to back (what this machine can do at best), and the
+share of that rate runneld reaches:
 
 ```
 {chr(10).join(cpu_rows)}
