@@ -198,14 +198,17 @@ below. Target: ratio <= 1.3 for interpreted languages at p50.
 {table}
 ```
 
-Reading the ratios: every run is capped at one CPU (the sandbox's cgroup
-CPU quota, 100 ms per 100 ms), while the bare command may use both.
-Runtimes that work on several threads at start-up (the BEAM for elixir,
-node's V8 and libuv threads, the JVM's JIT and GC for java/kotlin, ruby)
-pay for that: elixir's `IO.puts("hi")` took ~1.35 s in `runnel-box` with
-cgroups vs ~0.95 s with `--no-cgroup` and ~0.95 s bare on the same loaded
-machine. The smallest programs (sh, bash, lua) show the fixed cost of a
-sandboxed run (~15-20 ms here, see "spawn") over a 10-20 ms bare run.
+Reading the ratios: between runs runneld is idle, so each interpreted
+run (and each run stage without a cache artifact to bind) takes a
+sandbox built ahead for its shape (`sandbox.warm`): the run costs its
+files, its program's exec and the report, and small programs (sh, bash,
+lua: 5-10 ms bare) come out within noise of bare. A compiled language's
+run stage binds its artifact, so it builds its sandbox as it starts
+(see "spawn"). Every run is capped at one CPU (the cgroup's CPU quota,
+100 ms per 100 ms), while the bare command may use both: runtimes that
+work on several threads at start-up pay for that (the BEAM: elixir's
+example took 0.69 s in `runnel-box` with cgroups, 0.54 s with
+`--no-cgroup`, 0.55 s bare; the JVM for java and kotlin).
 
 ### compile cache
 
