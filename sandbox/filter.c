@@ -137,13 +137,13 @@ static int add_rules(scmp_filter_ctx ctx)
     for (unsigned fam = 0; fam < AF_INET6; fam++) {
         if (fam == AF_UNIX || fam == AF_INET)
             continue;
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-                             SCMP_A0(SCMP_CMP_EQ, fam));
+        struct scmp_arg_cmp eq = {0, SCMP_CMP_EQ, fam, 0};
+        r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &eq);
         if (r < 0)
             return r;
     }
-    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-                         SCMP_A0(SCMP_CMP_GT, AF_INET6));
+    struct scmp_arg_cmp above = {0, SCMP_CMP_GT, AF_INET6, 0};
+    r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &above);
     if (r < 0)
         return r;
 
