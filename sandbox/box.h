@@ -51,9 +51,13 @@
  *   against the cgroup's exact figure), so the second of slack makes sure
  *   a program gets its whole budget; SIGKILL then ends it (cpu_limit).
  * - The run's first process is cloned sharing the caller's memory (x86_64,
- *   aarch64; no page tables copied) on a stack of its own. It builds the
- *   sandbox, clones the program with CLONE_VM|CLONE_VFORK (which shares
- *   that memory until it execs), then execs runnel-init. Its uid change
+ *   aarch64; no page tables copied) on a stack of its own. It closes
+ *   every fd it was cloned with but its own, builds the sandbox, clones
+ *   the program with CLONE_VM (which shares that memory until it execs),
+ *   then execs runnel-init. The program locks itself down and waits for a
+ *   byte on the sync pipe (at once for a cold start; a warm box waits
+ *   until a run takes it), then writes the run's files, sets its rlimits
+ *   and execs. The first process's uid change
  *   clears the shared memory's dumpable flag; it sets it back at once, so
  *   the caller keeps making core dumps. Until its exec it keeps its
  *   capabilities, which is what bars the program (none) from /proc/1/mem.

@@ -145,8 +145,9 @@ extern const size_t rn_init_elf_len;
 int rn_child_main(void *arg);
 
 /* Whether rn_clone3() exists here (x86_64, aarch64): the program is then
- * started by the init with CLONE_VM|CLONE_VFORK on a stack of its own, and
- * the init sheds the caller's memory; elsewhere it is a plain fork. */
+ * started by the init with CLONE_VM on a stack of its own (and CLONE_VFORK
+ * when the init is a fork-like copy, which then sheds the caller's
+ * memory); elsewhere it is a plain fork. */
 bool rn_child_has_clone3(void);
 
 /* clone3(args, size) running fn(arg) on args->stack in the child; returns

@@ -3,10 +3,16 @@
  * The parent clones the run's first process (pid 1 of the new pid
  * namespace) on a stack of its own, sharing the parent's memory when
  * runnel-init can be exec'd (spec->init_fd), else as a fork-like copy. It
- * builds the sandbox (uid, mounts, pivot_root, lo, cwd, rlimits), then
- * starts the program with CLONE_VM|CLONE_VFORK on a second stack: the
- * program drops every capability, sets no_new_privs, starts a session,
- * closes fds, loads the seccomp filter and execs. The first process then
+ * closes every fd it was cloned with but its own, builds the sandbox
+ * (uid, mounts, pivot_root, lo), empties the bounding set, then starts
+ * the program on a second stack: the program drops every capability, sets
+ * no_new_privs, starts a session, marks its fds close-on-exec, loads the
+ * seccomp filter, and (when it shares the caller's memory) waits for the
+ * second sync byte, after which the parent has written the run's part
+ * (files, argv, env, cwd, rlimits); it writes the files, sets cwd and
+ * rlimits and execs. In a fork-like copy the init waits for that exec
+ * (CLONE_VFORK) and the run's part is in the copy already. The first
+ * process then
  * becomes the init: it execs runnel-init (init.c), which holds nothing of
  * the parent's memory; or, as a fork-like copy, it locks itself down (no
  * capabilities, no_new_privs, an allow-list filter, non-dumpable) and
