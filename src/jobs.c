@@ -709,7 +709,7 @@ static void jobs_on_warm(uv_timer_t *t)
  * later: a clone on this thread would hold it back. */
 static void jobs_warm_later(rn_jobs *jobs)
 {
-    if (!jobs->shutting_down)
+    if (jobs->box && !jobs->shutting_down)
         uv_timer_start(&jobs->warm, jobs_on_warm, 3, 0);
 }
 
