@@ -1140,8 +1140,8 @@ static int fill_run(rn_box *box, const rn_box_options *opts)
 
 /* Everything up to the program: the uid, the run's part of the root,
  * cgroup, pipes, the clone and the maps. The child then builds the
- * sandbox and waits for a byte on the sync pipe before it starts the
- * program; go() sends it. With run_ready the run's part is filled in
+ * sandbox and its program waits for a byte on the sync pipe before it
+ * execs; box_go() sends it. With run_ready the run's part is filled in
  * already (a cold start, or a child with a copy of our memory). */
 static int box_begin(rn_box *box, const rn_box_options *opts, bool run_ready)
 {
@@ -1327,7 +1327,7 @@ static int box_begin(rn_box *box, const rn_box_options *opts, bool run_ready)
         }
         ca.flags |= CLONE_VM;
         ca.stack = (uint64_t)(uintptr_t)box->stack + 4096;
-        spec->program_waits = rn_child_has_clone3();
+        spec->program_waits = true;
     } else {
         /* A fork-like copy of us on its own stack: it changes uid and
          * builds the sandbox in memory of its own, so the run's part must
@@ -1498,15 +1498,22 @@ static void box_go(rn_box *box)
     }
 }
 
+/* Take the i-th warm box out of the pool (oldest first). */
+static rn_box *warm_remove(rn_box_context *ctx, unsigned i)
+{
+    rn_box *box = ctx->warm[i];
+    memmove(&ctx->warm[i], &ctx->warm[i + 1], (ctx->nwarm - i - 1) * sizeof(ctx->warm[0]));
+    ctx->nwarm--;
+    return box;
+}
+
 /* A warm box of this shape whose child is still waiting, or NULL. */
 static rn_box *warm_take(rn_box_context *ctx, const box_shape *s)
 {
     for (unsigned i = 0; i < ctx->nwarm; i++) {
-        rn_box *box = ctx->warm[i];
-        if (!shape_eq(&box->shape, s))
+        if (!shape_eq(&ctx->warm[i]->shape, s))
             continue;
-        memmove(&ctx->warm[i], &ctx->warm[i + 1], (ctx->nwarm - i - 1) * sizeof(ctx->warm[0]));
-        ctx->nwarm--;
+        rn_box *box = warm_remove(ctx, i);
         struct pollfd p[2] = {{box->pidfd, POLLIN, 0}, {box->errpipe, POLLIN, 0}};
         if (poll(p, 2, 0) == 0)
             return box;
@@ -1567,10 +1574,7 @@ int rn_box_warm(rn_box_context *ctx, const rn_box_options *opts)
         for (unsigned i = 0; i < ctx->nwarm; i++) {
             if (shape_eq(&ctx->warm[i]->shape, &s))
                 continue;
-            rn_box *old = ctx->warm[i];
-            memmove(&ctx->warm[i], &ctx->warm[i + 1], (ctx->nwarm - i - 1) * sizeof(ctx->warm[0]));
-            ctx->nwarm--;
-            rn_box_free(old);
+            rn_box_free(warm_remove(ctx, i));
             break;
         }
     }

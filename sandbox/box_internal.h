@@ -115,7 +115,6 @@ typedef struct {
     } rlimits[12];
     int nrlimits;
     int last_cap;
-    bool bounding_dropped;                /* set by the init: the program need not */
     const struct sock_fprog *filter;      /* the program's */
     const struct sock_fprog *init_filter; /* the init's: an allow-list */
     /* What the init keeps mapped once the program runs (page-aligned

@@ -300,14 +300,12 @@ RN_CHILD static long drop_bounding(int last_cap)
     return 0;
 }
 
-/* Every capability: the bounding set (unless the init emptied it before
- * cloning us), ambient, then permitted, effective and inheritable. */
-RN_CHILD static long drop_caps(int last_cap, bool bounding)
+/* Every capability but the bounding set, which the init emptied before
+ * any caller of this could run: ambient, then permitted, effective and
+ * inheritable. */
+RN_CHILD static long drop_caps(void)
 {
-    long r;
-    if (bounding && (r = drop_bounding(last_cap)) < 0)
-        return r;
-    r = SYS5(prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    long r = SYS5(prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     if (r < 0 && r != -EINVAL)
         return r;
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -323,7 +321,7 @@ RN_CHILD static int program_main(void *arg)
 {
     const rn_child_spec *spec = arg;
     long r;
-    if ((r = drop_caps(spec->last_cap, !spec->bounding_dropped)) < 0)
+    if ((r = drop_caps()) < 0)
         fail(spec, RN_BOX_STAGE_CAPS, -r);
     if ((r = SYS5(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
         fail(spec, RN_BOX_STAGE_CAPS, -r);
@@ -468,8 +466,6 @@ RN_CHILD static void exec_init(rn_child_spec *spec, long program)
         return;
     if (SYS5(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return;
-    if (!spec->bounding_dropped)
-        drop_bounding(spec->last_cap);
     SYS5(prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     char fdbuf[24], pidbuf[24], name[] = "runnel-init", empty[] = "";
     char *argv[] = {name, utoa(fdbuf, (unsigned long)err_fd), utoa(pidbuf, (unsigned long)program),
@@ -619,7 +615,6 @@ RN_CHILD int rn_child_main(void *arg)
      * each. The capabilities we hold stay until our own exec. */
     if ((r = drop_bounding(spec->last_cap)) < 0)
         fail(spec, RN_BOX_STAGE_CAPS, -r);
-    spec->bounding_dropped = true;
 
     long program;
 #if defined(__x86_64__) || defined(__aarch64__)
@@ -662,7 +657,7 @@ RN_CHILD int rn_child_main(void *arg)
      * program, which has none, any ptrace-like access to it (/proc/1/mem),
      * whatever the memory's dumpable flag. Its filter leaves it nothing to
      * use them for. */
-    if (spec->init_fd < 0 && (r = drop_caps(spec->last_cap, false)) < 0)
+    if (spec->init_fd < 0 && (r = drop_caps()) < 0)
         fail(spec, RN_BOX_STAGE_CAPS, -r);
     if (spec->init_fd >= 0) { /* permitted only: none effective or inheritable */
         struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};

@@ -92,9 +92,8 @@ struct rn_jobs {
     /* Sandboxes built ahead for the next runs (rn_box_warm), of the shape
      * of the last run stage started (at first, of the default limits). */
     uv_timer_t warm;
-    rn_box_options warm_shape;
-    rn_box_bind *warm_binds; /* warm_shape's, owned */
-    int closing;             /* handles still closing at the end */
+    rn_box_options warm_shape; /* its binds are the current specs' mounts */
+    int closing;               /* handles still closing at the end */
     rn_job *all;
     rn_job *qhead, *qtail;
     unsigned nqueued;
@@ -572,9 +571,13 @@ static void job_start_run(rn_job *job)
     o.stdin_null = !job->keep_stdin && job->stdin_len == 0;
     /* A run stage whose root is the spec's alone (no compile cache
      * artifact, no binds of the request's) is what the next run of this
-     * language will look like. */
-    if (!job->build_dir[0] && !job->nbinds)
-        jobs_set_warm_shape(job->jobs, &o);
+     * language will look like; its binds are then the spec's mounts, which
+     * live as long as the current specs (not a reloaded-away set's). */
+    if (!job->build_dir[0] && !job->nbinds && !job->old_specs) {
+        rn_box_options w = o;
+        w.binds = job->spec->mounts; /* o's are copies of them on this stack */
+        jobs_set_warm_shape(job->jobs, &w);
+    }
     job->stage = RN_JOB_RUNNING;
     if (job->cb.on_stage)
         job->cb.on_stage(job, RN_JOB_RUNNING, job->ud);
@@ -713,47 +716,19 @@ static void jobs_warm_later(rn_jobs *jobs)
         uv_timer_start(&jobs->warm, jobs_on_warm, 3, 0);
 }
 
-static void jobs_free_warm_shape(rn_jobs *jobs)
-{
-    rn_box_bind *b = jobs->warm_binds;
-    for (size_t i = 0; i < jobs->warm_shape.nbinds; i++) {
-        free((char *)b[i].src);
-        free((char *)b[i].dst);
-    }
-    free(b);
-    jobs->warm_binds = NULL;
-    jobs->warm_shape.binds = NULL;
-    jobs->warm_shape.nbinds = 0;
-}
-
-/* Remember the shape of a run stage (its limits and the spec's mounts) for
- * the boxes built ahead; on no memory, the shape without binds. */
+/* Remember the shape of a run stage (its limits and binds) for the boxes
+ * built ahead. */
 static void jobs_set_warm_shape(rn_jobs *jobs, const rn_box_options *o)
 {
     rn_box_options *w = &jobs->warm_shape;
-    jobs_free_warm_shape(jobs);
     memset(w, 0, sizeof(*w));
     w->memory_bytes = o->memory_bytes;
     w->tmp_bytes = o->tmp_bytes;
     w->pids = o->pids;
     w->network = o->network;
     w->stdin_null = o->stdin_null;
-    rn_box_bind *b = o->nbinds ? calloc(o->nbinds, sizeof(*b)) : NULL;
-    if (!b)
-        return;
-    for (size_t i = 0; i < o->nbinds; i++) {
-        b[i] = o->binds[i];
-        b[i].src = o->binds[i].src ? strdup(o->binds[i].src) : NULL;
-        b[i].dst = o->binds[i].dst ? strdup(o->binds[i].dst) : NULL;
-    }
-    jobs->warm_binds = b;
-    w->binds = b;
+    w->binds = o->binds;
     w->nbinds = o->nbinds;
-    for (size_t i = 0; i < o->nbinds; i++)
-        if ((o->binds[i].src && !b[i].src) || (o->binds[i].dst && !b[i].dst)) {
-            jobs_free_warm_shape(jobs);
-            return;
-        }
 }
 
 static void job_on_defer(uv_timer_t *t)
@@ -815,6 +790,9 @@ void rn_jobs_set_specs(rn_jobs *jobs, const rn_specs *specs, void (*retire)(void
 {
     const rn_specs *old = jobs->specs;
     jobs->specs = specs;
+    /* The warm shape's binds are the old set's mounts: forget them. */
+    jobs->warm_shape.binds = NULL;
+    jobs->warm_shape.nbinds = 0;
     if (!retire)
         return;
     if (jobs->nretired == sizeof(jobs->retired) / sizeof(jobs->retired[0])) {
@@ -858,7 +836,6 @@ static void jobs_free_after_close(uv_handle_t *h)
         rn_cache_close(jobs->cache);
     jobs->old_alive = 0;
     jobs_retire_check(jobs);
-    jobs_free_warm_shape(jobs);
     free(jobs->rates);
     free(jobs);
 }
