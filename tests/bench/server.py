@@ -89,16 +89,38 @@ def server_jiffies(pid):
     return int(f[11]) + int(f[12]), int(f[13]) + int(f[14])
 
 
-def bare_capacity(lang, code, expected, seconds):
-    """The same program with no sandbox and no server: one shell loop per
-    CPU running the spec's run argv (its env, a temp dir for the file) back
-    to back for a few seconds. What this machine can do at best."""
+BWRAP = "/usr/bin/bwrap"
+
+
+def bwrap_argv(workdir):
+    """bubblewrap with the binds of the library's defaults (as bench_spawn
+    has them), the run's directory read-only at /work, uid 1000."""
+    argv = [BWRAP, "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr"]
+    for link in ("bin", "sbin", "lib", "lib64", "lib32"):
+        argv += ["--symlink", f"usr/{link}", f"/{link}"]
+    for path in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/ssl"):
+        argv += ["--ro-bind-try", path, path]
+    return argv + ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", workdir,
+                   "/work", "--chdir", "/work", "--uid", "1000", "--gid", "1000", "--"]
+
+
+def capacity(lang, code, expected, seconds, sandbox=False):
+    """The same program with no server: one shell loop per CPU running the
+    spec's run argv (its env, a temp dir for the file) back to back for a
+    few seconds. Bare, it is what this machine can do at best; with
+    sandbox=True each run is in bubblewrap (bwrap_argv) instead."""
     s = spec(lang)
     tmp = tempfile.mkdtemp(prefix="runnel-bench-bare-")
+    os.chmod(tmp, 0o755)
     path = os.path.join(tmp, s["filename"])
     with open(path, "w") as f:
         f.write(code)
-    argv = [el.replace("{file}", path) for el in s["run"] if el != "{args}"]
+    os.chmod(path, 0o644)
+    if sandbox:
+        argv = bwrap_argv(tmp) + [el.replace("{file}", s["filename"])
+                                  for el in s["run"] if el != "{args}"]
+    else:
+        argv = [el.replace("{file}", path) for el in s["run"] if el != "{args}"]
     env = dict(s.get("env", {}), HOME=tmp)
     out = subprocess.run(argv, env=env, capture_output=True, text=True).stdout
     assert out == expected, out
@@ -217,14 +239,17 @@ def main():
         exe = load_client(tempfile.mkdtemp(prefix="runnel-bench-"))
         for lang, code, expected in PROGRAMS:
             rate, l50, l99, n, bad, cpu = throughput(srv, exe, lang, code, expected)
-            cpu["bare_rate"] = bare_capacity(lang, code, expected, SECONDS / 2)
+            cpu["bare_rate"] = capacity(lang, code, expected, SECONDS / 2)
+            cpu["bwrap_rate"] = (capacity(lang, code, expected, SECONDS / 2, sandbox=True)
+                                 if os.access(BWRAP, os.X_OK) else float("nan"))
             s50, b50 = asyncio.run(latency_vs_box(srv, build, lang, code, expected))
             res[lang] = (rate, l50, l99, n, bad, s50, b50, cpu)
             print(f"(a) {lang:8s} K={K}: {rate:6.1f} runs/s ({n} runs, {bad} bad), "
                   f"p50 {l50 * 1000:6.1f} ms, p99 {l99 * 1000:6.1f} ms; CPU per run "
                   f"{cpu['all']:.1f} ms (runs {cpu['runs']:.1f}, runneld {cpu['server']:.1f}, "
                   f"client {cpu['client']:.2f}); bare, one loop per CPU, "
-                  f"{cpu['bare_rate']:.0f} runs/s (x{rate / cpu['bare_rate']:.2f}); one at a time: "
+                  f"{cpu['bare_rate']:.0f} runs/s (x{rate / cpu['bare_rate']:.2f}), in bwrap "
+                  f"{cpu['bwrap_rate']:.0f} runs/s (x{rate / cpu['bwrap_rate']:.2f}); one at a time: "
                   f"server p50 {s50 * 1000:6.1f} ms, runnel-box p50 {b50 * 1000:6.1f} ms, "
                   f"x{s50 / b50:4.2f}; K={K} p50 / box p50 x{l50 / b50:4.2f}", flush=True)
         rates = []
@@ -247,7 +272,8 @@ def main():
 
     rows = ["program            runs/s   p50_ms   p99_ms | 1-at-a-time: server_ms  box_ms  ratio"
             " | K=8 p50/box"]
-    cpu_rows = ["program            all_ms  runs_ms  runneld_ms  client_ms | bare runs/s  runnel/bare"]
+    cpu_rows = ["program            all_ms  runs_ms  runneld_ms  client_ms | bare runs/s  runnel/bare"
+                " | bwrap runs/s  runnel/bwrap"]
     for lang, code, _ in PROGRAMS:
         rate, l50, l99, n, bad, s50, b50, cpu = res[lang]
         rows.append(f"{lang + ' ' + repr(code):18s} {rate:7.1f} {l50 * 1000:8.1f} {l99 * 1000:8.1f}"
@@ -255,7 +281,8 @@ def main():
                     f" | {l50 / b50:11.2f}")
         cpu_rows.append(f"{lang + ' ' + repr(code):18s} {cpu['all']:6.1f} {cpu['runs']:8.1f}"
                         f" {cpu['server']:11.2f} {cpu['client']:10.2f} | {cpu['bare_rate']:11.0f}"
-                        f" {rate / cpu['bare_rate']:12.2f}")
+                        f" {rate / cpu['bare_rate']:12.2f} | {cpu['bwrap_rate']:12.0f}"
+                        f" {rate / cpu['bwrap_rate']:13.2f}")
     body = f"""```
 /usr/bin/python3 tests/bench/server.py [BUILD_DIR]
 ```
@@ -282,9 +309,10 @@ Targets: ratio <= 1.2, >= 150 trivial bash runs/s on 2 cores.
 
 CPU per run over (a), from /proc/stat (the whole machine), runneld's own
 times and its reaped children's (the runs' processes), and the client's;
-then the same program with no sandbox and no server, one shell loop per
-CPU running it back to back (what this machine can do at best), and the
-share of that rate runneld reaches:
+then the same program with no server, one shell loop per CPU running it
+back to back: bare (no sandbox: what this machine can do at best), and
+each run in bubblewrap (`--unshare-all`, the library's default binds, no
+cgroups, no seccomp); and the share of each rate runneld reaches:
 
 ```
 {chr(10).join(cpu_rows)}
