@@ -280,7 +280,7 @@ static int plan_write(rn_plan *plan, const char *path, const char *text, unsigne
 
 /* What most toolchains need and nothing more: each bind is a few system
  * calls per run. ld.so only reads ld.so.cache; language-specific /etc
- * pieces beyond Java's and Mono's belong in the specs' mounts. */
+ * pieces (Java's, Mono's, R's) belong in the specs' mounts. */
 static const rn_box_bind default_binds[] = {
     {"/usr", NULL, false, false},
     {"/bin", NULL, false, true},
@@ -294,8 +294,6 @@ static const rn_box_bind default_binds[] = {
     {"/etc/nsswitch.conf", NULL, false, true},
     {"/etc/localtime", NULL, false, true},
     {"/etc/ssl", NULL, false, true},
-    {"/etc/java-17-openjdk", NULL, false, true},
-    {"/etc/mono", NULL, false, true},
 };
 
 static const char passwd_text[] = "root:x:0:0:root:/root:/usr/sbin/nologin\n"

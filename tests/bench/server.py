@@ -32,6 +32,7 @@ from benchlib import (REPO, Client, Runneld, build_dir, machine_line, p50,
                       write_section)
 
 K = 8
+TARGET_RATE = 150  # trivial bash runs/s on 2 cores, the issue's target
 SECONDS = float(os.environ.get("RUNNEL_BENCH_SECONDS", "20"))
 PROGRAMS = [("bash", "echo hi", "hi\n"), ("python3", "print(1)", "1\n")]
 STREAM_BYTES = 100 * 1024 * 1024
@@ -104,6 +105,24 @@ def bwrap_argv(workdir):
                    "/work", "--chdir", "/work", "--uid", "1000", "--gid", "1000", "--"]
 
 
+def loop_rate(argv, env, seconds):
+    """argv run back to back by one shell loop per CPU for about `seconds`:
+    runs/s over all the loops."""
+    cmd = " ".join("'" + a.replace("'", "'\\''") + "'" for a in argv)
+    ncpu = os.cpu_count() or 1
+
+    def loops(n):
+        body = f"i=0; while [ $i -lt {n} ]; do {cmd} >/dev/null; i=$((i+1)); done"
+        t0 = time.monotonic()
+        procs = [subprocess.Popen(["/bin/sh", "-c", body], env=env) for _ in range(ncpu)]
+        for p in procs:
+            p.wait()
+        return time.monotonic() - t0
+
+    per = max(10, int(seconds * 20 / max(loops(20), 0.01)))
+    return per * ncpu / loops(per)
+
+
 def capacity(lang, code, expected, seconds, sandbox=False):
     """The same program with no server: one shell loop per CPU running the
     spec's run argv (its env, a temp dir for the file) back to back for a
@@ -124,19 +143,27 @@ def capacity(lang, code, expected, seconds, sandbox=False):
     env = dict(s.get("env", {}), HOME=tmp)
     out = subprocess.run(argv, env=env, capture_output=True, text=True).stdout
     assert out == expected, out
-    cmd = " ".join("'" + a.replace("'", "'\\''") + "'" for a in argv)
+    return loop_rate(argv, env, seconds)
 
-    def loops(n):
-        body = f"i=0; while [ $i -lt {n} ]; do {cmd} >/dev/null; i=$((i+1)); done"
-        t0 = time.monotonic()
-        procs = [subprocess.Popen(["/bin/sh", "-c", body], env=env) for _ in range(ncpu)]
-        for p in procs:
-            p.wait()
-        return time.monotonic() - t0
 
+UNSHARE = "/usr/bin/unshare"
+
+
+def namespaces_ms(seconds):
+    """CPU per run that the kernel takes to make and tear down the set of
+    namespaces a run gets (user with root mapped, pid, mount, net, ipc,
+    uts, cgroup) and nothing else: util-linux `unshare ... --fork
+    /bin/true` against `unshare --fork /bin/true`, one loop per CPU each,
+    in turns. No mounts, cgroups, seccomp or server are in it."""
+    env = {"PATH": "/usr/bin:/bin"}
+    plain = [UNSHARE, "--fork", "/bin/true"]
+    ns = [UNSHARE, "-U", "-r", "-p", "-m", "-n", "-i", "-u", "-C", "--fork", "/bin/true"]
+    rates = {"plain": [], "ns": []}
+    for _ in range(2):
+        rates["plain"].append(loop_rate(plain, env, seconds / 4))
+        rates["ns"].append(loop_rate(ns, env, seconds / 4))
     ncpu = os.cpu_count() or 1
-    per = max(10, int(seconds * 20 / max(loops(20), 0.01)))
-    return per * ncpu / loops(per)
+    return ncpu * 1000 * (1 / max(rates["ns"]) - 1 / max(rates["plain"]))
 
 
 def throughput(srv, exe, lang, code, expected):
@@ -252,6 +279,14 @@ def main():
                   f"{cpu['bwrap_rate']:.0f} runs/s (x{rate / cpu['bwrap_rate']:.2f}); one at a time: "
                   f"server p50 {s50 * 1000:6.1f} ms, runnel-box p50 {b50 * 1000:6.1f} ms, "
                   f"x{s50 / b50:4.2f}; K={K} p50 / box p50 x{l50 / b50:4.2f}", flush=True)
+        ns_ms = namespaces_ms(SECONDS / 2) if os.access(UNSHARE, os.X_OK) else float("nan")
+        ncpu = os.cpu_count() or 1
+        bash_ms = ncpu * 1000 / res["bash"][7]["bare_rate"]
+        budget_ms = ncpu * 1000 / TARGET_RATE - bash_ms
+        print(f"(a) the namespaces alone (unshare, no mounts, cgroups, seccomp or server): "
+              f"{ns_ms:.1f} ms of CPU per run; bash bare {bash_ms:.1f} ms per run, so "
+              f"{TARGET_RATE} runs/s leaves {budget_ms:.1f} ms per run for sandbox and server",
+              flush=True)
         rates = []
         for _ in range(2):  # in turns: pipe, server, pipe, server
             prate, pdt = pipe_rate()
@@ -317,6 +352,14 @@ cgroups, no seccomp); and the share of each rate runneld reaches:
 ```
 {chr(10).join(cpu_rows)}
 ```
+
+What the kernel alone takes for the namespaces a run gets (user with
+root mapped, pid, mount, net, ipc, uts, cgroup), with no mounts, cgroups,
+seccomp or server: util-linux `unshare -U -r -p -m -n -i -u -C --fork
+/bin/true` against `unshare --fork /bin/true`, one loop per CPU each, in
+turns: **{ns_ms:.1f} ms of CPU per run**. Bash bare takes {bash_ms:.1f} ms of
+CPU per run here, so {TARGET_RATE} runs/s on {ncpu} CPUs would leave
+{budget_ms:.1f} ms per run for everything the sandbox and the server do.
 
 ### (b) streaming
 
