@@ -28,13 +28,28 @@ typedef struct {
 } rn_conf_key;
 
 #define RN_CONF_KEY_STR(n, T, f, d, doc)                                                           \
-    {n, RN_CONF_STR, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, d, doc}
+    {                                                                                              \
+        n, RN_CONF_STR, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, d, doc                          \
+    }
 #define RN_CONF_KEY_U64(n, T, f, lo, hi, d, doc)                                                   \
-    {n, RN_CONF_U64, offsetof(T, f), 0, lo, hi, d, doc}
-#define RN_CONF_KEY_BOOL(n, T, f, d, doc) {n, RN_CONF_BOOL, offsetof(T, f), 0, 0, 1, d, doc}
+    {                                                                                              \
+        n, RN_CONF_U64, offsetof(T, f), 0, lo, hi, d, doc                                          \
+    }
+#define RN_CONF_KEY_BOOL(n, T, f, d, doc)                                                          \
+    {                                                                                              \
+        n, RN_CONF_BOOL, offsetof(T, f), 0, 0, 1, d, doc                                           \
+    }
 #define RN_CONF_KEY_LIST(n, T, f, doc)                                                             \
-    {n, RN_CONF_LIST, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, NULL, doc}
-#define RN_CONF_KEY_JSON(n, T, f, doc) {n, RN_CONF_JSON, offsetof(T, f), 0, 0, 0, NULL, doc}
-#define RN_CONF_KEY_SECTION(n, doc) {n, RN_CONF_SECTION, 0, 0, 0, 0, NULL, doc}
+    {                                                                                              \
+        n, RN_CONF_LIST, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, NULL, doc                      \
+    }
+#define RN_CONF_KEY_JSON(n, T, f, doc)                                                             \
+    {                                                                                              \
+        n, RN_CONF_JSON, offsetof(T, f), 0, 0, 0, NULL, doc                                        \
+    }
+#define RN_CONF_KEY_SECTION(n, doc)                                                                \
+    {                                                                                              \
+        n, RN_CONF_SECTION, 0, 0, 0, 0, NULL, doc                                                  \
+    }
 
 #endif

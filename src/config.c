@@ -13,12 +13,15 @@
 
 typedef rn_conf_key key_def;
 
-#define STR(n, f, doc)          RN_CONF_KEY_STR(n, rn_config, f, NULL, doc)
-#define U64(n, f, lo, hi, doc)  {n, RN_CONF_U64Z, offsetof(rn_config, f), 0, lo, hi, NULL, doc}
-#define BOOL(n, f, doc)         RN_CONF_KEY_BOOL(n, rn_config, f, NULL, doc)
-#define LIST(n, f, doc)         RN_CONF_KEY_LIST(n, rn_config, f, doc)
-#define SECTION(n, doc)         RN_CONF_KEY_SECTION(n, doc)
-#define GiB (1ull << 30)
+#define STR(n, f, doc) RN_CONF_KEY_STR(n, rn_config, f, NULL, doc)
+#define U64(n, f, lo, hi, doc)                                                                     \
+    {                                                                                              \
+        n, RN_CONF_U64Z, offsetof(rn_config, f), 0, lo, hi, NULL, doc                              \
+    }
+#define BOOL(n, f, doc) RN_CONF_KEY_BOOL(n, rn_config, f, NULL, doc)
+#define LIST(n, f, doc) RN_CONF_KEY_LIST(n, rn_config, f, doc)
+#define SECTION(n, doc) RN_CONF_KEY_SECTION(n, doc)
+#define GiB             (1ull << 30)
 
 static const key_def keys[] = {
     STR("listen", listen, "address and port to listen on, \"host:port\""),
@@ -56,8 +59,7 @@ static const key_def keys[] = {
     LIST("auth.tokens", auth_tokens, "bearer tokens; empty = no authentication"),
     SECTION("security", "cross-site and proxy policy"),
     LIST("security.origins", origins, "allowed Origins of browsers (\"*\" = any)"),
-    LIST("security.trusted_proxies", trusted_proxies,
-         "peers whose X-Forwarded-For is believed"),
+    LIST("security.trusted_proxies", trusted_proxies, "peers whose X-Forwarded-For is believed"),
     U64("limits.connections_per_ip", connections_per_ip, 0, 1000000,
         "WebSocket connections per client address (0 = unlimited)"),
     U64("limits.runs_per_minute_per_ip", runs_per_minute_per_ip, 0, 1000000,
@@ -156,7 +158,7 @@ oom:
     return -ENOMEM;
 }
 
-static int set_value(void *base, const key_def *k, const cJSON *v, const char **why);
+static int set_value(void *base, const key_def *k, const cJSON *v, char *why, size_t wsize);
 
 /* Each envelope's section with its keys' defaults. */
 static int envelope_defaults(rn_config *cfg)
@@ -173,8 +175,8 @@ static int envelope_defaults(rn_config *cfg)
             if (!e->keys[k].def)
                 continue;
             cJSON *v = cJSON_Parse(e->keys[k].def);
-            const char *why = "has a bad built-in default";
-            int r = v ? set_value(cfg->env_conf[i], &e->keys[k], v, &why) : -EINVAL;
+            char why[160];
+            int r = v ? set_value(cfg->env_conf[i], &e->keys[k], v, why, sizeof(why)) : -EINVAL;
             cJSON_Delete(v);
             if (r < 0)
                 return r;
@@ -240,17 +242,17 @@ static int line_of_key(const char *text, const char *key)
     return at ? line_of(text, at) : 1;
 }
 
-static int set_value(void *start, const key_def *k, const cJSON *v, const char **why)
+static int set_value(void *start, const key_def *k, const cJSON *v, char *why, size_t wsize)
 {
     char *base = (char *)start + k->off;
     switch (k->type) {
     case RN_CONF_STR:
         if (!cJSON_IsString(v)) {
-            *why = "must be a string";
+            snprintf(why, wsize, "must be a string");
             return -EINVAL;
         }
         if (strlen(v->valuestring) >= k->size) {
-            *why = "is too long";
+            snprintf(why, wsize, "is too long");
             return -EINVAL;
         }
         memcpy(base, v->valuestring, strlen(v->valuestring) + 1);
@@ -258,18 +260,20 @@ static int set_value(void *start, const key_def *k, const cJSON *v, const char *
     case RN_CONF_U64:
     case RN_CONF_U64Z: {
         if (!cJSON_IsNumber(v)) {
-            *why = "must be a number";
+            snprintf(why, wsize, "must be a number");
             return -EINVAL;
         }
         double d = v->valuedouble;
         /* Range first: converting an out-of-range double is undefined. */
         if (!(d >= 0 && d < 18446744073709551616.0) || d != (double)(uint64_t)d) {
-            *why = "must be a non-negative integer";
+            snprintf(why, wsize, "must be a non-negative integer");
             return -EINVAL;
         }
         uint64_t u = (uint64_t)d;
         if ((u < k->min && (u != 0 || k->type == RN_CONF_U64)) || u > k->max) {
-            *why = "is out of range";
+            snprintf(why, wsize, "must be an integer from %llu to %llu%s",
+                     (unsigned long long)k->min, (unsigned long long)k->max,
+                     k->type == RN_CONF_U64Z ? " (or 0)" : "");
             return -EINVAL;
         }
         *(uint64_t *)base = u;
@@ -277,25 +281,25 @@ static int set_value(void *start, const key_def *k, const cJSON *v, const char *
     }
     case RN_CONF_BOOL:
         if (!cJSON_IsBool(v)) {
-            *why = "must be true or false";
+            snprintf(why, wsize, "must be true or false");
             return -EINVAL;
         }
         *(bool *)base = cJSON_IsTrue(v);
         return 0;
     case RN_CONF_LIST: {
         if (!cJSON_IsArray(v)) {
-            *why = "must be an array of strings";
+            snprintf(why, wsize, "must be an array of strings");
             return -EINVAL;
         }
         size_t o = 0;
         for (const cJSON *e = v->child; e; e = e->next) {
             if (!cJSON_IsString(e) || !e->valuestring[0] || strchr(e->valuestring, '\n')) {
-                *why = "must be an array of non-empty one-line strings";
+                snprintf(why, wsize, "must be an array of non-empty one-line strings");
                 return -EINVAL;
             }
             size_t l = strlen(e->valuestring);
             if (o + l + 2 > k->size) {
-                *why = "is too long";
+                snprintf(why, wsize, "is too long");
                 return -EINVAL;
             }
             memcpy(base + o, e->valuestring, l);
@@ -308,7 +312,7 @@ static int set_value(void *start, const key_def *k, const cJSON *v, const char *
     case RN_CONF_JSON: {
         cJSON *dup = cJSON_Duplicate(v, 1);
         if (!dup) {
-            *why = "could not be copied (out of memory)";
+            snprintf(why, wsize, "could not be copied (out of memory)");
             return -ENOMEM;
         }
         cJSON_Delete(*(cJSON **)base);
@@ -318,7 +322,7 @@ static int set_value(void *start, const key_def *k, const cJSON *v, const char *
     case RN_CONF_SECTION:
         break;
     }
-    *why = "must be an object";
+    snprintf(why, wsize, "must be an object");
     return -EINVAL;
 }
 
@@ -334,8 +338,7 @@ static int apply_object(rn_config *cfg, const table *t, const char *name, const 
         if (!k && !*prefix && !*t->section)
             section = section_index(it->string);
         if (!k && section < 0) {
-            snprintf(err, errsize, "%s:%d: unknown key '%s'", name, line_of_key(text, full),
-                     shown);
+            snprintf(err, errsize, "%s:%d: unknown key '%s'", name, line_of_key(text, full), shown);
             return -EINVAL;
         }
         if (section >= 0 || k->type == RN_CONF_SECTION) {
@@ -345,14 +348,13 @@ static int apply_object(rn_config *cfg, const table *t, const char *name, const 
                 return -EINVAL;
             }
             table sub = section >= 0 ? env_table(cfg, (size_t)section) : *t;
-            int r = apply_object(cfg, &sub, name, text, it, section >= 0 ? "" : full, err,
-                                 errsize);
+            int r = apply_object(cfg, &sub, name, text, it, section >= 0 ? "" : full, err, errsize);
             if (r < 0)
                 return r;
             continue;
         }
-        const char *why = NULL;
-        if (set_value(t->base, k, it, &why) < 0) {
+        char why[160];
+        if (set_value(t->base, k, it, why, sizeof(why)) < 0) {
             snprintf(err, errsize, "%s:%d: '%s' %s", name, line_of_key(text, full), shown, why);
             return -EINVAL;
         }
@@ -493,8 +495,7 @@ void rn_config_print_keys(FILE *f)
             fprintf(f, "%s\tsection\t-\tthe %s envelope\n", sec, sec);
         for (size_t k = 0; k < n; k++)
             fprintf(f, "%s%s%s\t%s\t%s\t%s\n", sec, *sec ? "." : "", ks[k].name,
-                    type_name(ks[k].type), ks[k].def ? ks[k].def : "-",
-                    ks[k].doc ? ks[k].doc : "");
+                    type_name(ks[k].type), ks[k].def ? ks[k].def : "-", ks[k].doc ? ks[k].doc : "");
     }
 }
 
@@ -541,8 +542,8 @@ int rn_config_apply_env(rn_config *cfg, char *const *envp, char *err, size_t err
             if (!errno && end != val && !*end && val[0] != '-')
                 v = cJSON_CreateNumber((double)u);
         }
-        const char *why = "has a malformed value";
-        int r = v ? set_value(base, k, v, &why) : -EINVAL;
+        char why[160] = "has a malformed value";
+        int r = v ? set_value(base, k, v, why, sizeof(why)) : -EINVAL;
         cJSON_Delete(v);
         if (r < 0) {
             snprintf(err, errsize, "environment: %s (%s) %s", var, k->name, why);

@@ -888,8 +888,7 @@ static int lenses_ws_open(void *state, rn_conn *c)
     return 0;
 }
 
-static void lenses_ws_message(void *state, rn_conn *c, const char *msg, size_t len,
-                              bool binary)
+static void lenses_ws_message(void *state, rn_conn *c, const char *msg, size_t len, bool binary)
 {
     (void)state;
     lenses_run *run = rn_conn_data(c);

@@ -688,8 +688,7 @@ static void do_execute(const lk_out *o, const cJSON *data, const char *user, lk_
     }
     const rn_jobs_limits *lim = info.limits;
     lk_req req;
-    int st =
-        lk_req_parse(data, rn_host_specs(G.host), lim->code_bytes, &req, msg, sizeof(msg));
+    int st = lk_req_parse(data, rn_host_specs(G.host), lim->code_bytes, &req, msg, sizeof(msg));
     if (st) {
         out_error(o, st, msg, 0);
         lk_req_free(&req);
@@ -1047,8 +1046,7 @@ static int linkis_ws_open(void *state, rn_conn *c)
     return 0;
 }
 
-static void linkis_ws_message(void *state, rn_conn *c, const char *msg, size_t len,
-                              bool binary)
+static void linkis_ws_message(void *state, rn_conn *c, const char *msg, size_t len, bool binary)
 {
     (void)state;
     lk_ws *w = rn_conn_data(c);

@@ -1021,8 +1021,7 @@ static void start_request(zp_conn *zc, zp_note *n, cJSON *data, const char *user
         char msg[512];
         rn_conn_unref(c);
         if (err == -EMFILE)
-            snprintf(msg, sizeof(msg),
-                     "Too many paragraphs running on this connection (limit %u)",
+            snprintf(msg, sizeof(msg), "Too many paragraphs running on this connection (limit %u)",
                      host_per_connection());
         else
             snprintf(msg, sizeof(msg), "%s", why.message);
@@ -1317,8 +1316,7 @@ static void op_list_configurations(zp_req *r)
     config_entry(&b, "runnel.limits.concurrency", "%u", l->concurrency);
     config_entry(&b, "runnel.limits.queue", "%u", l->queue_max);
     config_entry(&b, "runnel.limits.per_connection", "%u", info.per_connection);
-    config_entry(&b, "runnel.limits.message_bytes", "%llu",
-                 (unsigned long long)info.message_bytes);
+    config_entry(&b, "runnel.limits.message_bytes", "%llu", (unsigned long long)info.message_bytes);
     config_entry(&b, "runnel.zeppelin.max_notes", "%u", G.max_notes);
     config_entry(&b, "runnel.zeppelin.max_paragraphs", "%u", G.max_paragraphs);
     config_entry(&b, "runnel.zeppelin.note_ttl_ms", "%llu", (unsigned long long)G.note_ttl_ms);

@@ -35,8 +35,7 @@ const rn_envelope *rn_envelope_find(const char *name)
     return NULL;
 }
 
-int rn_envelopes_start(rn_host *host, const rn_config *cfg, void **states, char *err,
-                       size_t size)
+int rn_envelopes_start(rn_host *host, const rn_config *cfg, void **states, char *err, size_t size)
 {
     size_t i;
     int r = 0;

@@ -74,7 +74,7 @@ typedef struct {
     uint64_t output_bytes; /* stdout + stderr delivered */
     bool compile_cached;   /* the compile stage was a cache hit */
     bool compiled;         /* the language has a compile stage */
-    int setup_stage; /* the sandbox's setup step that failed (for logs) */
+    int setup_stage;       /* the sandbox's setup step that failed (for logs) */
     int setup_errno;
     char message[160]; /* a human sentence for non-EXITED ends */
 } rn_job_result;

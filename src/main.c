@@ -304,14 +304,10 @@ static int mkdir_p(const char *path, mode_t mode)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"config", required_argument, NULL, 'c'},
-        {"specs", required_argument, NULL, 's'},
-        {"log-level", required_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},
-        {"config-keys", no_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'}, {"config", required_argument, NULL, 'c'},
+        {"specs", required_argument, NULL, 's'},  {"log-level", required_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},      {"config-keys", no_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int c;
     opterr = 0;

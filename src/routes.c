@@ -88,12 +88,14 @@ int rn_routes_http(const rn_envelope *const *envs, void *const *states, const ch
         int sc = pat && r->handle ? match_score(pat, r->flags, path) : 0;
         if (!sc)
             continue;
-        any_handler = true;
+        any_handler |= sc >= EXACT_BONUS || method_fits(r, method);
         if (method_fits(r, method)) {
             if (sc > best_fit) {
                 best_fit = sc;
                 hit->route = r;
             }
+        } else if (sc < EXACT_BONUS) {
+            /* a prefix route of another method says nothing of this path */
         } else if (r->method && alen + strlen(r->method) + 3 < allow_size &&
                    !strstr(allow, r->method)) {
             alen += (size_t)snprintf(allow + alen, allow_size - alen, "%s%s", alen ? ", " : "",
@@ -167,8 +169,8 @@ static int check_list(const rn_envelope *const *envs, void *const *states, bool 
                     const char *pb = route_path(envs[j], states ? states[j] : NULL, b);
                     if (!pb)
                         continue;
-                    bool same_method = ws || !a->method || !b->method ||
-                                       !strcmp(a->method, b->method);
+                    bool same_method =
+                        ws || !a->method || !b->method || !strcmp(a->method, b->method);
                     int sa = match_score(pa, a->flags, sample);
                     if (!same_method || match_score(pb, b->flags, sample) != sa)
                         continue;
