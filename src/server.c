@@ -19,7 +19,6 @@
 #define SERVER_SWEEP_MS       1000
 #define SERVER_MAX_PATH       1024
 #define SERVER_MAX_HEADER     4096
-#define SERVER_MAX_TRACKED    4096
 #define SERVER_CLOSE_GRACE_MS 1500
 /* A message begun must be complete within this (a one-byte-a-second
  * trickle must not hold a connection forever). */
