@@ -63,6 +63,7 @@ static const key_def keys[] = {
     SECTION("cache"),
     STR("cache.dir", cache_dir),
     U64("cache.max_bytes", cache_bytes, 0, 1024 * GiB),
+    U64("cache.entry_max_bytes", cache_entry_bytes, 1ull << 20, 64 * GiB),
     SECTION("sandbox"),
     U64("sandbox.uid_first", uid_first, 1000, 4000000000ull),
     U64("sandbox.uid_count", uid_count, 1, 1000000),
@@ -158,6 +159,7 @@ void rn_config_defaults(rn_config *cfg, const char *specs_default)
     cfg->idle_client_ms = 0; /* = wall */
     cfg->queue_bytes = 256ull << 10;
     cfg->cache_bytes = 512ull << 20;
+    cfg->cache_entry_bytes = 64ull << 20;
     cfg->uid_first = 1879048192; /* 0x70000000: clear of systemd and /etc/subuid ranges */
     cfg->uid_count = 65536;
     cfg->ahead = 4;

@@ -1,6 +1,7 @@
 #include "jobs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../sandbox/rmtree.h"
+#include "builddir.h"
 #include "cache.h"
+#include "compilekey.h"
 #include "jbuf.h"
 #include "log.h"
 #include "metrics.h"
@@ -20,7 +22,7 @@
 #define JOB_MAX_STRING     65536
 #define JOB_BUILD_DIR      "/build"
 #define JOB_STDIN_MAX      (4u << 20)
-#define JOB_STATE_TEMPLATE "/tmp/runnel-build.XXXXXX"
+#define JOB_BUILD_PARENT   "/tmp" /* without a cache */
 
 struct rn_job {
     rn_jobs *jobs;
@@ -33,7 +35,8 @@ struct rn_job {
     size_t code_len;
     char **compile_argv;
     char **run_argv;
-    char **env;
+    char **env;         /* the run stage's: the spec's and the request's */
+    char **compile_env; /* the compile stage's: the spec's alone */
     char *stdin_data;
     size_t stdin_len;
     bool keep_stdin;
@@ -59,6 +62,8 @@ struct rn_job {
     bool cache_ref;
     char build_dir[4096]; /* host dir mounted at /build */
     bool build_is_tmp;    /* remove build_dir at the end */
+    bool build_bounded;   /* build_dir is a size-limited tmpfs */
+    bool committing;      /* the cache is copying the build */
     rn_job_result res;
     uv_timer_t defer;
     bool defer_inited;
@@ -158,7 +163,8 @@ static int env_set(char ***envp, size_t *n, const char *kv)
     return 0;
 }
 
-static int job_build_env(rn_job *job, const rn_job_request *req)
+/* The base and the spec's variables, then the request's (NULL: none). */
+static int job_make_env(const rn_spec *spec, const rn_job_request *req, char ***out)
 {
     static const char *const base[] = {
         "PATH=/usr/local/bin:/usr/bin:/bin",
@@ -169,13 +175,24 @@ static int job_build_env(rn_job *job, const rn_job_request *req)
     size_t n = 0;
     int err = 0;
     for (size_t i = 0; i < sizeof(base) / sizeof(base[0]) && !err; i++)
-        err = env_set(&job->env, &n, base[i]);
-    for (char **e = job->spec->env; e && *e && !err; e++)
-        err = env_set(&job->env, &n, *e);
-    for (size_t i = 0; i < req->nenv && !err; i++)
-        err = env_set(&job->env, &n, req->env[i]);
-    if (!err && !job->env)
+        err = env_set(out, &n, base[i]);
+    for (char **e = spec->env; e && *e && !err; e++)
+        err = env_set(out, &n, *e);
+    for (size_t i = 0; req && i < req->nenv && !err; i++)
+        err = env_set(out, &n, req->env[i]);
+    if (!err && !*out)
         err = -ENOMEM;
+    return err;
+}
+
+/* The request's variables are the program's: the compile stage gets the
+ * spec's environment alone, so what a client sets (NODE_OPTIONS, GCC's
+ * variables, ...) can never change an artifact the cache hands to others. */
+static int job_build_env(rn_job *job, const rn_job_request *req)
+{
+    int err = job_make_env(job->spec, req, &job->env);
+    if (!err && job->spec->compile)
+        err = job_make_env(job->spec, NULL, &job->compile_env);
     return err;
 }
 
@@ -218,6 +235,7 @@ static void job_free(rn_job *job)
     strv_free(job->compile_argv);
     strv_free(job->run_argv);
     strv_free(job->env);
+    strv_free(job->compile_env);
     free(job->stdin_data);
     for (size_t i = 0; i < job->nbinds; i++) {
         free((char *)job->binds[i].src);
@@ -240,10 +258,7 @@ static void job_release_build(rn_job *job)
         job->cache_ref = false;
     }
     if (job->build_is_tmp && job->build_dir[0]) {
-        if (jobs->cache)
-            rn_cache_abort(jobs->cache, job->build_dir);
-        else
-            rn_rmtree(job->build_dir);
+        rn_builddir_remove_async(jobs->loop, job->build_dir);
         job->build_is_tmp = false;
     }
 }
@@ -456,6 +471,53 @@ static void job_on_output(rn_runner *r, int fd, const char *data, size_t len, vo
         job_emit(job, fd, data, len);
 }
 
+/* The cache has the build (or refused it): run from the entry. */
+static void job_on_commit(int status, const char *path, void *ud)
+{
+    rn_job *job = ud;
+    job->committing = false;
+    if (status == 0) {
+        job->cache_ref = true;
+        snprintf(job->build_dir, sizeof(job->build_dir), "%s", path);
+    }
+    if (job->kill_requested) {
+        job->res.reason = RN_JOB_END_KILLED;
+        job_describe_end(job, &job->compile_lim, "compile stage: ");
+        job_end(job);
+        return;
+    }
+    if (status == -EFBIG) {
+        job->res.reason = RN_JOB_END_COMPILE_ERROR;
+        job->res.exit_code = -1;
+        job_set_message(job, "compile stage: the build is over the %llu bytes one build may keep",
+                        (unsigned long long)rn_cache_entry_max(job->jobs->cache));
+        job_end(job);
+        return;
+    }
+    if (status < 0) {
+        job->res.reason = RN_JOB_END_INTERNAL;
+        job_set_message(job, "compile cache: %s", strerror(-status));
+        job_end(job);
+        return;
+    }
+    /* The compile stage's figures are kept; the run stage's add to them. */
+    job->output_bytes = 0;
+    job->output_over = false;
+    job_start_run(job);
+}
+
+/* Without a cache the run stage reads the build where it is, as another
+ * uid than the compile's: hand its top directory back to us, readable. */
+static void job_keep_build(rn_job *job)
+{
+    int fd = open(job->build_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fchown(fd, geteuid(), getegid()) == 0 || errno == EPERM)
+        fchmod(fd, 0755);
+    close(fd);
+}
+
 static void job_on_compile_exit(rn_runner *r, const rn_box_result *br, void *ud)
 {
     rn_job *job = ud;
@@ -473,6 +535,11 @@ static void job_on_compile_exit(rn_runner *r, const rn_box_result *br, void *ud)
         job->res.reason = RN_JOB_END_COMPILE_ERROR;
         job->res.exit_code = br->exit_code;
         job_describe_end(job, &job->compile_lim, "");
+        if (job->build_bounded && rn_builddir_full(job->build_dir))
+            job_set_message(job,
+                            "compilation failed with exit code %d: the build directory is full "
+                            "(%llu bytes)",
+                            br->exit_code, (unsigned long long)jobs->limits.build_bytes);
         job_end(job);
         return;
     }
@@ -482,9 +549,8 @@ static void job_on_compile_exit(rn_runner *r, const rn_box_result *br, void *ud)
         return;
     }
     if (jobs->cache) {
-        char final[sizeof(job->build_dir)];
-        int err =
-            rn_cache_commit(jobs->cache, job->cache_key, job->build_dir, final, sizeof(final));
+        /* The cache copies the build off the loop and removes it. */
+        int err = rn_cache_commit(jobs->cache, job->cache_key, job->build_dir, job_on_commit, job);
         if (err < 0) {
             job->res.reason = RN_JOB_END_INTERNAL;
             job_set_message(job, "compile cache: %s", strerror(-err));
@@ -492,9 +558,10 @@ static void job_on_compile_exit(rn_runner *r, const rn_box_result *br, void *ud)
             return;
         }
         job->build_is_tmp = false;
-        job->cache_ref = true;
-        snprintf(job->build_dir, sizeof(job->build_dir), "%s", final);
+        job->committing = true;
+        return;
     }
+    job_keep_build(job);
     /* The compile stage's figures are kept; the run stage's add to them. */
     job->output_bytes = 0;
     job->output_over = false;
@@ -512,15 +579,19 @@ static void job_on_run_exit(rn_runner *r, const rn_box_result *br, void *ud)
     job_end(job);
 }
 
+/* The sandbox options of a stage. The compile stage (compiling) gets
+ * /build writable, the spec's environment and mounts only; the run stage
+ * the request's environment and binds too. */
 static void job_fill_box_options(rn_job *job, rn_box_options *o, const rn_spec_limits *lim,
                                  rn_box_bind *binds, size_t *nbinds, rn_box_file *file,
-                                 bool build_writable)
+                                 bool compiling)
 {
     const rn_spec *spec = job->spec;
+    const bool build_writable = compiling;
     size_t n = 0;
     for (size_t i = 0; i < spec->nmounts; i++)
         binds[n++] = spec->mounts[i];
-    for (size_t i = 0; i < job->nbinds; i++)
+    for (size_t i = 0; i < job->nbinds && !compiling; i++)
         binds[n++] = job->binds[i];
     if (job->build_dir[0]) {
         binds[n].src = job->build_dir;
@@ -535,7 +606,7 @@ static void job_fill_box_options(rn_job *job, rn_box_options *o, const rn_spec_l
     file->len = job->code_len;
     file->mode = 0644;
     memset(o, 0, sizeof(*o));
-    o->envp = (const char *const *)job->env;
+    o->envp = (const char *const *)(compiling ? job->compile_env : job->env);
     o->cwd = "/work";
     o->binds = binds;
     o->nbinds = n;
@@ -610,20 +681,18 @@ static void job_start_compile(rn_job *job)
     static const rn_runner_callbacks cbs = {job_on_output, job_on_compile_exit};
     int err;
 
-    if (jobs->cache) {
-        err = rn_cache_begin(jobs->cache, job->build_dir, sizeof(job->build_dir));
-    } else {
-        snprintf(job->build_dir, sizeof(job->build_dir), "%s", JOB_STATE_TEMPLATE);
-        err = mkdtemp(job->build_dir) ? 0 : -errno;
-    }
+    /* A directory of its own (0700; the sandbox hands it to the run's
+     * uid), a tmpfs of limits.build_bytes where we may mount. Beside the
+     * cache when there is one: never reachable by other accounts. */
+    err = rn_builddir_make(jobs->cache ? rn_cache_dir(jobs->cache) : JOB_BUILD_PARENT,
+                           jobs->cache ? "tmp.build." : "runnel-build.", jobs->limits.build_bytes,
+                           job->build_dir, sizeof(job->build_dir), &job->build_bounded);
     if (err < 0) {
         job->build_dir[0] = 0;
         job_fail_start(job, err);
         return;
     }
     job->build_is_tmp = true;
-    /* The compiler runs as the run's own unprivileged uid. */
-    chmod(job->build_dir, 0777);
 
     job_fill_box_options(job, &o, &job->compile_lim, binds, &nbinds, &file, true);
     o.argv = (const char *const *)job->compile_argv;
@@ -658,8 +727,8 @@ static void job_start(rn_job *job)
     }
     job->res.compiled = true;
     if (jobs->cache) {
-        rn_cache_key(job->spec->name, (const char *const *)job->compile_argv, job->code,
-                     job->code_len, job->cache_key);
+        rn_compile_key(job->spec, job->compile_argv, job->compile_env, job->code, job->code_len,
+                       job->cache_key);
         if (rn_cache_acquire(jobs->cache, job->cache_key, job->build_dir, sizeof(job->build_dir)) ==
             0) {
             job->cache_ref = true;
@@ -754,8 +823,13 @@ int rn_jobs_new(uv_loop_t *loop, rn_box_context *box, const rn_specs *specs,
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         jobs->limits.concurrency = n > 0 ? (unsigned)n : 1;
     }
+    if (!jobs->limits.build_bytes)
+        jobs->limits.build_bytes = 64ull << 20;
     if (limits->cache_dir && *limits->cache_dir) {
-        int err = rn_cache_open(limits->cache_dir, limits->cache_bytes, &jobs->cache);
+        rn_cache_options co = {.max_bytes = limits->cache_bytes,
+                               .entry_max_bytes = jobs->limits.build_bytes,
+                               .loop = loop};
+        int err = rn_cache_open(limits->cache_dir, &co, &jobs->cache);
         if (err < 0) {
             rn_log(RN_LOG_WARN, "cache.disabled", "dir=%s error=%d", limits->cache_dir, err);
             jobs->cache = NULL;
@@ -816,10 +890,11 @@ void rn_jobs_set_specs(rn_jobs *jobs, const rn_specs *specs, void (*retire)(void
 void rn_jobs_set_limits(rn_jobs *jobs, const rn_jobs_limits *limits)
 {
     const char *cache_dir = jobs->limits.cache_dir;
-    uint64_t cache_bytes = jobs->limits.cache_bytes;
+    uint64_t cache_bytes = jobs->limits.cache_bytes, build_bytes = jobs->limits.build_bytes;
     jobs->limits = *limits;
     jobs->limits.cache_dir = cache_dir;
     jobs->limits.cache_bytes = cache_bytes;
+    jobs->limits.build_bytes = build_bytes;
     if (!jobs->limits.concurrency) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         jobs->limits.concurrency = n > 0 ? (unsigned)n : 1;
