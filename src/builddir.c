@@ -24,8 +24,7 @@ int rn_builddir_make(const char *parent, const char *prefix, uint64_t bytes, cha
     if (!mkdtemp(path))
         return -errno;
     uint64_t inodes = bytes / 1024 < 4096 ? 4096 : bytes / 1024;
-    snprintf(opts, sizeof(opts), "size=%" PRIu64 ",nr_inodes=%" PRIu64 ",mode=0700", bytes,
-             inodes);
+    snprintf(opts, sizeof(opts), "size=%" PRIu64 ",nr_inodes=%" PRIu64 ",mode=0700", bytes, inodes);
     *bounded = mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) == 0;
     return 0;
 }

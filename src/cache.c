@@ -101,7 +101,7 @@ static uint64_t tree_bytes_at(int dirfd, const char *name)
 /* ---- copying a build into the cache (thread pool) ---------------------- */
 
 typedef struct {
-    int dst;      /* the directory being filled */
+    int dst; /* the directory being filled */
     unsigned depth;
     uint64_t bytes, max;
 } copy_state;
@@ -129,8 +129,8 @@ static int copy_data(int in, int out, uint64_t left)
         ssize_t n;
         if (!plain) {
             n = copy_file_range(in, NULL, out, NULL, want, 0);
-            if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
-                          errno == EOPNOTSUPP)) {
+            if (n < 0 &&
+                (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
                 plain = true;
                 continue;
             }
@@ -502,9 +502,10 @@ int rn_cache_check_dir(const char *dir, char *msg, size_t size)
         snprintf(msg, size,
                  "cache.dir %s is writable by %s (mode %04o): other accounts could change "
                  "what runs; chmod 0700 it or choose another directory",
-                 dir, (st.st_mode & 020) && (st.st_mode & 002) ? "group and others"
-                      : (st.st_mode & 020)                     ? "its group"
-                                                               : "others",
+                 dir,
+                 (st.st_mode & 020) && (st.st_mode & 002) ? "group and others"
+                 : (st.st_mode & 020)                     ? "its group"
+                                                          : "others",
                  (unsigned)(st.st_mode & 07777));
         return -EPERM;
     }
@@ -598,8 +599,8 @@ int rn_cache_open(const char *dir, const rn_cache_options *o, rn_cache **out)
         return -ENOMEM;
     c->dirfd = -1;
     c->max_bytes = o->max_bytes;
-    c->entry_max = o->entry_max_bytes && o->entry_max_bytes < o->max_bytes ? o->entry_max_bytes
-                                                                            : o->max_bytes;
+    c->entry_max =
+        o->entry_max_bytes && o->entry_max_bytes < o->max_bytes ? o->entry_max_bytes : o->max_bytes;
     c->loop = o->loop;
     c->dir = strdup(dir);
     if (c->dir == NULL) {

@@ -527,7 +527,7 @@ static void test_reopen(void)
         CHECK(!exists(path));
     }
     snprintf(path, sizeof(path), "%s/unrelated", dir);
-    CHECK(exists(path)); /* not ours */
+    CHECK(exists(path));                             /* not ours */
     CHECK_INT(rn_cache_bytes(c), 6000 + (5u << 20)); /* the deep file counts */
     CHECK_INT(rn_cache_acquire(c, ka, path, sizeof(path)), 0);
     CHECK_INT(first_byte(path, "main"), 'a');
