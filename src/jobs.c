@@ -17,12 +17,12 @@
 #include "metrics.h"
 #include "runner.h"
 
-#define JOB_MAX_ARGS       256
-#define JOB_MAX_ENV        256
-#define JOB_MAX_STRING     65536
-#define JOB_BUILD_DIR      "/build"
-#define JOB_STDIN_MAX      (4u << 20)
-#define JOB_BUILD_PARENT   "/tmp" /* without a cache */
+#define JOB_MAX_ARGS     256
+#define JOB_MAX_ENV      256
+#define JOB_MAX_STRING   65536
+#define JOB_BUILD_DIR    "/build"
+#define JOB_STDIN_MAX    (4u << 20)
+#define JOB_BUILD_PARENT "/tmp" /* without a cache */
 
 struct rn_job {
     rn_jobs *jobs;
