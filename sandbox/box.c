@@ -851,8 +851,9 @@ static bool valid_file_name(const char *name)
 }
 
 /* As root, a writable host directory must be writable by the run's host uid:
- * hand the top directory (never a symlink) over to it, and keep it readable
- * by the later runs (other uids) that bind it read-only. */
+ * hand the top directory (never a symlink) over to it, with the caller's
+ * mode bits for group and others (a build directory stays 0700: the run's
+ * alone; a directory later runs of other uids read must be made so). */
 static int chown_top(const char *path, uid_t uid, gid_t gid)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -861,7 +862,7 @@ static int chown_top(const char *path, uid_t uid, gid_t gid)
     struct stat st;
     int r = 0;
     if (fchown(fd, uid, gid) < 0 || fstat(fd, &st) < 0 ||
-        fchmod(fd, (st.st_mode & 07777) | 0755) < 0)
+        fchmod(fd, (st.st_mode & 07777) | 0700) < 0)
         r = -errno;
     close(fd);
     return r;

@@ -185,9 +185,10 @@ typedef struct {
     size_t nfiles;
     /* An existing host dir to bind rw as /work instead of a fresh tmpfs. As
      * root, it (only its top directory) and every writable bind's source
-     * directory is chowned to the run's host uid and made at least 0755, so
-     * the run can write it and later runs can read it. It stays the
-     * caller's to remove (rn_rmtree: the run may have planted symlinks). */
+     * directory is chowned to the run's host uid and made at least 0700, so
+     * the run can write it; its group and other bits stay the caller's (0755
+     * for a directory later runs of other uids read). It stays the caller's
+     * to remove (rn_rmtree: the run may have planted symlinks). */
     const char *workdir;
     uint64_t wall_ms;      /* default 10000 */
     uint64_t cpu_ms;       /* default = wall_ms */

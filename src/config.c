@@ -49,6 +49,8 @@ static const key_def keys[] = {
     SECTION("cache", "the compile cache"),
     STR("cache.dir", cache_dir, "compile cache directory"),
     U64("cache.max_bytes", cache_bytes, 0, 1024 * GiB, "compile cache size (0 = off)"),
+    U64("cache.entry_max_bytes", cache_entry_bytes, 1ull << 20, 64 * GiB,
+        "one compile's build directory, one cache entry"),
     SECTION("sandbox", "the sandbox"),
     U64("sandbox.uid_first", uid_first, 1000, 4000000000ull, "first host uid for runs (as root)"),
     U64("sandbox.uid_count", uid_count, 1, 1000000, "host uids for runs (as root)"),
@@ -207,6 +209,7 @@ int rn_config_defaults(rn_config *cfg, const char *specs_default)
     cfg->idle_client_ms = 0; /* = wall */
     cfg->queue_bytes = 256ull << 10;
     cfg->cache_bytes = 512ull << 20;
+    cfg->cache_entry_bytes = 64ull << 20;
     cfg->uid_first = 1879048192; /* 0x70000000: clear of systemd and /etc/subuid ranges */
     cfg->uid_count = 65536;
     cfg->ahead = 4;

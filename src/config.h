@@ -37,6 +37,7 @@ typedef struct {
     /* compile cache */
     char cache_dir[1024];
     uint64_t cache_bytes;
+    uint64_t cache_entry_bytes; /* one compile's /build, one entry */
     /* sandbox */
     uint64_t uid_first;
     uint64_t uid_count;

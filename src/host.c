@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../sandbox/box.h"
+#include "jobtext.h"
 #include "version.h"
 
 struct rn_host {
@@ -49,61 +50,19 @@ const char *rn_host_client_of(const rn_conn *conn, const rn_http *http)
 /* The refusal's wording, the same for every envelope. */
 static void refusal_text(const rn_host *host, int err, const char *language, rn_host_refusal *why)
 {
-    const rn_jobs_limits *lim = rn_jobs_get_limits(host->parts.jobs);
-    const rn_spec *spec = language ? rn_specs_find(host->parts.specs, language) : NULL;
-    char *msg = why->message;
-    size_t size = sizeof(why->message);
     why->err = err;
-    switch (err) {
-    case -ENOENT:
-        snprintf(msg, size, "unsupported language spec: '%.64s'", language ? language : "");
-        why->status = 400;
-        break;
-    case -ENOTSUP:
-        snprintf(msg, size, "this spec has no support for inline expressions");
-        why->status = 400;
-        break;
-    case -E2BIG:
-        snprintf(msg, size,
-                 "request too large: code is limited to %llu bytes, arguments and "
-                 "environment to %d entries",
-                 (unsigned long long)lim->code_bytes, RN_JOB_MAX_ARGS);
-        why->status = 413;
-        break;
-    case -EBUSY:
-        snprintf(msg, size, "server is busy: %u runs are queued, try again later",
-                 rn_jobs_queued(host->parts.jobs));
-        why->status = 429;
-        break;
-    case -EMFILE:
-        snprintf(msg, size, "too many runs in flight on this connection (limit %u)",
+    if (err == -EMFILE) {
+        snprintf(why->message, sizeof(why->message),
+                 "too many runs in flight on this connection (limit %u)",
                  host->parts.per_connection);
         why->status = 429;
-        break;
-    case -ENOEXEC:
-        snprintf(msg, size, "language '%.64s' is not installed on this server%s%.200s%s",
-                 language ? language : "", spec && spec->missing ? " (missing " : "",
-                 spec && spec->missing ? spec->missing : "", spec && spec->missing ? ")" : "");
-        why->status = 503;
-        break;
-    case -EDQUOT:
-        snprintf(msg, size, "you have been rate limited: %u runs per minute per client",
-                 rn_jobs_get_rate(host->parts.jobs));
-        why->status = 429;
-        break;
-    case -ESHUTDOWN:
-        snprintf(msg, size, "server is shutting down");
-        why->status = 503;
-        break;
-    case -EINVAL:
-        snprintf(msg, size, "invalid request: empty code, or a bad argument or environment entry");
-        why->status = 400;
-        break;
-    default:
-        snprintf(msg, size, "internal error: %s", strerror(-err));
-        why->status = 500;
-        break;
+        return;
     }
+    const rn_spec *spec = language ? rn_specs_find(host->parts.specs, language) : NULL;
+    why->status =
+        rn_jobtext_error(err, spec, language, rn_jobs_get_limits(host->parts.jobs)->code_bytes,
+                         RN_JOB_MAX_ARGS, rn_jobs_queued(host->parts.jobs),
+                         rn_jobs_get_rate(host->parts.jobs), why->message, sizeof(why->message));
 }
 
 int rn_host_submit(rn_host *host, const rn_host_origin *from, const rn_job_request *req,

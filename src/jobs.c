@@ -1,6 +1,7 @@
 #include "jobs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,116 +9,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../sandbox/rmtree.h"
-#include "cache.h"
+#include "builddir.h"
 #include "jbuf.h"
+#include "jobenv.h"
+#include "jobs_internal.h"
+#include "jobtext.h"
 #include "log.h"
 #include "metrics.h"
-#include "runner.h"
+#include "runlimits.h"
 
-#define JOB_MAX_ARGS       RN_JOB_MAX_ARGS
-#define JOB_MAX_ENV        256
-#define JOB_MAX_STRING     65536
-#define JOB_BUILD_DIR      "/build"
-#define JOB_STDIN_MAX      (4u << 20)
-#define JOB_STATE_TEMPLATE "/tmp/runnel-build.XXXXXX"
-
-struct rn_job {
-    rn_jobs *jobs;
-    rn_job *next, *prev; /* all jobs */
-    rn_job *qnext;       /* queue */
-    bool queued;
-    char id[65];
-    const rn_spec *spec;
-    char *code;
-    size_t code_len;
-    char **compile_argv;
-    char **run_argv;
-    char **env;
-    char *stdin_data;
-    size_t stdin_len;
-    bool keep_stdin;
-    rn_box_bind *binds; /* the request's extra binds (owned copies) */
-    size_t nbinds;
-    rn_spec_limits lim;         /* run stage */
-    rn_spec_limits compile_lim; /* compile stage */
-    rn_job_callbacks cb;
-    void *ud;
-    rn_job_stage stage;
-    rn_runner *runner;
-    int pause;
-    bool kill_requested;
-    bool old_specs; /* submitted before the last specs reload */
-    bool counted;   /* holds a concurrency slot */
-    bool ending;
-    uint64_t submitted_ms;
-    uint64_t output_bytes;
-    bool output_over;
-    unsigned char carry[3][4];
-    size_t carry_len[3];
-    char cache_key[65];
-    bool cache_ref;
-    char build_dir[4096]; /* host dir mounted at /build */
-    bool build_is_tmp;    /* remove build_dir at the end */
-    rn_job_result res;
-    uv_timer_t defer;
-    bool defer_inited;
-};
-
-#define RATE_SLOTS 1024
-
-typedef struct {
-    char ip[64];
-    double tokens;
-    uint64_t last_ms;
-} rate_slot;
-
-struct rn_jobs {
-    struct {
-        void *old;
-        void (*fn)(void *, void *);
-        void *ud;
-    } retired[8];
-    unsigned nretired;
-    unsigned old_alive; /* jobs that may still point into a retired set */
-    uv_loop_t *loop;
-    unsigned rate_per_minute;
-    rate_slot *rates;
-    rn_box_context *box;
-    const rn_specs *specs;
-    rn_jobs_limits limits;
-    rn_cache *cache;
-    uv_timer_t kick;
-    /* Sandboxes built ahead for the next runs (rn_box_warm), of the shape
-     * of the last run stage started (at first, of the default limits). */
-    uv_timer_t warm;
-    rn_box_options warm_shape; /* its binds are the current specs' mounts */
-    int closing;               /* handles still closing at the end */
-    rn_job *all;
-    rn_job *qhead, *qtail;
-    unsigned nqueued;
-    unsigned nrunning;
-    unsigned njobs;
-    bool shutting_down;
-    void (*shutdown_cb)(void *);
-    void *shutdown_ud;
-};
-
-static const char *const end_names[] = {
-    "exited",       "signaled", "timeout",      "cpu_limit",     "oom",
-    "output_limit", "killed",   "setup_failed", "compile_error", "internal",
-};
-
-const char *rn_job_end_name(rn_job_end r)
-{
-    if ((unsigned)r < sizeof(end_names) / sizeof(end_names[0]))
-        return end_names[r];
-    return "unknown";
-}
+#define JOB_MAX_ARGS  RN_JOB_MAX_ARGS
+#define JOB_MAX_ENV   256
+#define JOB_BUILD_DIR "/build"
+#define JOB_STDIN_MAX (4u << 20)
 
 static void jobs_schedule(rn_jobs *jobs);
 static void jobs_retire_check(rn_jobs *jobs);
-static void job_start_run(rn_job *job);
 static void jobs_finish_shutdown(rn_jobs *jobs);
 static void jobs_warm_later(rn_jobs *jobs);
 static void jobs_set_warm_shape(rn_jobs *jobs, const rn_box_options *o);
@@ -131,84 +38,15 @@ static void strv_free(char **v)
     free(v);
 }
 
-/* Set KEY=VALUE in a NULL-terminated vector, replacing an earlier KEY. */
-static int env_set(char ***envp, size_t *n, const char *kv)
-{
-    const char *eq = strchr(kv, '=');
-    size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
-    char *copy = strdup(kv);
-    if (!copy)
-        return -ENOMEM;
-    for (size_t i = 0; i < *n; i++) {
-        if (!strncmp((*envp)[i], kv, klen) && (*envp)[i][klen] == '=') {
-            free((*envp)[i]);
-            (*envp)[i] = copy;
-            return 0;
-        }
-    }
-    char **nv = realloc(*envp, (*n + 2) * sizeof(char *));
-    if (!nv) {
-        free(copy);
-        return -ENOMEM;
-    }
-    nv[(*n)++] = copy;
-    nv[*n] = NULL;
-    *envp = nv;
-    return 0;
-}
-
+/* The request's variables are the program's: the compile stage gets the
+ * spec's environment alone, so what a client sets (NODE_OPTIONS, GCC's
+ * variables, ...) can never change an artifact the cache hands to others. */
 static int job_build_env(rn_job *job, const rn_job_request *req)
 {
-    static const char *const base[] = {
-        "PATH=/usr/local/bin:/usr/bin:/bin",
-        "HOME=/tmp",
-        "LANG=C.UTF-8",
-        "TERM=dumb",
-    };
-    size_t n = 0;
-    int err = 0;
-    for (size_t i = 0; i < sizeof(base) / sizeof(base[0]) && !err; i++)
-        err = env_set(&job->env, &n, base[i]);
-    for (char **e = job->spec->env; e && *e && !err; e++)
-        err = env_set(&job->env, &n, *e);
-    for (size_t i = 0; i < req->nenv && !err; i++)
-        err = env_set(&job->env, &n, req->env[i]);
-    if (!err && !job->env)
-        err = -ENOMEM;
+    int err = rn_jobenv_make(job->spec, req->env, req->nenv, &job->env);
+    if (!err && job->spec->compile)
+        err = rn_jobenv_make(job->spec, NULL, 0, &job->compile_env);
     return err;
-}
-
-static uint64_t pick(uint64_t spec, uint64_t def)
-{
-    return spec ? spec : def;
-}
-
-static uint64_t lower(uint64_t cur, uint64_t req)
-{
-    return req && req < cur ? req : cur;
-}
-
-static void job_limits(rn_job *job, const rn_jobs_limits *d, const rn_job_request *req)
-{
-    const rn_spec_limits *s = &job->spec->limits, *c = &job->spec->compile_limits;
-    job->lim.wall_ms = lower(pick(s->wall_ms, d->wall_ms), req->wall_ms);
-    job->lim.cpu_ms = pick(s->cpu_ms, d->cpu_ms ? d->cpu_ms : job->lim.wall_ms);
-    if (job->lim.cpu_ms > job->lim.wall_ms)
-        job->lim.cpu_ms = job->lim.wall_ms;
-    job->lim.memory_bytes = lower(pick(s->memory_bytes, d->memory_bytes), req->memory_bytes);
-    job->lim.output_bytes = lower(pick(s->output_bytes, d->output_bytes), req->output_bytes);
-    job->lim.tmp_bytes = pick(s->tmp_bytes, d->tmp_bytes);
-    job->lim.pids = (unsigned)pick(s->pids, d->pids);
-    job->lim.nofile = (unsigned)pick(s->nofile, d->nofile);
-    /* The compile stage is the operator's toolchain, not the user's
-     * program: its own spec limits, else the run stage's. */
-    job->compile_lim.wall_ms = pick(c->wall_ms, job->lim.wall_ms);
-    job->compile_lim.cpu_ms = pick(c->cpu_ms, job->compile_lim.wall_ms);
-    job->compile_lim.memory_bytes = pick(c->memory_bytes, job->lim.memory_bytes);
-    job->compile_lim.output_bytes = pick(c->output_bytes, job->lim.output_bytes);
-    job->compile_lim.tmp_bytes = pick(c->tmp_bytes, job->lim.tmp_bytes);
-    job->compile_lim.pids = (unsigned)pick(c->pids, job->lim.pids);
-    job->compile_lim.nofile = (unsigned)pick(c->nofile, job->lim.nofile);
 }
 
 static void job_free(rn_job *job)
@@ -217,6 +55,7 @@ static void job_free(rn_job *job)
     strv_free(job->compile_argv);
     strv_free(job->run_argv);
     strv_free(job->env);
+    strv_free(job->compile_env);
     free(job->stdin_data);
     for (size_t i = 0; i < job->nbinds; i++) {
         free((char *)job->binds[i].src);
@@ -239,10 +78,7 @@ static void job_release_build(rn_job *job)
         job->cache_ref = false;
     }
     if (job->build_is_tmp && job->build_dir[0]) {
-        if (jobs->cache)
-            rn_cache_abort(jobs->cache, job->build_dir);
-        else
-            rn_rmtree(job->build_dir);
+        rn_builddir_remove_async(jobs->loop, job->build_dir);
         job->build_is_tmp = false;
     }
 }
@@ -262,7 +98,7 @@ static void job_flush_carry(rn_job *job)
 }
 
 /* The single end of every job: report, release, free. */
-static void job_end(rn_job *job)
+void rn_job_finish(rn_job *job)
 {
     rn_jobs *jobs = job->jobs;
     if (job->ending)
@@ -342,9 +178,7 @@ static void job_end(rn_job *job)
     jobs_warm_later(jobs);
 }
 
-static void job_set_message(rn_job *job, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void job_set_message(rn_job *job, const char *fmt, ...)
+void rn_job_message(rn_job *job, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -352,73 +186,12 @@ static void job_set_message(rn_job *job, const char *fmt, ...)
     va_end(ap);
 }
 
-static void job_describe_end(rn_job *job, const rn_spec_limits *lim, const char *stage)
-{
-    rn_job_result *r = &job->res;
-    switch (r->reason) {
-    case RN_JOB_END_TIMEOUT:
-        job_set_message(job, "%stime limit exceeded (%llu ms)", stage,
-                        (unsigned long long)lim->wall_ms);
-        break;
-    case RN_JOB_END_CPU_LIMIT:
-        job_set_message(job, "%sCPU time limit exceeded (%llu ms)", stage,
-                        (unsigned long long)lim->cpu_ms);
-        break;
-    case RN_JOB_END_OOM:
-        job_set_message(job, "%smemory limit exceeded (%llu bytes)", stage,
-                        (unsigned long long)lim->memory_bytes);
-        break;
-    case RN_JOB_END_OUTPUT_LIMIT:
-        job_set_message(job, "output limit exceeded (%llu bytes)",
-                        (unsigned long long)lim->output_bytes);
-        break;
-    case RN_JOB_END_KILLED:
-        job_set_message(job, "killed");
-        break;
-    case RN_JOB_END_SIGNALED:
-        job_set_message(job, "%sterminated by signal %d", stage, r->signal);
-        break;
-    case RN_JOB_END_SETUP_FAILED:
-        job_set_message(job, "sandbox setup failed at stage %s: %s",
-                        rn_box_stage_name(r->setup_stage), strerror(r->setup_errno));
-        break;
-    case RN_JOB_END_COMPILE_ERROR:
-        job_set_message(job, "compilation failed with exit code %d", r->exit_code);
-        break;
-    default:
-        break;
-    }
-}
-
-static rn_job_end map_reason(rn_box_reason r)
-{
-    switch (r) {
-    case RN_BOX_EXITED:
-        return RN_JOB_END_EXITED;
-    case RN_BOX_SIGNALED:
-        return RN_JOB_END_SIGNALED;
-    case RN_BOX_TIMEOUT:
-        return RN_JOB_END_TIMEOUT;
-    case RN_BOX_CPU_LIMIT:
-        return RN_JOB_END_CPU_LIMIT;
-    case RN_BOX_MEMORY_LIMIT:
-        return RN_JOB_END_OOM;
-    case RN_BOX_OUTPUT_LIMIT:
-        return RN_JOB_END_OUTPUT_LIMIT;
-    case RN_BOX_KILLED:
-        return RN_JOB_END_KILLED;
-    case RN_BOX_SETUP_FAILED:
-        return RN_JOB_END_SETUP_FAILED;
-    }
-    return RN_JOB_END_INTERNAL;
-}
-
-static void job_account(rn_job *job, const rn_box_result *br)
+void rn_job_account(rn_job *job, const rn_box_result *br)
 {
     job->res.cpu_ms += br->cpu_ms;
     if (br->memory_peak > job->res.memory_peak)
         job->res.memory_peak = br->memory_peak;
-    job->res.reason = map_reason(br->reason);
+    job->res.reason = rn_job_end_of_box(br->reason);
     job->res.exit_code = br->reason == RN_BOX_EXITED ? br->exit_code : -1;
     job->res.signal = br->signal;
     job->res.setup_stage = br->setup_stage;
@@ -435,7 +208,7 @@ static void job_emit(rn_job *job, int fd, const char *data, size_t len)
     rn_jbuf_free(&out);
 }
 
-static void job_on_output(rn_runner *r, int fd, const char *data, size_t len, void *ud)
+void rn_job_on_output(rn_runner *r, int fd, const char *data, size_t len, void *ud)
 {
     rn_job *job = ud;
     uint64_t limit =
@@ -455,71 +228,29 @@ static void job_on_output(rn_runner *r, int fd, const char *data, size_t len, vo
         job_emit(job, fd, data, len);
 }
 
-static void job_on_compile_exit(rn_runner *r, const rn_box_result *br, void *ud)
-{
-    rn_job *job = ud;
-    rn_jobs *jobs = job->jobs;
-    (void)r;
-    job->runner = NULL;
-    job_account(job, br);
-    if (job->kill_requested) {
-        job->res.reason = RN_JOB_END_KILLED;
-        job_describe_end(job, &job->compile_lim, "compile stage: ");
-        job_end(job);
-        return;
-    }
-    if (br->reason == RN_BOX_EXITED && br->exit_code != 0) {
-        job->res.reason = RN_JOB_END_COMPILE_ERROR;
-        job->res.exit_code = br->exit_code;
-        job_describe_end(job, &job->compile_lim, "");
-        job_end(job);
-        return;
-    }
-    if (br->reason != RN_BOX_EXITED) {
-        job_describe_end(job, &job->compile_lim, "compile stage: ");
-        job_end(job);
-        return;
-    }
-    if (jobs->cache) {
-        char final[sizeof(job->build_dir)];
-        int err =
-            rn_cache_commit(jobs->cache, job->cache_key, job->build_dir, final, sizeof(final));
-        if (err < 0) {
-            job->res.reason = RN_JOB_END_INTERNAL;
-            job_set_message(job, "compile cache: %s", strerror(-err));
-            job_end(job);
-            return;
-        }
-        job->build_is_tmp = false;
-        job->cache_ref = true;
-        snprintf(job->build_dir, sizeof(job->build_dir), "%s", final);
-    }
-    /* The compile stage's figures are kept; the run stage's add to them. */
-    job->output_bytes = 0;
-    job->output_over = false;
-    job_start_run(job);
-}
-
 static void job_on_run_exit(rn_runner *r, const rn_box_result *br, void *ud)
 {
     rn_job *job = ud;
     (void)r;
     job->runner = NULL;
-    job_account(job, br);
+    rn_job_account(job, br);
     job->res.wall_ms = br->wall_ms;
-    job_describe_end(job, &job->lim, "");
-    job_end(job);
+    rn_jobtext_describe(&job->res, &job->lim, "");
+    rn_job_finish(job);
 }
 
-static void job_fill_box_options(rn_job *job, rn_box_options *o, const rn_spec_limits *lim,
-                                 rn_box_bind *binds, size_t *nbinds, rn_box_file *file,
-                                 bool build_writable)
+/* The sandbox options of a stage. The compile stage (compiling) gets
+ * /build writable, the spec's environment and mounts only; the run stage
+ * the request's environment and binds too. */
+void rn_job_box_options(rn_job *job, rn_box_options *o, const rn_spec_limits *lim,
+                        rn_box_bind *binds, size_t *nbinds, rn_box_file *file, bool compiling)
 {
     const rn_spec *spec = job->spec;
+    const bool build_writable = compiling;
     size_t n = 0;
     for (size_t i = 0; i < spec->nmounts; i++)
         binds[n++] = spec->mounts[i];
-    for (size_t i = 0; i < job->nbinds; i++)
+    for (size_t i = 0; i < job->nbinds && !compiling; i++)
         binds[n++] = job->binds[i];
     if (job->build_dir[0]) {
         binds[n].src = job->build_dir;
@@ -534,7 +265,7 @@ static void job_fill_box_options(rn_job *job, rn_box_options *o, const rn_spec_l
     file->len = job->code_len;
     file->mode = 0644;
     memset(o, 0, sizeof(*o));
-    o->envp = (const char *const *)job->env;
+    o->envp = (const char *const *)(compiling ? job->compile_env : job->env);
     o->cwd = "/work";
     o->binds = binds;
     o->nbinds = n;
@@ -548,24 +279,24 @@ static void job_fill_box_options(rn_job *job, rn_box_options *o, const rn_spec_l
     o->nofile = lim->nofile;
 }
 
-static void job_fail_start(rn_job *job, int err)
+void rn_job_fail_start(rn_job *job, int err)
 {
     job->res.reason = RN_JOB_END_INTERNAL;
     job->res.exit_code = -1;
-    job_set_message(job, "could not start the sandbox: %s", strerror(-err));
+    rn_job_message(job, "could not start the sandbox: %s", strerror(-err));
     rn_log(RN_LOG_ERROR, "run.start_failed", "runid=%s error=%d", job->id, err);
-    job_end(job);
+    rn_job_finish(job);
 }
 
-static void job_start_run(rn_job *job)
+void rn_job_start_run(rn_job *job)
 {
     rn_box_bind binds[64];
     size_t nbinds;
     rn_box_file file;
     rn_box_options o;
-    static const rn_runner_callbacks cbs = {job_on_output, job_on_run_exit};
+    static const rn_runner_callbacks cbs = {rn_job_on_output, job_on_run_exit};
 
-    job_fill_box_options(job, &o, &job->lim, binds, &nbinds, &file, false);
+    rn_job_box_options(job, &o, &job->lim, binds, &nbinds, &file, false);
     o.argv = (const char *const *)job->run_argv;
     o.stdin_null = !job->keep_stdin && job->stdin_len == 0;
     /* A run stage whose root is the spec's alone (no compile cache
@@ -584,7 +315,7 @@ static void job_start_run(rn_job *job)
         return;
     int err = rn_runner_start(job->jobs->loop, job->jobs->box, &o, &cbs, job, &job->runner);
     if (err < 0) {
-        job_fail_start(job, err);
+        rn_job_fail_start(job, err);
         return;
     }
     for (int i = 0; i < job->pause; i++)
@@ -599,48 +330,6 @@ static void job_start_run(rn_job *job)
         rn_runner_close_stdin(job->runner);
 }
 
-static void job_start_compile(rn_job *job)
-{
-    rn_jobs *jobs = job->jobs;
-    rn_box_bind binds[64];
-    size_t nbinds;
-    rn_box_file file;
-    rn_box_options o;
-    static const rn_runner_callbacks cbs = {job_on_output, job_on_compile_exit};
-    int err;
-
-    if (jobs->cache) {
-        err = rn_cache_begin(jobs->cache, job->build_dir, sizeof(job->build_dir));
-    } else {
-        snprintf(job->build_dir, sizeof(job->build_dir), "%s", JOB_STATE_TEMPLATE);
-        err = mkdtemp(job->build_dir) ? 0 : -errno;
-    }
-    if (err < 0) {
-        job->build_dir[0] = 0;
-        job_fail_start(job, err);
-        return;
-    }
-    job->build_is_tmp = true;
-    /* The compiler runs as the run's own unprivileged uid. */
-    chmod(job->build_dir, 0777);
-
-    job_fill_box_options(job, &o, &job->compile_lim, binds, &nbinds, &file, true);
-    o.argv = (const char *const *)job->compile_argv;
-    o.stdin_null = true;
-    job->stage = RN_JOB_COMPILING;
-    if (job->cb.on_stage)
-        job->cb.on_stage(job, RN_JOB_COMPILING, job->ud);
-    if (job->ending)
-        return;
-    err = rn_runner_start(jobs->loop, jobs->box, &o, &cbs, job, &job->runner);
-    if (err < 0) {
-        job_fail_start(job, err);
-        return;
-    }
-    for (int i = 0; i < job->pause; i++)
-        rn_runner_pause(job->runner, true);
-}
-
 static void job_start(rn_job *job)
 {
     rn_jobs *jobs = job->jobs;
@@ -652,24 +341,10 @@ static void job_start(rn_job *job)
     snprintf(labels, sizeof(labels), "language=\"%s\"", job->spec->name);
     rn_metrics_add("runnel_runs_started_total", labels, 1);
     if (!job->compile_argv) {
-        job_start_run(job);
+        rn_job_start_run(job);
         return;
     }
-    job->res.compiled = true;
-    if (jobs->cache) {
-        rn_cache_key(job->spec->name, (const char *const *)job->compile_argv, job->code,
-                     job->code_len, job->cache_key);
-        if (rn_cache_acquire(jobs->cache, job->cache_key, job->build_dir, sizeof(job->build_dir)) ==
-            0) {
-            job->cache_ref = true;
-            job->res.compile_cached = true;
-            rn_metrics_add("runnel_compile_cache_total", "result=\"hit\"", 1);
-            job_start_run(job);
-            return;
-        }
-        rn_metrics_add("runnel_compile_cache_total", "result=\"miss\"", 1);
-    }
-    job_start_compile(job);
+    rn_job_start_compiled(job);
 }
 
 static void jobs_schedule(rn_jobs *jobs)
@@ -735,8 +410,8 @@ static void job_on_defer(uv_timer_t *t)
     rn_job *job = t->data;
     job->res.reason = RN_JOB_END_KILLED;
     job->res.exit_code = -1;
-    job_set_message(job, "killed");
-    job_end(job);
+    rn_job_message(job, "killed");
+    rn_job_finish(job);
 }
 
 int rn_jobs_new(uv_loop_t *loop, rn_box_context *box, const rn_specs *specs,
@@ -753,8 +428,13 @@ int rn_jobs_new(uv_loop_t *loop, rn_box_context *box, const rn_specs *specs,
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         jobs->limits.concurrency = n > 0 ? (unsigned)n : 1;
     }
+    if (!jobs->limits.build_bytes)
+        jobs->limits.build_bytes = 64ull << 20;
     if (limits->cache_dir && *limits->cache_dir) {
-        int err = rn_cache_open(limits->cache_dir, limits->cache_bytes, &jobs->cache);
+        rn_cache_options co = {.max_bytes = limits->cache_bytes,
+                               .entry_max_bytes = jobs->limits.build_bytes,
+                               .loop = loop};
+        int err = rn_cache_open(limits->cache_dir, &co, &jobs->cache);
         if (err < 0) {
             rn_log(RN_LOG_WARN, "cache.disabled", "dir=%s error=%d", limits->cache_dir, err);
             jobs->cache = NULL;
@@ -815,10 +495,11 @@ void rn_jobs_set_specs(rn_jobs *jobs, const rn_specs *specs, void (*retire)(void
 void rn_jobs_set_limits(rn_jobs *jobs, const rn_jobs_limits *limits)
 {
     const char *cache_dir = jobs->limits.cache_dir;
-    uint64_t cache_bytes = jobs->limits.cache_bytes;
+    uint64_t cache_bytes = jobs->limits.cache_bytes, build_bytes = jobs->limits.build_bytes;
     jobs->limits = *limits;
     jobs->limits.cache_dir = cache_dir;
     jobs->limits.cache_bytes = cache_bytes;
+    jobs->limits.build_bytes = build_bytes;
     if (!jobs->limits.concurrency) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         jobs->limits.concurrency = n > 0 ? (unsigned)n : 1;
@@ -835,7 +516,7 @@ static void jobs_free_after_close(uv_handle_t *h)
         rn_cache_close(jobs->cache);
     jobs->old_alive = 0;
     jobs_retire_check(jobs);
-    free(jobs->rates);
+    rn_rate_free(&jobs->rate);
     free(jobs);
 }
 
@@ -863,57 +544,14 @@ void rn_jobs_shutdown(rn_jobs *jobs, void (*cb)(void *ud), void *ud)
         rn_job_kill(j);
 }
 
-
 unsigned rn_jobs_get_rate(const rn_jobs *jobs)
 {
-    return jobs->rate_per_minute;
+    return jobs->rate.per_minute;
 }
 
 void rn_jobs_set_rate(rn_jobs *jobs, unsigned runs_per_minute)
 {
-    jobs->rate_per_minute = runs_per_minute;
-}
-
-/* Take one token from the client's bucket; false when it is empty. The
- * table is fixed-size: a new client takes the slot idle the longest, so a
- * flood of addresses cannot grow memory (it can only reset buckets). */
-static bool rate_take(rn_jobs *jobs, const char *client)
-{
-    if (!jobs->rate_per_minute)
-        return true;
-    if (!jobs->rates && !(jobs->rates = calloc(RATE_SLOTS, sizeof(rate_slot))))
-        return true;
-    uint64_t now = rn_now_ms();
-    double rate = jobs->rate_per_minute, per_ms = rate / 60000.0;
-    rate_slot *slot = NULL, *oldest = &jobs->rates[0];
-    for (size_t i = 0; i < RATE_SLOTS && !slot; i++) {
-        if (!strcmp(jobs->rates[i].ip, client))
-            slot = &jobs->rates[i];
-        else if (jobs->rates[i].last_ms < oldest->last_ms)
-            oldest = &jobs->rates[i];
-    }
-    if (!slot) {
-        slot = oldest;
-        snprintf(slot->ip, sizeof(slot->ip), "%s", client);
-        slot->tokens = rate;
-        slot->last_ms = now;
-    }
-    slot->tokens += (double)(now - slot->last_ms) * per_ms;
-    if (slot->tokens > rate)
-        slot->tokens = rate;
-    slot->last_ms = now;
-    if (slot->tokens < 1.0)
-        return false;
-    slot->tokens -= 1.0;
-    return true;
-}
-
-static bool valid_env_entry(const char *kv)
-{
-    const char *eq = strchr(kv, '=');
-    if (!eq || eq == kv)
-        return false;
-    return strlen(kv) < JOB_MAX_STRING;
+    jobs->rate.per_minute = runs_per_minute;
 }
 
 int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callbacks *cb, void *ud,
@@ -926,7 +564,7 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
     const rn_spec *spec = req->spec ? req->spec : rn_specs_find(jobs->specs, req->language);
     if (!spec)
         return -ENOENT;
-    /* job_fill_box_options has room for 64 binds, one kept for /build. */
+    /* rn_job_box_options has room for 64 binds, one kept for /build. */
     if (spec->nmounts + req->nbinds > 63)
         return -E2BIG;
     for (size_t i = 0; i < req->nbinds; i++)
@@ -941,10 +579,10 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
     if (req->stdin_len > JOB_STDIN_MAX)
         return -E2BIG;
     for (size_t i = 0; i < req->nargs; i++)
-        if (!req->args[i] || strlen(req->args[i]) >= JOB_MAX_STRING)
+        if (!req->args[i] || strlen(req->args[i]) > RN_JOB_MAX_STRING)
             return -EINVAL;
     for (size_t i = 0; i < req->nenv; i++)
-        if (!req->env[i] || !valid_env_entry(req->env[i]))
+        if (!req->env[i] || !rn_jobenv_valid(req->env[i]))
             return -EINVAL;
     if (req->inline_expression && !spec->inline_template)
         return -ENOTSUP;
@@ -952,7 +590,7 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
         return -ENOEXEC;
     if (jobs->nqueued >= jobs->limits.queue_max && jobs->nrunning >= jobs->limits.concurrency)
         return -EBUSY;
-    if (!rate_take(jobs, req->client ? req->client : ""))
+    if (!rn_rate_take(&jobs->rate, req->client ? req->client : "", rn_now_ms()))
         return -EDQUOT;
 
     rn_job *job = calloc(1, sizeof(*job));
@@ -1021,7 +659,7 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
             }
         }
     }
-    job_limits(job, &jobs->limits, req);
+    rn_limits_merge(spec, &jobs->limits, req, &job->lim, &job->compile_lim);
     uv_timer_init(jobs->loop, &job->defer);
     job->defer.data = job;
     job->defer_inited = true;
@@ -1110,7 +748,6 @@ const rn_spec *rn_job_spec(const rn_job *job)
     return job->spec;
 }
 
-
 unsigned rn_jobs_running(const rn_jobs *jobs)
 {
     return jobs->nrunning;
@@ -1125,4 +762,3 @@ const rn_jobs_limits *rn_jobs_get_limits(const rn_jobs *jobs)
 {
     return &jobs->limits;
 }
-

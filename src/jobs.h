@@ -40,6 +40,7 @@ typedef struct {
     unsigned nofile;       /* default 256 */
     const char *cache_dir; /* compile cache; NULL = no cache */
     uint64_t cache_bytes;  /* default 512 MiB */
+    uint64_t build_bytes;  /* one compile's /build and one cache entry, default 64 MiB */
 } rn_jobs_limits;
 
 typedef enum {
@@ -128,7 +129,7 @@ void rn_jobs_set_specs(rn_jobs *jobs, const rn_specs *specs, void (*retire)(void
                        void *ud);
 
 /* Replace the limits (reload); jobs already submitted keep theirs. The
- * cache settings are not changed. */
+ * cache and build directory settings are not changed. */
 void rn_jobs_set_limits(rn_jobs *jobs, const rn_jobs_limits *limits);
 
 /* Kill every job (each still gets on_end with reason killed) and free the

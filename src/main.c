@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../sandbox/box.h"
+#include "cache.h"
 #include "config.h"
 #include "envelopes.h"
 #include "host_impl.h"
@@ -171,6 +172,7 @@ static void fill_limits(const rn_config *cfg, rn_jobs_limits *lim)
     /* cache.max_bytes 0 turns the compile cache off. */
     lim->cache_dir = cfg->cache_bytes ? cfg->cache_dir : NULL;
     lim->cache_bytes = cfg->cache_bytes;
+    lim->build_bytes = cfg->cache_entry_bytes;
 }
 
 static void retire_specs(void *old, void *ud)
@@ -367,6 +369,13 @@ int main(int argc, char **argv)
     }
     if (mkdir_p(app.cfg.cache_dir, 0700) < 0)
         rn_log(RN_LOG_WARN, "cache.mkdir_failed", "dir=%s", app.cfg.cache_dir);
+    /* What the cache holds runs for every client: a directory another
+     * account can write is refused, not used. */
+    int cr = app.cfg.cache_bytes ? rn_cache_check_dir(app.cfg.cache_dir, err, sizeof(err)) : 0;
+    if (cr == -EPERM || cr == -ENOTDIR) {
+        fprintf(stderr, "runneld: refusing to start: %s\n", err);
+        return 1;
+    }
 
     rn_box_context_options bopts;
     memset(&bopts, 0, sizeof(bopts));

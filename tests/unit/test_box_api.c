@@ -145,7 +145,7 @@ static void test_workdir_and_build_bind(void)
     snprintf(work, sizeof(work), "%s/work", dir);
     snprintf(build, sizeof(build), "%s/build", dir);
     mkdir(work, 0700);
-    mkdir(build, 0700);
+    mkdir(build, 0755); /* a later stage (another uid) reads it */
     const char *argv[] = {"/bin/sh", "-c", "echo out > /build/artifact && cat /work/src.c", NULL};
     rn_box_file files[] = {{"src.c", "int x;", 6, 0644}};
     rn_box_bind binds[] = {{build, "/build", true, false}};

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,6 +125,98 @@ static void test_deep(void)
     CHECK(!exists("deep"));
 }
 
+/* A chain of `depth` directories named "d" below base/name, with a file of
+ * `bytes` bytes at the bottom (and a symlink to /etc there, never followed). */
+static void make_chain(const char *name, int depth, size_t bytes)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", base, name);
+    mkdir(path, 0755);
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    for (int i = 0; i < depth && fd >= 0; i++) {
+        mkdirat(fd, "d", 0755);
+        int next = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+        close(fd);
+        fd = next;
+    }
+    REQUIRE(fd >= 0);
+    int f = openat(fd, "big", O_WRONLY | O_CREAT | O_EXCL, 0644);
+    REQUIRE(f >= 0);
+    REQUIRE(ftruncate(f, (off_t)bytes) == 0);
+    close(f);
+    REQUIRE(symlinkat("/etc", fd, "etc") == 0);
+    close(fd);
+}
+
+typedef struct {
+    unsigned long long bytes;
+    int dirs, files, max_open;
+} tally;
+
+static int count_open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++)
+        n += fcntl(fd, F_GETFD) >= 0;
+    return n;
+}
+
+static int tally_file(void *ud, int dirfd, const char *name, const struct stat *st)
+{
+    tally *t = ud;
+    (void)dirfd;
+    (void)name;
+    if (S_ISREG(st->st_mode))
+        t->bytes += (unsigned long long)st->st_size;
+    t->files++;
+    return 0;
+}
+
+static int tally_enter(void *ud, int dirfd, const char *name, const struct stat *st, int fd)
+{
+    tally *t = ud;
+    (void)dirfd;
+    (void)name;
+    (void)st;
+    (void)fd;
+    t->dirs++;
+    int n = count_open_fds();
+    if (n > t->max_open)
+        t->max_open = n;
+    return 1;
+}
+
+/* Far deeper than any recursion limit: walked and removed whole, with the
+ * same few fds open at every depth (a lowered RLIMIT_NOFILE proves it). */
+static void test_very_deep(void)
+{
+    const int depth = 1000;
+    char path[PATH_MAX];
+    make_chain("verydeep", depth, 50u << 20);
+    snprintf(path, sizeof(path), "%s/verydeep", base);
+
+    int before = count_open_fds();
+    struct rlimit old, low;
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    low = old;
+    low.rlim_cur = (rlim_t)before + 8;
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+
+    tally t = {0};
+    rn_walk_ops ops = {.file = tally_file, .enter = tally_enter};
+    CHECK_INT(rn_walk_at(AT_FDCWD, path, &ops, &t), 0);
+    CHECK_INT(t.dirs, depth + 1);
+    CHECK_INT(t.files, 2);
+    CHECK(t.bytes == 50ull << 20);
+    CHECK(t.max_open <= before + 3);
+
+    CHECK_INT(rn_rmtree(path), 0);
+    setrlimit(RLIMIT_NOFILE, &old);
+    CHECK(!exists("verydeep"));
+    CHECK(count_open_fds() == before);
+    CHECK(access("/etc/passwd", F_OK) == 0);
+}
+
 int main(void)
 {
     snprintf(base, sizeof(base), "/tmp/runnel-rmtree.XXXXXX");
@@ -134,6 +227,7 @@ int main(void)
     RUN_TEST(test_symlink_top);
     RUN_TEST(test_missing);
     RUN_TEST(test_deep);
+    RUN_TEST(test_very_deep);
     rn_rmtree(base);
     return check_report();
 }
