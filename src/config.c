@@ -60,6 +60,7 @@ static const key_def keys[] = {
     U64("limits.tmp_bytes", tmp_bytes, 1ull << 20, 64 * GiB),
     U64("limits.idle_client_ms", idle_client_ms, 100, 86400000),
     U64("limits.queue_bytes", queue_bytes, 4096, 1 * GiB),
+    U64("limits.request_timeout_ms", request_timeout_ms, 100, 3600000),
     SECTION("cache"),
     STR("cache.dir", cache_dir),
     U64("cache.max_bytes", cache_bytes, 0, 1024 * GiB),
@@ -74,6 +75,7 @@ static const key_def keys[] = {
     LIST("auth.tokens", auth_tokens),
     SECTION("security"),
     LIST("security.origins", origins),
+    LIST("security.hosts", hosts),
     LIST("security.trusted_proxies", trusted_proxies),
     U64("limits.connections_per_ip", connections_per_ip, 0, 1000000),
     U64("limits.runs_per_minute_per_ip", runs_per_minute_per_ip, 0, 1000000),
@@ -157,6 +159,7 @@ void rn_config_defaults(rn_config *cfg, const char *specs_default)
     cfg->tmp_bytes = 64ull << 20;
     cfg->idle_client_ms = 0; /* = wall */
     cfg->queue_bytes = 256ull << 10;
+    cfg->request_timeout_ms = 10000;
     cfg->cache_bytes = 512ull << 20;
     cfg->uid_first = 1879048192; /* 0x70000000: clear of systemd and /etc/subuid ranges */
     cfg->uid_count = 65536;

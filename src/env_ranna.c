@@ -550,9 +550,8 @@ static bool ranna_http(rn_http *h)
     if (strncasecmp(path, "/v1", 3) || (path[3] && path[3] != '/'))
         return false;
     if (!strcmp(m, "OPTIONS")) {
-        rn_http_add_header(h, "access-control-allow-origin", "*");
-        rn_http_add_header(h, "access-control-allow-methods", "GET, POST, OPTIONS");
-        rn_http_add_header(h, "access-control-allow-headers", "*");
+        /* CORS preflights are answered by the server (security.origins). */
+        rn_http_add_header(h, "allow", "GET, POST, OPTIONS");
         rn_http_reply(h, 200, "text/plain", "OK", 2);
         return true;
     }

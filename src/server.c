@@ -8,6 +8,7 @@
 #endif
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
@@ -20,6 +21,8 @@
 #define SERVER_MAX_HEADER     4096
 #define SERVER_MAX_TRACKED    4096
 #define SERVER_CLOSE_GRACE_MS 1500
+/* limits.request_timeout_ms when the options leave it 0. */
+#define SERVER_REQUEST_TIMEOUT_MS 10000
 /* A message begun must be complete within this (a one-byte-a-second
  * trickle must not hold a connection forever). */
 #define SERVER_MESSAGE_TIMEOUT_S 20
@@ -32,10 +35,11 @@
 /* The close opcode's value in lws_write (not in the public enum). */
 #define WS_WRITE_CLOSE 4
 
-/* Request headers an envelope may ask for, by lower-case name. */
+/* Request headers an envelope may ask for, by lower-case name; those lws
+ * has no token for (tok -1) are read as custom headers. */
 static const struct {
     const char *name;
-    enum lws_token_indexes tok;
+    int tok;
 } known_headers[] = {
     {"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
     {"content-type", WSI_TOKEN_HTTP_CONTENT_TYPE},
@@ -46,6 +50,9 @@ static const struct {
     {"user-agent", WSI_TOKEN_HTTP_USER_AGENT},
     {"accept", WSI_TOKEN_HTTP_ACCEPT},
     {"upgrade", WSI_TOKEN_UPGRADE},
+    {"sec-fetch-site", -1},
+    {"access-control-request-method", -1},
+    {"access-control-request-headers", WSI_TOKEN_HTTP_AC_REQUEST_HEADERS},
 };
 #define NHEADERS (sizeof(known_headers) / sizeof(known_headers[0]))
 
@@ -114,8 +121,13 @@ struct rn_http {
     size_t resp_len;
     char *extra_headers; /* "name\0value\0name\0value\0\0" */
     size_t extra_len;
-    int write_state; /* 0 nothing, 1 headers next, 2 body next */
-    size_t resp_off;
+    /* the answer as written: status line, headers and body */
+    unsigned char *out;
+    size_t out_len, out_off;
+    uint64_t out_progress_ms; /* when the client last took some of it */
+    bool partial;             /* the socket once took only part of a write */
+    struct rn_http *wnext;    /* server's writers list */
+    void *pss;                /* the session that holds it (pss_t) */
     void (*abort_cb)(void *);
     void *abort_ud;
     /* test hook (rn_http_new_detached): no socket, the reply goes to tap */
@@ -123,6 +135,17 @@ struct rn_http {
     void (*tap)(void *ud, int status, const char *body, size_t len);
     void *tap_ud;
 };
+
+/* An HTTP connection, tracked from accept until it closes. Its next request
+ * must arrive whole (headers and body) by deadline_ms; while a request is
+ * being served the socket is not read, so a pipelined request waits its
+ * turn instead of reaching lws in the middle of a transaction. */
+typedef struct hsock {
+    struct hsock *next, *prev;
+    struct lws *wsi;
+    uint64_t deadline_ms; /* 0: none (a request is being served, or a WebSocket) */
+    bool busy;            /* a request was dispatched; its answer is not all written */
+} hsock;
 
 struct rn_server {
     uv_loop_t *loop;
@@ -134,8 +157,11 @@ struct rn_server {
     uv_timer_t sweep;
     uint64_t trimmed_ms; /* when memory was last given back (glibc) */
     uv_timer_t close_timer;
+    uv_timer_t write_timer;
+    rn_http *writers; /* answers being written (see http_write_step) */
     rn_conn *conns;
     unsigned nconns;
+    hsock *socks;
     unsigned long next_id;
     bool draining;
     uint64_t drain_started;
@@ -155,25 +181,31 @@ static uint64_t now_ms(void)
     return uv_hrtime() / 1000000u;
 }
 
-static char *copy_header(struct lws *wsi, enum lws_token_indexes tok)
+static char *copy_header(struct lws *wsi, int tok, const char *name)
 {
-    int n = lws_hdr_total_length(wsi, tok);
+    char cname[64];
+    int cl = snprintf(cname, sizeof(cname), "%s:", name);
+    int n = tok >= 0 ? lws_hdr_total_length(wsi, (enum lws_token_indexes)tok)
+                     : lws_hdr_custom_length(wsi, cname, cl);
     if (n <= 0 || n > SERVER_MAX_HEADER)
         return NULL;
     char *s = malloc((size_t)n + 1);
     if (!s)
         return NULL;
-    if (lws_hdr_copy(wsi, s, n + 1, tok) < 0) {
+    int r = tok >= 0 ? lws_hdr_copy(wsi, s, n + 1, (enum lws_token_indexes)tok)
+                     : lws_hdr_custom_copy(wsi, s, n + 1, cname, cl);
+    if (r < 0) {
         free(s);
         return NULL;
     }
+    s[n] = 0;
     return s;
 }
 
 static void copy_headers(struct lws *wsi, char **out)
 {
     for (size_t i = 0; i < NHEADERS; i++)
-        out[i] = copy_header(wsi, known_headers[i].tok);
+        out[i] = copy_header(wsi, known_headers[i].tok, known_headers[i].name);
 }
 
 static const char *find_header(char *const *hdrs, const char *name)
@@ -281,13 +313,79 @@ static bool authorized(const rn_server *s, const char *authz, const char *query_
     return ok;
 }
 
-/* A browser's Origin must be listed, or be the server's own (same host). */
+/* Whether list (newline-separated) has item, ignoring case. */
+static bool list_has_nocase(const char *list, const char *item, size_t ilen)
+{
+    for (const char *p = list; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        if (l == ilen && !strncasecmp(p, item, ilen))
+            return true;
+        p = nl ? nl + 1 : NULL;
+    }
+    return false;
+}
+
+/* Whether name is an IPv4 or bracketed IPv6 literal. */
+static bool is_ip_literal(const char *name, size_t len)
+{
+    if (len >= 2 && name[0] == '[' && name[len - 1] == ']')
+        return true;
+    if (!len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || name[i] == '.'))
+            return false;
+    return true;
+}
+
+/* A Host header must name this server: a loopback name, the listen
+ * address, or one of security.hosts ("*" = any). With a wildcard listen
+ * address any IP literal is the server's own: a DNS-rebinding page always
+ * comes with a name. No Host at all is not a browser. */
+static bool host_allowed(const rn_server *s, const char *host)
+{
+    if (!host)
+        return true;
+    const char *list = s->opts.hosts;
+    size_t full = strlen(host), len = full;
+    if (host[0] == '[') {
+        const char *rb = strchr(host, ']');
+        len = rb ? (size_t)(rb - host) + 1 : full;
+    } else {
+        const char *colon = strchr(host, ':');
+        if (colon)
+            len = (size_t)(colon - host);
+    }
+    static const char *const loopback[] = {"localhost", "127.0.0.1", "[::1]"};
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
+        if (len == strlen(loopback[i]) && !strncasecmp(host, loopback[i], len))
+            return true;
+    if (list && (list_has(list, "*", 1) || list_has_nocase(list, host, len) ||
+                 list_has_nocase(list, host, full)))
+        return true;
+    const char *lh = s->listen_host;
+    if (!lh[0] || !strcmp(lh, "0.0.0.0") || !strcmp(lh, "::"))
+        return is_ip_literal(host, len);
+    if (host[0] == '[')
+        return len == strlen(lh) + 2 && !strncasecmp(host + 1, lh, len - 2);
+    return len == strlen(lh) && !strncasecmp(host, lh, len);
+}
+
+/* Whether origin is listed in security.origins (or the list has "*"). */
+static bool origin_listed(const rn_server *s, const char *origin)
+{
+    const char *list = s->opts.origins;
+    return list && (list_has(list, "*", 1) || list_has(list, origin, strlen(origin)));
+}
+
+/* A browser's Origin must be listed, or be the server's own (same host:
+ * the Host header was checked against the server's names first). */
 static bool origin_allowed(const rn_server *s, const char *origin, const char *host)
 {
     if (!origin || !*origin)
         return true; /* not a browser */
-    const char *list = s->opts.origins;
-    if (list && (list_has(list, "*", 1) || list_has(list, origin, strlen(origin))))
+    if (origin_listed(s, origin))
         return true;
     const char *o = strstr(origin, "://");
     o = o ? o + 3 : origin;
@@ -686,6 +784,123 @@ static int conn_receive(rn_conn *c, struct lws *wsi, const char *in, size_t len)
     return 0;
 }
 
+/* ------------------------------------------------------ http sockets */
+
+static uint64_t request_timeout(const rn_server *s)
+{
+    return s->opts.request_timeout_ms ? s->opts.request_timeout_ms : SERVER_REQUEST_TIMEOUT_MS;
+}
+
+static void sock_add(rn_server *s, struct lws *wsi)
+{
+    hsock *k = calloc(1, sizeof(*k));
+    if (!k)
+        return; /* untracked: lws's own timeouts still apply */
+    k->wsi = wsi;
+    k->deadline_ms = now_ms() + request_timeout(s);
+    k->next = s->socks;
+    if (s->socks)
+        s->socks->prev = k;
+    s->socks = k;
+}
+
+static hsock *sock_find(rn_server *s, struct lws *wsi)
+{
+    hsock *k = lws_get_opaque_user_data(wsi);
+    if (k && k->wsi == wsi)
+        return k;
+    for (k = s->socks; k; k = k->next) {
+        if (k->wsi == wsi) {
+            lws_set_opaque_user_data(wsi, k);
+            return k;
+        }
+    }
+    return NULL;
+}
+
+static void sock_remove(rn_server *s, struct lws *wsi)
+{
+    hsock *k = sock_find(s, wsi);
+    if (!k)
+        return;
+    lws_set_opaque_user_data(wsi, NULL);
+    if (k->next)
+        k->next->prev = k->prev;
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        s->socks = k->next;
+    free(k);
+}
+
+/* A request is being served: read nothing more from the socket (lws 4.1
+ * spins on bytes it holds for a connection in the middle of a
+ * transaction, hands a pipelined request's bytes to the one being served,
+ * and calls the body's completion again for each). */
+static void sock_busy(rn_server *s, struct lws *wsi)
+{
+    hsock *k = sock_find(s, wsi);
+    if (k) {
+        k->busy = true;
+        k->deadline_ms = 0;
+    }
+    lws_rx_flow_control(wsi, 0);
+}
+
+/* The answer is written and the connection is closing. */
+static void sock_closing(rn_server *s, struct lws *wsi)
+{
+    hsock *k = sock_find(s, wsi);
+    if (k) {
+        k->busy = false;
+        k->deadline_ms = 0;
+    }
+}
+
+/* A WebSocket now: its messages have their own timeout. */
+static void sock_upgraded(rn_server *s, struct lws *wsi)
+{
+    hsock *k = sock_find(s, wsi);
+    if (k)
+        k->deadline_ms = 0;
+}
+
+/* Whether the peer of a connection that is not being read has gone (EOF
+ * or an error); bytes it sent ahead (a pipelined request) keep it. */
+static bool sock_peer_gone(struct lws *wsi)
+{
+    int fd = lws_get_socket_fd(wsi);
+    char c;
+    if (fd < 0)
+        return false;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Drop connections whose request is late, and notice clients that left
+ * while their request was served (their socket is not being read). */
+static void sock_sweep(rn_server *s, uint64_t now)
+{
+    for (hsock *k = s->socks; k; k = k->next) {
+        const char *why = NULL;
+        if (k->deadline_ms && now >= k->deadline_ms)
+            why = "request_timeout";
+        else if (k->busy && sock_peer_gone(k->wsi))
+            why = "client_gone";
+        if (!why)
+            continue;
+        char peer[64] = "";
+        lws_get_peer_simple(k->wsi, peer, sizeof(peer));
+        rn_log(RN_LOG_INFO, "http.drop", "peer=%s reason=%s", peer, why);
+        if (!k->busy)
+            rn_metrics_add("runnel_requests_refused_total", "reason=\"timeout\"", 1);
+        k->deadline_ms = 0;
+        k->busy = false;
+        /* Closed on the next service; WSI_DESTROY unlinks it then. */
+        lws_set_timeout(k->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+}
+
 /* ---------------------------------------------------------------- http */
 
 static void http_free(rn_http *h)
@@ -695,6 +910,7 @@ static void http_free(rn_http *h)
     free(h->body);
     free(h->ctype);
     free(h->resp);
+    free(h->out);
     free(h->extra_headers);
     free(h);
 }
@@ -758,6 +974,13 @@ int rn_http_query(const rn_http *h, const char *name, char *buf, size_t size)
     return -ENOENT;
 }
 
+bool rn_http_authorized(const rn_http *h)
+{
+    char qt[512];
+    return authorized(h->server, find_header(h->headers, "authorization"),
+                      rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL);
+}
+
 const char *rn_http_header(const rn_http *h, const char *name)
 {
     return find_header(h->headers, name);
@@ -809,6 +1032,8 @@ void rn_http_add_header(rn_http *h, const char *name, const char *value)
     h->extra_headers = nb;
 }
 
+static void http_writers_run(uv_timer_t *t);
+
 void rn_http_reply(rn_http *h, int status, const char *content_type, const char *body, size_t len)
 {
     if (h->replied)
@@ -821,79 +1046,136 @@ void rn_http_reply(rn_http *h, int status, const char *content_type, const char 
         return;
     h->status = status;
     h->ctype = strdup(content_type ? content_type : "application/json");
-    h->resp = malloc(LWS_PRE + len + 1);
+    h->resp = malloc(len + 1);
     if (h->resp) {
-        memcpy(h->resp + LWS_PRE, body, len);
+        memcpy(h->resp, body, len);
         h->resp_len = len;
     }
-    h->write_state = 1;
-    lws_callback_on_writable(h->wsi);
+    rn_server *s = h->server;
+    rn_http_hold(h);
+    h->wnext = s->writers;
+    s->writers = h;
+    uv_timer_start(&s->write_timer, http_writers_run, 0, 0);
 }
 
-static int http_write_headers(rn_http *h, struct lws *wsi)
+/* The answer as bytes: status line and headers (lws formats them, so
+ * keep-alive and content-length agree with what lws expects), then body. */
+static int http_build(rn_http *h, struct lws *wsi)
 {
-    size_t cap = LWS_PRE + 2048 + h->extra_len * 2;
+    size_t cap = LWS_PRE + 2048 + h->extra_len * 2 + h->resp_len;
     unsigned char *buf = malloc(cap);
     if (!buf)
-        return -1;
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + cap - 1;
-    int ret = -1;
+        return -ENOMEM;
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + cap - h->resp_len - 1;
     if (lws_add_http_common_headers(wsi, (unsigned int)h->status, h->ctype, h->resp_len, &p, end))
-        goto out;
+        goto fail;
     for (const char *e = h->extra_headers; e && *e;) {
         const char *name = e, *val = e + strlen(e) + 1;
         char hname[128];
         snprintf(hname, sizeof(hname), "%s:", name);
         if (lws_add_http_header_by_name(wsi, (unsigned char *)hname, (unsigned char *)val,
                                         (int)strlen(val), &p, end))
-            goto out;
+            goto fail;
         e = val + strlen(val) + 1;
     }
-    if (lws_finalize_write_http_header(wsi, start, &p, end))
-        goto out;
-    ret = 0;
-out:
+    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (unsigned char *)"close", 5, &p,
+                                     end) ||
+        lws_finalize_http_header(wsi, &p, end))
+        goto fail;
+    if (h->resp_len)
+        memcpy(p, h->resp, h->resp_len);
+    p += h->resp_len;
+    h->out = buf;
+    h->out_off = LWS_PRE;
+    h->out_len = (size_t)(p - buf);
+    h->out_progress_ms = now_ms();
+    return 0;
+fail:
     free(buf);
-    return ret;
+    return -ENOSPC;
 }
 
-static int http_writable(pss_t *pss, struct lws *wsi)
+/* Write what the socket takes of h's answer; 0 while some is left, 1
+ * when done (or the client gone). The socket is not read meanwhile (see
+ * sock_busy), and lws does not give writable callbacks to a connection it
+ * does not read, so this runs from the server's write timer (every 10 ms
+ * while a client is slow to take its answer); what lws holds back from a
+ * partial write is pushed on with a zero-length write. */
+static int http_write_step(rn_http *h)
 {
-    rn_http *h = pss->http;
-    if (h->write_state == 1) {
-        if (http_write_headers(h, wsi) < 0)
-            return -1;
-        h->write_state = 2;
-        lws_callback_on_writable(wsi);
-        return 0;
+    struct lws *wsi = h->wsi;
+    if (!wsi)
+        return 1;
+    if (!h->out && http_build(h, wsi) < 0)
+        goto fail;
+    if (lws_partial_buffered(wsi)) {
+        if (lws_write(wsi, NULL, 0, LWS_WRITE_RAW) < 0)
+            goto fail;
+        if (lws_partial_buffered(wsi))
+            goto stalled;
     }
-    if (h->write_state != 2)
-        return 0;
-    size_t left = h->resp_len - h->resp_off;
-    size_t chunk = left > 65536 ? 65536 : left;
-    enum lws_write_protocol wp = chunk == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP;
-    if (h->resp) {
-        /* Each write needs LWS_PRE spare bytes in front of it. */
-        unsigned char *at = (unsigned char *)h->resp + LWS_PRE + h->resp_off;
-        unsigned char save[LWS_PRE];
-        memcpy(save, at - LWS_PRE, LWS_PRE);
-        int n = lws_write(wsi, at, chunk, wp);
-        memcpy(at - LWS_PRE, save, LWS_PRE);
-        if (n < 0)
-            return -1;
+    while (h->out_off < h->out_len) {
+        size_t n = h->out_len - h->out_off;
+        if (n > 65536)
+            n = 65536;
+        if (lws_write(wsi, h->out + h->out_off, n, LWS_WRITE_RAW) < 0)
+            goto fail;
+        h->out_off += n;
+        h->out_progress_ms = now_ms();
+        if (lws_partial_buffered(wsi)) {
+            h->partial = true;
+            goto stalled;
+        }
     }
-    h->resp_off += chunk;
-    if (h->resp_off < h->resp_len) {
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    h->write_state = 0;
-    /* Completing the transaction may free pss (keep-alive resets the
-     * session), so the request is let go of first. */
-    pss->http = NULL;
+    /* All written, and the connection ends with this answer (it says
+     * "connection: close"): lws 4.1 spins on a pipelined request it has
+     * read ahead of an answer given later, so nothing after the request
+     * is read. The write side is shut so the client sees the answer end,
+     * and what it sent meanwhile is discarded so the close sends no reset
+     * that could cost it the answer. */
+    pss_t *pss = h->pss;
+    if (pss && pss->http == h)
+        pss->http = NULL;
+    h->pss = NULL;
     h->wsi = NULL;
-    rn_http_release(h);
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    sock_closing(h->server, wsi);
+    int fd = lws_get_socket_fd(wsi);
+    if (fd >= 0) {
+        char junk[4096];
+        shutdown(fd, SHUT_WR);
+        for (int i = 0; i < 16 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+            ;
+    }
+    /* A connection that had a partial write may be polled for writing,
+     * which lws does not serve while it is not read: close it now. */
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, h->partial ? LWS_TO_KILL_ASYNC : 1);
+    rn_http_release(h); /* the session's reference */
+    return 1;
+stalled:
+    if (now_ms() - h->out_progress_ms <= h->server->opts.idle_client_ms)
+        return 0;
+    rn_log(RN_LOG_WARN, "http.slow_client", "peer=%s", h->peer);
+fail:
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    return 1;
+}
+
+static void http_writers_run(uv_timer_t *t)
+{
+    rn_server *s = t->data;
+    bool left = false;
+    for (rn_http **pp = &s->writers; *pp;) {
+        rn_http *h = *pp;
+        if (http_write_step(h) == 0) {
+            left = true;
+            pp = &h->wnext;
+            continue;
+        }
+        *pp = h->wnext;
+        rn_http_release(h); /* the writers list's reference */
+    }
+    if (left)
+        uv_timer_start(t, http_writers_run, 10, 0);
 }
 
 static void http_route(rn_server *s, rn_http *h);
@@ -912,9 +1194,91 @@ static const rn_envelope *http_owner_with_own_auth(const rn_server *s, const rn_
     return NULL;
 }
 
+static void http_refuse(rn_http *h, int status, const char *msg)
+{
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"error\":");
+    rn_jbuf_jcstr(&b, msg);
+    rn_jbuf_printf(&b, ",\"code\":%d}", status);
+    rn_metrics_add("runnel_requests_refused_total",
+                   status == 421 ? "reason=\"host\"" : "reason=\"origin\"", 1);
+    rn_http_reply(h, status, "application/json", b.oom ? "{}" : b.data, b.oom ? 2 : b.len);
+    rn_jbuf_free(&b);
+}
+
+/* Whether a CORS preflight's requested headers are a plain list of names. */
+static bool plain_header_list(const char *v)
+{
+    if (!v || strlen(v) > 512)
+        return false;
+    for (const char *p = v; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == ',' || *p == ' '))
+            return false;
+    return true;
+}
+
+/* Host, Origin and CORS for an HTTP request, before any envelope sees it;
+ * true when answered here (refused, or a CORS preflight). Health checks
+ * are exempt (balancers send what Host they like). */
+static bool http_access(rn_server *s, rn_http *h)
+{
+    const char *host = find_header(h->headers, "host");
+    const char *origin = find_header(h->headers, "origin");
+    if (!strcmp(h->path, "/healthz") || !strcmp(h->path, "/readyz"))
+        return false;
+    char msg[512];
+    if (!host_allowed(s, host)) {
+        snprintf(msg, sizeof(msg),
+                 "unknown host '%.200s': this server answers to localhost, 127.0.0.1, [::1], "
+                 "its listen address and the names in security.hosts",
+                 host);
+        http_refuse(h, 421, msg);
+        return true;
+    }
+    if (origin && *origin) {
+        if (!origin_allowed(s, origin, host)) {
+            snprintf(msg, sizeof(msg),
+                     "origin not allowed: '%.200s' (security.origins lists the allowed ones)",
+                     origin);
+            http_refuse(h, 403, msg);
+            return true;
+        }
+        if (origin_listed(s, origin)) {
+            rn_http_add_header(h, "access-control-allow-origin", origin);
+            rn_http_add_header(h, "vary", "Origin");
+        }
+        if (!strcmp(h->method, "OPTIONS") &&
+            find_header(h->headers, "access-control-request-method")) {
+            const char *rh = find_header(h->headers, "access-control-request-headers");
+            rn_http_add_header(h, "access-control-allow-methods",
+                               "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+            rn_http_add_header(h, "access-control-allow-headers",
+                               plain_header_list(rh) ? rh : "authorization, content-type");
+            rn_http_add_header(h, "access-control-max-age", "600");
+            rn_http_reply(h, 204, "text/plain", "", 0);
+            return true;
+        }
+        return false;
+    }
+    /* No Origin: not a browser, or a browser's navigation or no-cors
+     * request (an <img>, a form), which must not reach a route that acts
+     * for the caller when it comes from another site. */
+    const char *site = find_header(h->headers, "sec-fetch-site");
+    if (site && !http_public(h->path) &&
+        (!strcasecmp(site, "cross-site") || !strcasecmp(site, "same-site"))) {
+        http_refuse(h, 403, "cross-site request refused");
+        return true;
+    }
+    return false;
+}
+
 static void http_dispatch(rn_server *s, rn_http *h)
 {
     char qt[512];
+    if (http_access(s, h))
+        return;
     if (!http_public(h->path) && !http_owner_with_own_auth(s, h) &&
         !authorized(s, find_header(h->headers, "authorization"),
                     rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
@@ -1015,6 +1379,7 @@ static void http_detach(pss_t *pss)
         return;
     pss->http = NULL;
     h->wsi = NULL;
+    h->pss = NULL;
     if (!h->replied && h->abort_cb) {
         void (*cb)(void *) = h->abort_cb;
         h->abort_cb = NULL;
@@ -1032,9 +1397,10 @@ static int refuse_upgrade(struct lws *wsi, int status, const char *msg)
     static const struct {
         int code;
         const char *text;
-    } texts[] = {{401, "Unauthorized"},      {403, "Forbidden"},
-                 {404, "Not Found"},         {426, "Upgrade Required"},
-                 {429, "Too Many Requests"}, {503, "Service Unavailable"}};
+    } texts[] = {{401, "Unauthorized"},       {403, "Forbidden"},
+                 {404, "Not Found"},          {421, "Misdirected Request"},
+                 {426, "Upgrade Required"},   {429, "Too Many Requests"},
+                 {503, "Service Unavailable"}};
     const char *text = "Error";
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         if (texts[i].code == status)
@@ -1077,12 +1443,14 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         if (!h)
             return -1;
         pss->http = h;
+        h->pss = pss;
         if (!strcmp(h->method, "POST") || !strcmp(h->method, "PUT") ||
             !strcmp(h->method, "PATCH")) {
             /* The body follows: dispatch on its completion. */
             if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
                 return 0;
         }
+        sock_busy(s, wsi);
         http_dispatch(s, h);
         return 0;
     }
@@ -1108,13 +1476,13 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (pss && pss->http && !pss->http->replied)
+        if (pss && pss->http && !pss->http->replied) {
+            sock_busy(s, wsi);
             http_dispatch(s, pss->http);
+        }
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (pss && pss->http)
-            return http_writable(pss, wsi);
-        return 0;
+        return 0; /* answers are written by http_writers_run */
     case LWS_CALLBACK_CLOSED_HTTP:
         if (pss)
             http_detach(pss);
@@ -1138,9 +1506,14 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             char qt[512];
             if (!h)
                 return 1;
-            if (!env->own_auth &&
-                !authorized(s, find_header(h->headers, "authorization"),
-                            rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
+            if (!host_allowed(s, find_header(h->headers, "host"))) {
+                status = 421;
+                snprintf(msg, sizeof(msg),
+                         "unknown host: this server answers to localhost, 127.0.0.1, [::1], its "
+                         "listen address and the names in security.hosts");
+            } else if (!env->own_auth &&
+                       !authorized(s, find_header(h->headers, "authorization"),
+                                   rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
                 status = HTTP_STATUS_UNAUTHORIZED;
                 snprintf(msg, sizeof(msg), "unauthorized");
             } else if (!origin_allowed(s, find_header(h->headers, "origin"),
@@ -1163,7 +1536,16 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             return 0;
         return refuse_upgrade(wsi, status, msg);
     }
+    case LWS_CALLBACK_WSI_CREATE:
+        if (s)
+            sock_add(s, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (s)
+            sock_remove(s, wsi);
+        return 0;
     case LWS_CALLBACK_ESTABLISHED: {
+        sock_upgraded(s, wsi);
         rn_conn *c = calloc(1, sizeof(*c));
         if (!c)
             return -1;
@@ -1238,6 +1620,7 @@ static void server_sweep(uv_timer_t *t)
         malloc_trim(0);
     }
 #endif
+    sock_sweep(s, now);
     for (rn_conn *c = s->conns; c; c = c->next) {
         if (c->over_since && now - c->over_since > s->opts.idle_client_ms) {
             rn_log(RN_LOG_WARN, "conn.slow_client", "conn=%lu queued=%zu", c->id, c->qbytes);
@@ -1345,6 +1728,8 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
     uv_timer_start(&s->sweep, server_sweep, SERVER_SWEEP_MS, SERVER_SWEEP_MS);
     uv_timer_init(loop, &s->close_timer);
     s->close_timer.data = s;
+    uv_timer_init(loop, &s->write_timer);
+    s->write_timer.data = s;
     *out = s;
     return 0;
 }
@@ -1390,10 +1775,16 @@ static void server_freed(uv_handle_t *h)
         done(ud);
 }
 
+static void server_close_timer_closed(uv_handle_t *h)
+{
+    rn_server *s = h->data;
+    uv_close((uv_handle_t *)&s->write_timer, server_freed);
+}
+
 static void server_sweep_closed(uv_handle_t *h)
 {
     rn_server *s = h->data;
-    uv_close((uv_handle_t *)&s->close_timer, server_freed);
+    uv_close((uv_handle_t *)&s->close_timer, server_close_timer_closed);
 }
 
 static void server_destroy(uv_timer_t *t)
@@ -1402,6 +1793,17 @@ static void server_destroy(uv_timer_t *t)
     /* Whatever has not closed by now is cut off by the context. */
     lws_context_destroy(s->ctx);
     s->ctx = NULL;
+    uv_timer_stop(&s->write_timer);
+    while (s->writers) {
+        rn_http *h = s->writers;
+        s->writers = h->wnext;
+        rn_http_release(h);
+    }
+    while (s->socks) {
+        hsock *k = s->socks;
+        s->socks = k->next;
+        free(k);
+    }
     uv_close((uv_handle_t *)&s->sweep, server_sweep_closed);
 }
 

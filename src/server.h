@@ -56,9 +56,11 @@ typedef struct {
     uint64_t message_bytes;      /* largest WebSocket message or HTTP body */
     uint64_t queue_bytes;        /* per-connection write queue high-water mark */
     uint64_t idle_client_ms;     /* a client that reads nothing this long is dropped */
+    uint64_t request_timeout_ms; /* an HTTP request must arrive whole in this (0 = 10 s) */
     unsigned per_connection;     /* runs in flight per connection */
     const char *auth_tokens;     /* newline-separated bearer tokens; "" = no auth */
     const char *origins;         /* newline-separated allowed Origins ("*" = any) */
+    const char *hosts;           /* newline-separated extra Host names ("*" = any) */
     const char *trusted_proxies; /* newline-separated peers whose X-Forwarded-For counts */
     unsigned connections_per_ip; /* 0 = unlimited */
     const char *tls_cert;        /* PEM paths; both set = HTTPS and WSS */
@@ -151,6 +153,10 @@ int rn_http_query(const rn_http *h, const char *name, char *buf, size_t size);
 
 /* A request header ("content-type"), or NULL. */
 const char *rn_http_header(const rn_http *h, const char *name);
+
+/* Whether the request carries a valid server-wide token (auth.tokens), or
+ * none is configured. */
+bool rn_http_authorized(const rn_http *h);
 
 /* The request body (NUL-terminated), possibly empty. */
 const char *rn_http_body(const rn_http *h, size_t *len);
