@@ -162,6 +162,7 @@ struct rn_server {
     rn_conn *conns;
     unsigned nconns;
     hsock *socks;
+    struct srv_link *link;
     unsigned long next_id;
     bool draining;
     uint64_t drain_started;
@@ -175,6 +176,11 @@ typedef struct {
     rn_conn *conn;
     rn_http *http;
 } pss_t;
+
+/* The lws context's user pointer (see rn_server_new). */
+typedef struct srv_link {
+    rn_server *s; /* NULL once the server is being destroyed */
+} srv_link;
 
 static uint64_t now_ms(void)
 {
@@ -1431,7 +1437,8 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
                            size_t len)
 {
     struct lws_context *ctx = lws_get_context(wsi);
-    rn_server *s = ctx ? lws_context_user(ctx) : NULL;
+    srv_link *link = ctx ? lws_context_user(ctx) : NULL;
+    rn_server *s = link ? link->s : NULL;
     pss_t *pss = user;
 
     switch (reason) {
@@ -1694,11 +1701,22 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
     if (tls)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = foreign;
-    info.user = s;
+    /* lws calls back (WSI_DESTROY) while it tears the context down, after
+     * the server may be gone: it finds the server through this link, which
+     * lws frees itself at the very end. */
+    s->link = malloc(sizeof(*s->link));
+    if (!s->link) {
+        free(s);
+        return -ENOMEM;
+    }
+    s->link->s = s;
+    info.user = s->link;
+    info.external_baggage_free_on_destroy = s->link;
     info.timeout_secs = 10;
     info.max_http_header_data = 8192;
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
+        free(s->link);
         free(s);
         return -EIO;
     }
@@ -1790,6 +1808,15 @@ static void server_sweep_closed(uv_handle_t *h)
 static void server_destroy(uv_timer_t *t)
 {
     rn_server *s = t->data;
+    /* The HTTP sockets are forgotten first: lws reports their end after
+     * the server is freed. */
+    s->link->s = NULL;
+    while (s->socks) {
+        hsock *k = s->socks;
+        s->socks = k->next;
+        lws_set_opaque_user_data(k->wsi, NULL);
+        free(k);
+    }
     /* Whatever has not closed by now is cut off by the context. */
     lws_context_destroy(s->ctx);
     s->ctx = NULL;
@@ -1798,11 +1825,6 @@ static void server_destroy(uv_timer_t *t)
         rn_http *h = s->writers;
         s->writers = h->wnext;
         rn_http_release(h);
-    }
-    while (s->socks) {
-        hsock *k = s->socks;
-        s->socks = k->next;
-        free(k);
     }
     uv_close((uv_handle_t *)&s->sweep, server_sweep_closed);
 }
