@@ -12,12 +12,13 @@
 
 #include <libwebsockets.h>
 
+#include "access.h"
+#include "server_priv.h"
 #include "jbuf.h"
 #include "log.h"
 #include "metrics.h"
 
 #define SERVER_SWEEP_MS       1000
-#define SERVER_MAX_PATH       1024
 #define SERVER_MAX_HEADER     4096
 #define SERVER_MAX_TRACKED    4096
 #define SERVER_CLOSE_GRACE_MS 1500
@@ -54,135 +55,11 @@ static const struct {
     {"access-control-request-method", -1},
     {"access-control-request-headers", WSI_TOKEN_HTTP_AC_REQUEST_HEADERS},
 };
-#define NHEADERS (sizeof(known_headers) / sizeof(known_headers[0]))
+#define NHEADERS RN_SERVER_NHEADERS
+_Static_assert(sizeof(known_headers) / sizeof(known_headers[0]) == RN_SERVER_NHEADERS,
+               "server_priv.h's header count");
 
-typedef struct frame {
-    struct frame *next;
-    size_t len;
-    unsigned char data[]; /* LWS_PRE + len */
-} frame;
-
-struct rn_conn {
-    rn_server *server;
-    struct lws *wsi;
-    const rn_envelope *env;
-    struct rn_conn *next, *prev; /* server's open list */
-    unsigned long id;
-    int refs;
-    bool open;
-    char path[SERVER_MAX_PATH];
-    char peer[64];
-    char *headers[NHEADERS];
-    void *data;
-    void (*data_free)(void *);
-    /* outgoing */
-    frame *qhead, *qtail;
-    size_t qbytes;
-    bool paused_jobs;
-    bool rx_stopped;
-    uint64_t over_since;
-    int close_status;
-    bool close_sent;
-    bool writable_asked; /* lws keeps POLLOUT on until our callback runs */
-    char close_reason[64];
-    /* incoming message being gathered */
-    char *rx;
-    size_t rxlen;
-    bool rx_binary;
-    bool rx_timer; /* the message timeout is armed */
-    /* tracked jobs */
-    rn_job **jobs;
-    unsigned njobs, capjobs;
-    uint64_t opened_ms;
-    /* test hook (rn_conn_new_detached): no socket, frames go to tap */
-    bool detached;
-    void (*tap)(void *ud, const char *data, size_t len);
-    void *tap_ud;
-};
-
-struct rn_http {
-    rn_server *server;
-    struct lws *wsi;
-    int refs;
-    char method[12];
-    char path[SERVER_MAX_PATH];
-    char peer[64];
-    char *headers[NHEADERS];
-    char *query; /* raw "a=b&c=d" */
-    char *body;
-    size_t body_len;
-    bool body_too_big;
-    bool upgrade;
-    bool replied;
-    /* pending response */
-    int status;
-    char *ctype;
-    char *resp;
-    size_t resp_len;
-    char *extra_headers; /* "name\0value\0name\0value\0\0" */
-    size_t extra_len;
-    /* the answer as written: status line, headers and body */
-    unsigned char *out;
-    size_t out_len, out_off;
-    uint64_t out_progress_ms; /* when the client last took some of it */
-    bool partial;             /* the socket once took only part of a write */
-    struct rn_http *wnext;    /* server's writers list */
-    void *pss;                /* the session that holds it (pss_t) */
-    void (*abort_cb)(void *);
-    void *abort_ud;
-    /* test hook (rn_http_new_detached): no socket, the reply goes to tap */
-    bool detached;
-    void (*tap)(void *ud, int status, const char *body, size_t len);
-    void *tap_ud;
-};
-
-/* An HTTP connection, tracked from accept until it closes. Its next request
- * must arrive whole (headers and body) by deadline_ms; while a request is
- * being served the socket is not read, so a pipelined request waits its
- * turn instead of reaching lws in the middle of a transaction. */
-typedef struct hsock {
-    struct hsock *next, *prev;
-    struct lws *wsi;
-    uint64_t deadline_ms; /* 0: none (a request is being served, or a WebSocket) */
-    bool busy;            /* a request was dispatched; its answer is not all written */
-} hsock;
-
-struct rn_server {
-    uv_loop_t *loop;
-    rn_jobs *jobs;
-    rn_server_options opts;
-    struct lws_context *ctx;
-    struct lws_vhost *vhost;
-    struct lws_protocols protocols[2];
-    uv_timer_t sweep;
-    uint64_t trimmed_ms; /* when memory was last given back (glibc) */
-    uv_timer_t close_timer;
-    uv_timer_t write_timer;
-    rn_http *writers; /* answers being written (see http_write_step) */
-    rn_conn *conns;
-    unsigned nconns;
-    hsock *socks;
-    struct srv_link *link;
-    unsigned long next_id;
-    bool draining;
-    uint64_t drain_started;
-    void (*done)(void *);
-    void *done_ud;
-    char listen_host[128];
-    int port;
-};
-
-typedef struct {
-    rn_conn *conn;
-    rn_http *http;
-} pss_t;
-
-/* The lws context's user pointer (see rn_server_new). */
-typedef struct srv_link {
-    rn_server *s; /* NULL once the server is being destroyed */
-} srv_link;
-
-static uint64_t now_ms(void)
+uint64_t rn_srv_now_ms(void)
 {
     return uv_hrtime() / 1000000u;
 }
@@ -214,7 +91,7 @@ static void copy_headers(struct lws *wsi, char **out)
         out[i] = copy_header(wsi, known_headers[i].tok, known_headers[i].name);
 }
 
-static const char *find_header(char *const *hdrs, const char *name)
+const char *rn_srv_find_header(char *const *hdrs, const char *name)
 {
     for (size_t i = 0; i < NHEADERS; i++)
         if (!strcasecmp(known_headers[i].name, name))
@@ -236,166 +113,6 @@ static const rn_envelope *find_ws_envelope(const rn_server *s, const char *path)
         if ((*e)->ws_match && (*e)->ws_match(path))
             return *e;
     return NULL;
-}
-
-/* Whether a list (newline-separated) has item. */
-static bool list_has(const char *list, const char *item, size_t ilen)
-{
-    for (const char *p = list; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        if (l == ilen && !memcmp(p, item, ilen))
-            return true;
-        p = nl ? nl + 1 : NULL;
-    }
-    return false;
-}
-
-/* The client's address: the peer, or, when the peer is a trusted proxy,
- * the right-most X-Forwarded-For entry that is not a trusted proxy. */
-static void resolve_client(const rn_server *s, char *peer, size_t size, const char *xff)
-{
-    const char *tp = s->opts.trusted_proxies;
-    if (!xff || !tp || !*tp || !list_has(tp, peer, strlen(peer)))
-        return;
-    const char *end = xff + strlen(xff);
-    while (end > xff) {
-        const char *start = end;
-        while (start > xff && start[-1] != ',')
-            start--;
-        const char *a = start, *b = end;
-        while (a < b && (*a == ' ' || *a == '\t'))
-            a++;
-        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-            b--;
-        if (b > a && (size_t)(b - a) < size) {
-            if (!list_has(tp, a, (size_t)(b - a)) || start == xff) {
-                memcpy(peer, a, (size_t)(b - a));
-                peer[b - a] = 0;
-                return;
-            }
-        }
-        end = start > xff ? start - 1 : xff;
-    }
-}
-
-/* Compare without an early exit, so timing says nothing of the token. */
-static bool token_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-    unsigned char diff = alen != blen;
-    for (size_t i = 0; i < alen; i++)
-        diff |= (unsigned char)a[i] ^ (unsigned char)(i < blen ? b[i] : 0);
-    return diff == 0;
-}
-
-/* With tokens configured, a request needs "Authorization: Bearer T" (or
- * ranna-style "Basic T"), or ?token=T for browsers' WebSockets. */
-static bool authorized(const rn_server *s, const char *authz, const char *query_token)
-{
-    const char *list = s->opts.auth_tokens;
-    if (!list || !*list)
-        return true;
-    const char *tok = NULL;
-    if (authz) {
-        if (!strncasecmp(authz, "bearer ", 7))
-            tok = authz + 7;
-        else if (!strncasecmp(authz, "basic ", 6))
-            tok = authz + 6;
-    }
-    if (!tok)
-        tok = query_token;
-    if (!tok)
-        return false;
-    while (*tok == ' ')
-        tok++;
-    bool ok = false;
-    size_t tl = strlen(tok);
-    for (const char *p = list; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        ok |= token_equal(p, l, tok, tl);
-        p = nl ? nl + 1 : NULL;
-    }
-    return ok;
-}
-
-/* Whether list (newline-separated) has item, ignoring case. */
-static bool list_has_nocase(const char *list, const char *item, size_t ilen)
-{
-    for (const char *p = list; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        if (l == ilen && !strncasecmp(p, item, ilen))
-            return true;
-        p = nl ? nl + 1 : NULL;
-    }
-    return false;
-}
-
-/* Whether name is an IPv4 or bracketed IPv6 literal. */
-static bool is_ip_literal(const char *name, size_t len)
-{
-    if (len >= 2 && name[0] == '[' && name[len - 1] == ']')
-        return true;
-    if (!len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!((name[i] >= '0' && name[i] <= '9') || name[i] == '.'))
-            return false;
-    return true;
-}
-
-/* A Host header must name this server: a loopback name, the listen
- * address, or one of security.hosts ("*" = any). With a wildcard listen
- * address any IP literal is the server's own: a DNS-rebinding page always
- * comes with a name. No Host at all is not a browser. */
-static bool host_allowed(const rn_server *s, const char *host)
-{
-    if (!host)
-        return true;
-    const char *list = s->opts.hosts;
-    size_t full = strlen(host), len = full;
-    if (host[0] == '[') {
-        const char *rb = strchr(host, ']');
-        len = rb ? (size_t)(rb - host) + 1 : full;
-    } else {
-        const char *colon = strchr(host, ':');
-        if (colon)
-            len = (size_t)(colon - host);
-    }
-    static const char *const loopback[] = {"localhost", "127.0.0.1", "[::1]"};
-    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
-        if (len == strlen(loopback[i]) && !strncasecmp(host, loopback[i], len))
-            return true;
-    if (list && (list_has(list, "*", 1) || list_has_nocase(list, host, len) ||
-                 list_has_nocase(list, host, full)))
-        return true;
-    const char *lh = s->listen_host;
-    if (!lh[0] || !strcmp(lh, "0.0.0.0") || !strcmp(lh, "::"))
-        return is_ip_literal(host, len);
-    if (host[0] == '[')
-        return len == strlen(lh) + 2 && !strncasecmp(host + 1, lh, len - 2);
-    return len == strlen(lh) && !strncasecmp(host, lh, len);
-}
-
-/* Whether origin is listed in security.origins (or the list has "*"). */
-static bool origin_listed(const rn_server *s, const char *origin)
-{
-    const char *list = s->opts.origins;
-    return list && (list_has(list, "*", 1) || list_has(list, origin, strlen(origin)));
-}
-
-/* A browser's Origin must be listed, or be the server's own (same host:
- * the Host header was checked against the server's names first). */
-static bool origin_allowed(const rn_server *s, const char *origin, const char *host)
-{
-    if (!origin || !*origin)
-        return true; /* not a browser */
-    if (origin_listed(s, origin))
-        return true;
-    const char *o = strstr(origin, "://");
-    o = o ? o + 3 : origin;
-    return host && !strcasecmp(o, host);
 }
 
 static unsigned conns_from(const rn_server *s, const char *ip)
@@ -465,7 +182,7 @@ static void conn_update_pressure(rn_conn *c)
     uint64_t high = c->server->opts.queue_bytes;
     if (c->qbytes > high) {
         if (!c->over_since)
-            c->over_since = now_ms();
+            c->over_since = rn_srv_now_ms();
         conn_set_jobs_paused(c, true);
     } else if (c->qbytes <= high / 4) {
         c->over_since = 0;
@@ -618,7 +335,7 @@ const char *rn_conn_peer(const rn_conn *c)
 
 const char *rn_conn_header(const rn_conn *c, const char *name)
 {
-    return find_header(c->headers, name);
+    return rn_srv_find_header(c->headers, name);
 }
 
 rn_server *rn_conn_server(const rn_conn *c)
@@ -631,7 +348,7 @@ unsigned long rn_conn_id(const rn_conn *c)
     return c->id;
 }
 
-static void conn_closed(rn_conn *c)
+void rn_srv_conn_closed(rn_conn *c)
 {
     rn_server *s = c->server;
     if (!c->open)
@@ -646,7 +363,8 @@ static void conn_closed(rn_conn *c)
         s->conns = c->next;
     s->nconns--;
     rn_log(RN_LOG_INFO, "conn.close", "conn=%lu envelope=%s peer=%s runs=%u duration_ms=%llu",
-           c->id, c->env->name, c->peer, c->njobs, (unsigned long long)(now_ms() - c->opened_ms));
+           c->id, c->env->name, c->peer, c->njobs,
+           (unsigned long long)(rn_srv_now_ms() - c->opened_ms));
     /* Every run of a vanished client dies now. */
     for (unsigned i = 0; i < c->njobs; i++)
         rn_job_kill(c->jobs[i]);
@@ -803,7 +521,7 @@ static void sock_add(rn_server *s, struct lws *wsi)
     if (!k)
         return; /* untracked: lws's own timeouts still apply */
     k->wsi = wsi;
-    k->deadline_ms = now_ms() + request_timeout(s);
+    k->deadline_ms = rn_srv_now_ms() + request_timeout(s);
     k->next = s->socks;
     if (s->socks)
         s->socks->prev = k;
@@ -909,7 +627,7 @@ static void sock_sweep(rn_server *s, uint64_t now)
 
 /* ---------------------------------------------------------------- http */
 
-static void http_free(rn_http *h)
+void rn_srv_http_free(rn_http *h)
 {
     free_headers(h->headers);
     free(h->query);
@@ -929,7 +647,7 @@ void rn_http_hold(rn_http *h)
 void rn_http_release(rn_http *h)
 {
     if (--h->refs == 0)
-        http_free(h);
+        rn_srv_http_free(h);
 }
 
 const char *rn_http_method(const rn_http *h)
@@ -983,13 +701,13 @@ int rn_http_query(const rn_http *h, const char *name, char *buf, size_t size)
 bool rn_http_authorized(const rn_http *h)
 {
     char qt[512];
-    return authorized(h->server, find_header(h->headers, "authorization"),
-                      rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL);
+    return rn_access_authorized(&h->server->opts, rn_srv_find_header(h->headers, "authorization"),
+                                rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL);
 }
 
 const char *rn_http_header(const rn_http *h, const char *name)
 {
-    return find_header(h->headers, name);
+    return rn_srv_find_header(h->headers, name);
 }
 
 const char *rn_http_body(const rn_http *h, size_t *len)
@@ -1094,7 +812,7 @@ static int http_build(rn_http *h, struct lws *wsi)
     h->out = buf;
     h->out_off = LWS_PRE;
     h->out_len = (size_t)(p - buf);
-    h->out_progress_ms = now_ms();
+    h->out_progress_ms = rn_srv_now_ms();
     return 0;
 fail:
     free(buf);
@@ -1127,7 +845,7 @@ static int http_write_step(rn_http *h)
         if (lws_write(wsi, h->out + h->out_off, n, LWS_WRITE_RAW) < 0)
             goto fail;
         h->out_off += n;
-        h->out_progress_ms = now_ms();
+        h->out_progress_ms = rn_srv_now_ms();
         if (lws_partial_buffered(wsi)) {
             h->partial = true;
             goto stalled;
@@ -1158,7 +876,7 @@ static int http_write_step(rn_http *h)
     rn_http_release(h); /* the session's reference */
     return 1;
 stalled:
-    if (now_ms() - h->out_progress_ms <= h->server->opts.idle_client_ms)
+    if (rn_srv_now_ms() - h->out_progress_ms <= h->server->opts.idle_client_ms)
         return 0;
     rn_log(RN_LOG_WARN, "http.slow_client", "peer=%s", h->peer);
 fail:
@@ -1213,29 +931,17 @@ static void http_refuse(rn_http *h, int status, const char *msg)
     rn_jbuf_free(&b);
 }
 
-/* Whether a CORS preflight's requested headers are a plain list of names. */
-static bool plain_header_list(const char *v)
-{
-    if (!v || strlen(v) > 512)
-        return false;
-    for (const char *p = v; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-' || *p == '_' || *p == ',' || *p == ' '))
-            return false;
-    return true;
-}
-
 /* Host, Origin and CORS for an HTTP request, before any envelope sees it;
  * true when answered here (refused, or a CORS preflight). Health checks
  * are exempt (balancers send what Host they like). */
 static bool http_access(rn_server *s, rn_http *h)
 {
-    const char *host = find_header(h->headers, "host");
-    const char *origin = find_header(h->headers, "origin");
+    const char *host = rn_srv_find_header(h->headers, "host");
+    const char *origin = rn_srv_find_header(h->headers, "origin");
     if (!strcmp(h->path, "/healthz") || !strcmp(h->path, "/readyz"))
         return false;
     char msg[512];
-    if (!host_allowed(s, host)) {
+    if (!rn_access_host_allowed(&s->opts, s->listen_host, host)) {
         snprintf(msg, sizeof(msg),
                  "unknown host '%.200s': this server answers to localhost, 127.0.0.1, [::1], "
                  "its listen address and the names in security.hosts",
@@ -1244,24 +950,25 @@ static bool http_access(rn_server *s, rn_http *h)
         return true;
     }
     if (origin && *origin) {
-        if (!origin_allowed(s, origin, host)) {
+        if (!rn_access_origin_allowed(&s->opts, origin, host)) {
             snprintf(msg, sizeof(msg),
                      "origin not allowed: '%.200s' (security.origins lists the allowed ones)",
                      origin);
             http_refuse(h, 403, msg);
             return true;
         }
-        if (origin_listed(s, origin)) {
+        if (rn_access_origin_listed(&s->opts, origin)) {
             rn_http_add_header(h, "access-control-allow-origin", origin);
             rn_http_add_header(h, "vary", "Origin");
         }
         if (!strcmp(h->method, "OPTIONS") &&
-            find_header(h->headers, "access-control-request-method")) {
-            const char *rh = find_header(h->headers, "access-control-request-headers");
+            rn_srv_find_header(h->headers, "access-control-request-method")) {
+            const char *rh = rn_srv_find_header(h->headers, "access-control-request-headers");
             rn_http_add_header(h, "access-control-allow-methods",
                                "GET, POST, PUT, PATCH, DELETE, OPTIONS");
             rn_http_add_header(h, "access-control-allow-headers",
-                               plain_header_list(rh) ? rh : "authorization, content-type");
+                               rn_access_plain_header_list(rh) ? rh
+                                                               : "authorization, content-type");
             rn_http_add_header(h, "access-control-max-age", "600");
             rn_http_reply(h, 204, "text/plain", "", 0);
             return true;
@@ -1271,7 +978,7 @@ static bool http_access(rn_server *s, rn_http *h)
     /* No Origin: not a browser, or a browser's navigation or no-cors
      * request (an <img>, a form), which must not reach a route that acts
      * for the caller when it comes from another site. */
-    const char *site = find_header(h->headers, "sec-fetch-site");
+    const char *site = rn_srv_find_header(h->headers, "sec-fetch-site");
     if (site && !http_public(h->path) &&
         (!strcasecmp(site, "cross-site") || !strcasecmp(site, "same-site"))) {
         http_refuse(h, 403, "cross-site request refused");
@@ -1286,8 +993,8 @@ static void http_dispatch(rn_server *s, rn_http *h)
     if (http_access(s, h))
         return;
     if (!http_public(h->path) && !http_owner_with_own_auth(s, h) &&
-        !authorized(s, find_header(h->headers, "authorization"),
-                    rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
+        !rn_access_authorized(&s->opts, rn_srv_find_header(h->headers, "authorization"),
+                              rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
         static const char msg[] = "{\"error\":\"unauthorized\",\"code\":401}";
         rn_http_add_header(h, "www-authenticate", "Bearer realm=\"runnel\"");
         rn_http_reply(h, 401, "application/json", msg, sizeof(msg) - 1);
@@ -1351,7 +1058,8 @@ static rn_http *http_new(rn_server *s, struct lws *wsi, const char *uri)
     snprintf(h->path, sizeof(h->path), "%s", uri ? uri : "/");
     lws_get_peer_simple(wsi, h->peer, sizeof(h->peer));
     copy_headers(wsi, h->headers);
-    resolve_client(s, h->peer, sizeof(h->peer), find_header(h->headers, "x-forwarded-for"));
+    rn_access_resolve_client(&s->opts, h->peer, sizeof(h->peer),
+                             rn_srv_find_header(h->headers, "x-forwarded-for"));
     int ql = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
     if (ql > 0 && ql < SERVER_MAX_HEADER) {
         /* lws splits the query into fragments; join them with '&'. */
@@ -1373,7 +1081,7 @@ static rn_http *http_new(rn_server *s, struct lws *wsi, const char *uri)
             h->query[off] = 0;
         }
     }
-    const char *up = find_header(h->headers, "upgrade");
+    const char *up = rn_srv_find_header(h->headers, "upgrade");
     h->upgrade = up && !strcasecmp(up, "websocket");
     return h;
 }
@@ -1513,18 +1221,20 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             char qt[512];
             if (!h)
                 return 1;
-            if (!host_allowed(s, find_header(h->headers, "host"))) {
+            if (!rn_access_host_allowed(&s->opts, s->listen_host,
+                                        rn_srv_find_header(h->headers, "host"))) {
                 status = 421;
                 snprintf(msg, sizeof(msg),
                          "unknown host: this server answers to localhost, 127.0.0.1, [::1], its "
                          "listen address and the names in security.hosts");
             } else if (!env->own_auth &&
-                       !authorized(s, find_header(h->headers, "authorization"),
-                                   rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
+                       !rn_access_authorized(
+                           &s->opts, rn_srv_find_header(h->headers, "authorization"),
+                           rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
                 status = HTTP_STATUS_UNAUTHORIZED;
                 snprintf(msg, sizeof(msg), "unauthorized");
-            } else if (!origin_allowed(s, find_header(h->headers, "origin"),
-                                       find_header(h->headers, "host"))) {
+            } else if (!rn_access_origin_allowed(&s->opts, rn_srv_find_header(h->headers, "origin"),
+                                                 rn_srv_find_header(h->headers, "host"))) {
                 status = HTTP_STATUS_FORBIDDEN;
                 snprintf(msg, sizeof(msg), "origin not allowed");
             } else if (s->opts.connections_per_ip &&
@@ -1561,11 +1271,12 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         c->refs = 1;
         c->open = true;
         c->id = ++s->next_id;
-        c->opened_ms = now_ms();
+        c->opened_ms = rn_srv_now_ms();
         lws_hdr_copy(wsi, c->path, sizeof(c->path), WSI_TOKEN_GET_URI);
         lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
         copy_headers(wsi, c->headers);
-        resolve_client(s, c->peer, sizeof(c->peer), find_header(c->headers, "x-forwarded-for"));
+        rn_access_resolve_client(&s->opts, c->peer, sizeof(c->peer),
+                                 rn_srv_find_header(c->headers, "x-forwarded-for"));
         c->env = find_ws_envelope(s, c->path);
         if (!c->env) {
             conn_free(c);
@@ -1586,7 +1297,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
                c->env->name, c->peer, c->path);
         if (c->env->ws_open && c->env->ws_open(c) != 0) {
             pss->conn = NULL;
-            conn_closed(c);
+            rn_srv_conn_closed(c);
             return -1;
         }
         return 0;
@@ -1603,7 +1314,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         if (pss && pss->conn) {
             rn_conn *c = pss->conn;
             pss->conn = NULL;
-            conn_closed(c);
+            rn_srv_conn_closed(c);
         }
         return 0;
     default:
@@ -1620,7 +1331,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 static void server_sweep(uv_timer_t *t)
 {
     rn_server *s = t->data;
-    uint64_t now = now_ms();
+    uint64_t now = rn_srv_now_ms();
 #ifdef __GLIBC__
     if (now - s->trimmed_ms >= SERVER_TRIM_MS) {
         s->trimmed_ms = now;
@@ -1832,7 +1543,7 @@ static void server_destroy(uv_timer_t *t)
 static void server_check_closed(uv_timer_t *t)
 {
     rn_server *s = t->data;
-    if (s->nconns == 0 || now_ms() - s->drain_started >= SERVER_CLOSE_GRACE_MS) {
+    if (s->nconns == 0 || rn_srv_now_ms() - s->drain_started >= SERVER_CLOSE_GRACE_MS) {
         uv_timer_stop(t);
         server_destroy(t);
     }
@@ -1848,112 +1559,14 @@ void rn_server_shutdown(rn_server *s, void (*done)(void *ud), void *ud)
     for (rn_conn *c = s->conns; c; c = c->next)
         rn_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
     /* Give close frames a moment to go out, then tear the context down. */
-    s->drain_started = now_ms();
+    s->drain_started = rn_srv_now_ms();
     uv_timer_start(&s->close_timer, server_check_closed, 0, 50);
 }
 
-/* ------------------------------------------------- test hook: detached */
-
-int rn_server_new_detached(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
-                           rn_server **out)
+void rn_srv_set_headers(char **hdrs, const char *const *pairs)
 {
-    rn_server *s = calloc(1, sizeof(*s));
-    if (!s)
-        return -ENOMEM;
-    s->loop = loop;
-    s->jobs = jobs;
-    s->opts = *opts;
-    *out = s;
-    return 0;
-}
-
-void rn_server_free_detached(rn_server *s)
-{
-    free(s);
-}
-
-static void set_detached_headers(char **hdrs, const char *const *headers)
-{
-    for (const char *const *p = headers; p && p[0] && p[1]; p += 2)
+    for (const char *const *p = pairs; p && p[0] && p[1]; p += 2)
         for (size_t i = 0; i < NHEADERS; i++)
             if (!strcasecmp(known_headers[i].name, p[0]) && !hdrs[i])
                 hdrs[i] = strdup(p[1]);
-}
-
-rn_conn *rn_conn_new_detached(rn_server *s, const rn_envelope *env, const char *path,
-                              const char *const *headers,
-                              void (*tap)(void *ud, const char *data, size_t len), void *ud)
-{
-    rn_conn *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->server = s;
-    c->env = env;
-    c->refs = 1;
-    c->open = true;
-    c->detached = true;
-    c->tap = tap;
-    c->tap_ud = ud;
-    c->id = ++s->next_id;
-    c->opened_ms = now_ms();
-    snprintf(c->path, sizeof(c->path), "%s", path);
-    snprintf(c->peer, sizeof(c->peer), "127.0.0.1");
-    set_detached_headers(c->headers, headers);
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    s->nconns++;
-    if (env->ws_open && env->ws_open(c) != 0) {
-        conn_closed(c);
-        return NULL;
-    }
-    return c;
-}
-
-void rn_conn_close_detached(rn_conn *c)
-{
-    conn_closed(c);
-}
-
-rn_http *rn_http_new_detached(rn_server *s, const char *method, const char *path, const char *query,
-                              const char *const *headers, const char *body, size_t len,
-                              void (*tap)(void *ud, int status, const char *body, size_t len),
-                              void *ud)
-{
-    rn_http *h = calloc(1, sizeof(*h));
-    if (!h)
-        return NULL;
-    h->server = s;
-    h->refs = 1;
-    h->detached = true;
-    h->tap = tap;
-    h->tap_ud = ud;
-    snprintf(h->method, sizeof(h->method), "%s", method);
-    snprintf(h->path, sizeof(h->path), "%s", path);
-    snprintf(h->peer, sizeof(h->peer), "127.0.0.1");
-    set_detached_headers(h->headers, headers);
-    const char *up = find_header(h->headers, "upgrade");
-    h->upgrade = up && !strcasecmp(up, "websocket");
-    h->query = query ? strdup(query) : NULL;
-    h->body = malloc(len + 1);
-    if (!h->body || (query && !h->query)) {
-        http_free(h);
-        return NULL;
-    }
-    memcpy(h->body, body, len);
-    h->body[len] = 0;
-    h->body_len = len;
-    return h;
-}
-
-void rn_http_close_detached(rn_http *h)
-{
-    h->detached = false;
-    if (!h->replied && h->abort_cb) {
-        void (*cb)(void *) = h->abort_cb;
-        h->abort_cb = NULL;
-        cb(h->abort_ud);
-    }
-    rn_http_release(h);
 }

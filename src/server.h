@@ -192,7 +192,8 @@ void rn_http_on_abort(rn_http *h, void (*cb)(void *ud), void *ud);
  * lws context and never listens; a detached connection runs the envelope's
  * ws_open and hands every frame sent on it to tap (NULL: discarded); a
  * detached request hands its reply to tap. Feed messages with the
- * envelope's ws_message / http. Not used by runneld. */
+ * envelope's ws_message / http. Defined in server_detached.c, which only
+ * the fuzz targets build; runneld has none of it. */
 
 /* A server that only carries jobs and options (free with the next call). */
 int rn_server_new_detached(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
