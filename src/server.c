@@ -1383,6 +1383,8 @@ static void lws_log_bridge(int level, const char *line)
            rn_log_quote(tmp, q, sizeof(q)));
 }
 
+static void link_release(srv_link *l);
+
 int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts, rn_server **out)
 {
     rn_server *s = calloc(1, sizeof(*s));
@@ -1413,16 +1415,15 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = foreign;
     /* lws calls back (WSI_DESTROY) while it tears the context down, after
-     * the server may be gone: it finds the server through this link, which
-     * lws frees itself at the very end. */
-    s->link = malloc(sizeof(*s->link));
+     * the server may be gone: it finds the server through this link. */
+    s->link = calloc(1, sizeof(*s->link));
     if (!s->link) {
         free(s);
         return -ENOMEM;
     }
     s->link->s = s;
     info.user = s->link;
-    info.external_baggage_free_on_destroy = s->link;
+    info.pcontext = &s->link->ctx;
     info.timeout_secs = 10;
     info.max_http_header_data = 8192;
     s->ctx = lws_create_context(&info);
@@ -1431,6 +1432,7 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
         free(s);
         return -EIO;
     }
+    s->link->ctx = s->ctx;
     memset(&info, 0, sizeof(info));
     info.port = s->port;
     info.iface = s->listen_host[0] ? s->listen_host : NULL;
@@ -1447,7 +1449,9 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
     }
     s->vhost = lws_create_vhost(s->ctx, &info);
     if (!s->vhost) {
+        s->link->s = NULL;
         lws_context_destroy(s->ctx);
+        link_release(s->link);
         free(s);
         return -EADDRINUSE;
     }
@@ -1494,11 +1498,27 @@ unsigned rn_server_connections(const rn_server *s, const char *envelope)
     return n;
 }
 
+/* Links lws may still call back through (its context not all torn down:
+ * with a foreign loop that can outlast the loop), kept reachable. */
+static srv_link *kept_links;
+
+static void link_release(srv_link *l)
+{
+    if (!l->ctx) {
+        free(l);
+        return;
+    }
+    l->s = NULL;
+    l->next = kept_links;
+    kept_links = l;
+}
+
 static void server_freed(uv_handle_t *h)
 {
     rn_server *s = h->data;
     void (*done)(void *) = s->done;
     void *ud = s->done_ud;
+    link_release(s->link);
     free(s);
     if (done)
         done(ud);

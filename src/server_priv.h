@@ -137,7 +137,9 @@ typedef struct {
 
 /* The lws context's user pointer (see rn_server_new). */
 typedef struct srv_link {
-    rn_server *s; /* NULL once the server is being destroyed */
+    rn_server *s;            /* NULL once the server is being destroyed */
+    struct lws_context *ctx; /* lws sets it NULL when it is all torn down */
+    struct srv_link *next;   /* kept links (see link_release) */
 } srv_link;
 
 /* Milliseconds on the loop's monotonic clock. */
