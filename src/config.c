@@ -46,6 +46,8 @@ static const key_def keys[] = {
         "a client that reads nothing this long is dropped (0 = wall_ms)"),
     U64("limits.queue_bytes", queue_bytes, 4096, 1 * GiB,
         "per-connection write queue before its runs are paused"),
+    U64("limits.request_timeout_ms", request_timeout_ms, 100, 3600000,
+        "an HTTP request's headers and body must arrive within this"),
     SECTION("cache", "the compile cache"),
     STR("cache.dir", cache_dir, "compile cache directory"),
     U64("cache.max_bytes", cache_bytes, 0, 1024 * GiB, "compile cache size (0 = off)"),
@@ -63,6 +65,8 @@ static const key_def keys[] = {
     SECTION("security", "cross-site and proxy policy"),
     LIST("security.origins", origins, "allowed Origins of browsers (\"*\" = any)"),
     LIST("security.trusted_proxies", trusted_proxies, "peers whose X-Forwarded-For is believed"),
+    LIST("security.hosts", hosts,
+         "Host names served beyond the listen address and loopback (\"*\" = any)"),
     U64("limits.connections_per_ip", connections_per_ip, 0, 1000000,
         "WebSocket connections per client address (0 = unlimited)"),
     U64("limits.runs_per_minute_per_ip", runs_per_minute_per_ip, 0, 1000000,
@@ -208,6 +212,7 @@ int rn_config_defaults(rn_config *cfg, const char *specs_default)
     cfg->tmp_bytes = 64ull << 20;
     cfg->idle_client_ms = 0; /* = wall */
     cfg->queue_bytes = 256ull << 10;
+    cfg->request_timeout_ms = 10000;
     cfg->cache_bytes = 512ull << 20;
     cfg->cache_entry_bytes = 64ull << 20;
     cfg->uid_first = 1879048192; /* 0x70000000: clear of systemd and /etc/subuid ranges */

@@ -34,6 +34,7 @@ typedef struct {
     uint64_t tmp_bytes;
     uint64_t idle_client_ms;
     uint64_t queue_bytes;
+    uint64_t request_timeout_ms; /* an HTTP request's headers and body arrive within this */
     /* compile cache */
     char cache_dir[1024];
     uint64_t cache_bytes;
@@ -48,6 +49,7 @@ typedef struct {
     /* security: lists are newline-separated */
     char auth_tokens[8192];
     char origins[4096];
+    char hosts[2048];
     char trusted_proxies[2048];
     uint64_t connections_per_ip;
     uint64_t runs_per_minute_per_ip;

@@ -535,9 +535,8 @@ static void rest_info(void *state, rn_http *h)
 static void rest_options(void *state, rn_http *h)
 {
     (void)state;
-    rn_http_add_header(h, "access-control-allow-origin", "*");
-    rn_http_add_header(h, "access-control-allow-methods", "GET, POST, OPTIONS");
-    rn_http_add_header(h, "access-control-allow-headers", "*");
+    /* CORS preflights are answered by the server (security.origins). */
+    rn_http_add_header(h, "allow", "GET, POST, OPTIONS");
     rn_http_reply(h, 200, "text/plain", "OK", 2);
 }
 

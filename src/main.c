@@ -415,8 +415,10 @@ int main(int argc, char **argv)
     sopts.idle_client_ms = app.cfg.idle_client_ms ? app.cfg.idle_client_ms : app.cfg.wall_ms;
     sopts.envelopes = rn_envelopes;
     sopts.states = app.states;
+    sopts.request_timeout_ms = app.cfg.request_timeout_ms;
     sopts.auth_tokens = app.cfg.auth_tokens;
     sopts.origins = app.cfg.origins;
+    sopts.hosts = app.cfg.hosts;
     sopts.trusted_proxies = app.cfg.trusted_proxies;
     sopts.connections_per_ip = (unsigned)app.cfg.connections_per_ip;
     sopts.tls_cert = app.cfg.tls_cert;

@@ -8,18 +8,22 @@
 #endif
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
+#include "access.h"
+#include "server_priv.h"
 #include "jbuf.h"
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
 
 #define SERVER_SWEEP_MS       1000
-#define SERVER_MAX_PATH       1024
 #define SERVER_MAX_HEADER     4096
 #define SERVER_CLOSE_GRACE_MS 1500
+/* limits.request_timeout_ms when the options leave it 0. */
+#define SERVER_REQUEST_TIMEOUT_MS 10000
 /* A message begun must be complete within this (a one-byte-a-second
  * trickle must not hold a connection forever). */
 #define SERVER_MESSAGE_TIMEOUT_S 20
@@ -32,10 +36,11 @@
 /* The close opcode's value in lws_write (not in the public enum). */
 #define WS_WRITE_CLOSE 4
 
-/* Request headers an envelope may ask for, by lower-case name. */
+/* Request headers an envelope may ask for, by lower-case name; those lws
+ * has no token for (tok -1) are read as custom headers. */
 static const struct {
     const char *name;
-    enum lws_token_indexes tok;
+    int tok;
 } known_headers[] = {
     {"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
     {"content-type", WSI_TOKEN_HTTP_CONTENT_TYPE},
@@ -46,138 +51,47 @@ static const struct {
     {"user-agent", WSI_TOKEN_HTTP_USER_AGENT},
     {"accept", WSI_TOKEN_HTTP_ACCEPT},
     {"upgrade", WSI_TOKEN_UPGRADE},
+    {"sec-fetch-site", -1},
+    {"access-control-request-method", -1},
+    {"access-control-request-headers", WSI_TOKEN_HTTP_AC_REQUEST_HEADERS},
 };
-#define NHEADERS (sizeof(known_headers) / sizeof(known_headers[0]))
+#define NHEADERS RN_SERVER_NHEADERS
+_Static_assert(sizeof(known_headers) / sizeof(known_headers[0]) == RN_SERVER_NHEADERS,
+               "server_priv.h's header count");
 
-typedef struct frame {
-    struct frame *next;
-    size_t len;
-    unsigned char data[]; /* LWS_PRE + len */
-} frame;
-
-struct rn_conn {
-    rn_server *server;
-    struct lws *wsi;
-    const rn_envelope *env;
-    void *env_state;
-    struct rn_conn *next, *prev; /* server's open list */
-    unsigned long id;
-    int refs;
-    bool open;
-    char path[SERVER_MAX_PATH];
-    char peer[64];
-    char *headers[NHEADERS];
-    void *data;
-    void (*data_free)(void *);
-    /* outgoing */
-    frame *qhead, *qtail;
-    size_t qbytes;
-    bool paused_jobs;
-    bool rx_stopped;
-    uint64_t over_since;
-    int close_status;
-    bool close_sent;
-    bool writable_asked; /* lws keeps POLLOUT on until our callback runs */
-    char close_reason[64];
-    /* incoming message being gathered */
-    char *rx;
-    size_t rxlen;
-    bool rx_binary;
-    bool rx_timer; /* the message timeout is armed */
-    /* tracked jobs */
-    rn_job **jobs;
-    unsigned njobs, capjobs;
-    uint64_t opened_ms;
-    /* test hook (rn_conn_new_detached): no socket, frames go to tap */
-    bool detached;
-    void (*tap)(void *ud, const char *data, size_t len);
-    void *tap_ud;
-};
-
-struct rn_http {
-    rn_server *server;
-    struct lws *wsi;
-    int refs;
-    char method[12];
-    char path[SERVER_MAX_PATH];
-    char peer[64];
-    char *headers[NHEADERS];
-    char *query; /* raw "a=b&c=d" */
-    char *body;
-    size_t body_len;
-    bool body_too_big;
-    bool upgrade;
-    bool replied;
-    /* pending response */
-    int status;
-    char *ctype;
-    char *resp;
-    size_t resp_len;
-    char *extra_headers; /* "name\0value\0name\0value\0\0" */
-    size_t extra_len;
-    int write_state; /* 0 nothing, 1 headers next, 2 body next */
-    size_t resp_off;
-    void (*abort_cb)(void *);
-    void *abort_ud;
-    /* test hook (rn_http_new_detached): no socket, the reply goes to tap */
-    bool detached;
-    void (*tap)(void *ud, int status, const char *body, size_t len);
-    void *tap_ud;
-};
-
-struct rn_server {
-    uv_loop_t *loop;
-    rn_jobs *jobs;
-    rn_server_options opts;
-    struct lws_context *ctx;
-    struct lws_vhost *vhost;
-    struct lws_protocols protocols[2];
-    uv_timer_t sweep;
-    uint64_t trimmed_ms; /* when memory was last given back (glibc) */
-    uv_timer_t close_timer;
-    rn_conn *conns;
-    unsigned nconns;
-    unsigned long next_id;
-    bool draining;
-    uint64_t drain_started;
-    void (*done)(void *);
-    void *done_ud;
-    char listen_host[128];
-    int port;
-};
-
-typedef struct {
-    rn_conn *conn;
-    rn_http *http;
-} pss_t;
-
-static uint64_t now_ms(void)
+uint64_t rn_srv_now_ms(void)
 {
     return uv_hrtime() / 1000000u;
 }
 
-static char *copy_header(struct lws *wsi, enum lws_token_indexes tok)
+static char *copy_header(struct lws *wsi, int tok, const char *name)
 {
-    int n = lws_hdr_total_length(wsi, tok);
+    char cname[64];
+    int cl = snprintf(cname, sizeof(cname), "%s:", name);
+    int n = tok >= 0 ? lws_hdr_total_length(wsi, (enum lws_token_indexes)tok)
+                     : lws_hdr_custom_length(wsi, cname, cl);
     if (n <= 0 || n > SERVER_MAX_HEADER)
         return NULL;
     char *s = malloc((size_t)n + 1);
     if (!s)
         return NULL;
-    if (lws_hdr_copy(wsi, s, n + 1, tok) < 0) {
+    int r = tok >= 0 ? lws_hdr_copy(wsi, s, n + 1, (enum lws_token_indexes)tok)
+                     : lws_hdr_custom_copy(wsi, s, n + 1, cname, cl);
+    if (r < 0) {
         free(s);
         return NULL;
     }
+    s[n] = 0;
     return s;
 }
 
 static void copy_headers(struct lws *wsi, char **out)
 {
     for (size_t i = 0; i < NHEADERS; i++)
-        out[i] = copy_header(wsi, known_headers[i].tok);
+        out[i] = copy_header(wsi, known_headers[i].tok, known_headers[i].name);
 }
 
-static const char *find_header(char *const *hdrs, const char *name)
+const char *rn_srv_find_header(char *const *hdrs, const char *name)
 {
     for (size_t i = 0; i < NHEADERS; i++)
         if (!strcasecmp(known_headers[i].name, name))
@@ -202,100 +116,6 @@ static const rn_envelope *find_ws_envelope(const rn_server *s, const char *path,
     *state = hit.state;
     *flags = hit.route->flags;
     return hit.env;
-}
-
-/* Whether a list (newline-separated) has item. */
-static bool list_has(const char *list, const char *item, size_t ilen)
-{
-    for (const char *p = list; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        if (l == ilen && !memcmp(p, item, ilen))
-            return true;
-        p = nl ? nl + 1 : NULL;
-    }
-    return false;
-}
-
-/* The client's address: the peer, or, when the peer is a trusted proxy,
- * the right-most X-Forwarded-For entry that is not a trusted proxy. */
-static void resolve_client(const rn_server *s, char *peer, size_t size, const char *xff)
-{
-    const char *tp = s->opts.trusted_proxies;
-    if (!xff || !tp || !*tp || !list_has(tp, peer, strlen(peer)))
-        return;
-    const char *end = xff + strlen(xff);
-    while (end > xff) {
-        const char *start = end;
-        while (start > xff && start[-1] != ',')
-            start--;
-        const char *a = start, *b = end;
-        while (a < b && (*a == ' ' || *a == '\t'))
-            a++;
-        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-            b--;
-        if (b > a && (size_t)(b - a) < size) {
-            if (!list_has(tp, a, (size_t)(b - a)) || start == xff) {
-                memcpy(peer, a, (size_t)(b - a));
-                peer[b - a] = 0;
-                return;
-            }
-        }
-        end = start > xff ? start - 1 : xff;
-    }
-}
-
-/* Compare without an early exit, so timing says nothing of the token. */
-static bool token_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-    unsigned char diff = alen != blen;
-    for (size_t i = 0; i < alen; i++)
-        diff |= (unsigned char)a[i] ^ (unsigned char)(i < blen ? b[i] : 0);
-    return diff == 0;
-}
-
-/* With tokens configured, a request needs "Authorization: Bearer T" (or
- * ranna-style "Basic T"), or ?token=T for browsers' WebSockets. */
-static bool authorized(const rn_server *s, const char *authz, const char *query_token)
-{
-    const char *list = s->opts.auth_tokens;
-    if (!list || !*list)
-        return true;
-    const char *tok = NULL;
-    if (authz) {
-        if (!strncasecmp(authz, "bearer ", 7))
-            tok = authz + 7;
-        else if (!strncasecmp(authz, "basic ", 6))
-            tok = authz + 6;
-    }
-    if (!tok)
-        tok = query_token;
-    if (!tok)
-        return false;
-    while (*tok == ' ')
-        tok++;
-    bool ok = false;
-    size_t tl = strlen(tok);
-    for (const char *p = list; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        ok |= token_equal(p, l, tok, tl);
-        p = nl ? nl + 1 : NULL;
-    }
-    return ok;
-}
-
-/* A browser's Origin must be listed, or be the server's own (same host). */
-static bool origin_allowed(const rn_server *s, const char *origin, const char *host)
-{
-    if (!origin || !*origin)
-        return true; /* not a browser */
-    const char *list = s->opts.origins;
-    if (list && (list_has(list, "*", 1) || list_has(list, origin, strlen(origin))))
-        return true;
-    const char *o = strstr(origin, "://");
-    o = o ? o + 3 : origin;
-    return host && !strcasecmp(o, host);
 }
 
 static unsigned conns_from(const rn_server *s, const char *ip)
@@ -365,7 +185,7 @@ static void conn_update_pressure(rn_conn *c)
     uint64_t high = c->server->opts.queue_bytes;
     if (c->qbytes > high) {
         if (!c->over_since)
-            c->over_since = now_ms();
+            c->over_since = rn_srv_now_ms();
         conn_set_jobs_paused(c, true);
     } else if (c->qbytes <= high / 4) {
         c->over_since = 0;
@@ -510,7 +330,7 @@ const char *rn_conn_peer(const rn_conn *c)
 
 const char *rn_conn_header(const rn_conn *c, const char *name)
 {
-    return find_header(c->headers, name);
+    return rn_srv_find_header(c->headers, name);
 }
 
 unsigned long rn_conn_id(const rn_conn *c)
@@ -518,7 +338,7 @@ unsigned long rn_conn_id(const rn_conn *c)
     return c->id;
 }
 
-static void conn_closed(rn_conn *c)
+void rn_srv_conn_closed(rn_conn *c)
 {
     rn_server *s = c->server;
     if (!c->open)
@@ -533,7 +353,8 @@ static void conn_closed(rn_conn *c)
         s->conns = c->next;
     s->nconns--;
     rn_log(RN_LOG_INFO, "conn.close", "conn=%lu envelope=%s peer=%s runs=%u duration_ms=%llu",
-           c->id, c->env->name, c->peer, c->njobs, (unsigned long long)(now_ms() - c->opened_ms));
+           c->id, c->env->name, c->peer, c->njobs,
+           (unsigned long long)(rn_srv_now_ms() - c->opened_ms));
     /* Every run of a vanished client dies now. */
     for (unsigned i = 0; i < c->njobs; i++)
         rn_job_kill(c->jobs[i]);
@@ -675,15 +496,133 @@ static int conn_receive(rn_conn *c, struct lws *wsi, const char *in, size_t len)
     return 0;
 }
 
+/* ------------------------------------------------------ http sockets */
+
+static uint64_t request_timeout(const rn_server *s)
+{
+    return s->opts.request_timeout_ms ? s->opts.request_timeout_ms : SERVER_REQUEST_TIMEOUT_MS;
+}
+
+static void sock_add(rn_server *s, struct lws *wsi)
+{
+    hsock *k = calloc(1, sizeof(*k));
+    if (!k)
+        return; /* untracked: lws's own timeouts still apply */
+    k->wsi = wsi;
+    k->deadline_ms = rn_srv_now_ms() + request_timeout(s);
+    k->next = s->socks;
+    if (s->socks)
+        s->socks->prev = k;
+    s->socks = k;
+}
+
+static hsock *sock_find(rn_server *s, struct lws *wsi)
+{
+    hsock *k = lws_get_opaque_user_data(wsi);
+    if (k && k->wsi == wsi)
+        return k;
+    for (k = s->socks; k; k = k->next) {
+        if (k->wsi == wsi) {
+            lws_set_opaque_user_data(wsi, k);
+            return k;
+        }
+    }
+    return NULL;
+}
+
+static void sock_remove(rn_server *s, struct lws *wsi)
+{
+    hsock *k = sock_find(s, wsi);
+    if (!k)
+        return;
+    lws_set_opaque_user_data(wsi, NULL);
+    if (k->next)
+        k->next->prev = k->prev;
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        s->socks = k->next;
+    free(k);
+}
+
+/* A request is being served: read nothing more from the socket (lws 4.1
+ * spins on bytes it holds for a connection in the middle of a
+ * transaction, hands a pipelined request's bytes to the one being served,
+ * and calls the body's completion again for each). */
+static void sock_busy(rn_server *s, struct lws *wsi)
+{
+    hsock *k = sock_find(s, wsi);
+    if (k) {
+        k->busy = true;
+        k->deadline_ms = 0;
+    }
+    lws_rx_flow_control(wsi, 0);
+}
+
+/* The answer is written and the connection is closing. */
+static void sock_closing(rn_server *s, struct lws *wsi)
+{
+    hsock *k = sock_find(s, wsi);
+    if (k) {
+        k->busy = false;
+        k->deadline_ms = 0;
+    }
+}
+
+/* A WebSocket now: its messages have their own timeout. */
+static void sock_upgraded(rn_server *s, struct lws *wsi)
+{
+    hsock *k = sock_find(s, wsi);
+    if (k)
+        k->deadline_ms = 0;
+}
+
+/* Whether the peer of a connection that is not being read has gone (EOF
+ * or an error); bytes it sent ahead (a pipelined request) keep it. */
+static bool sock_peer_gone(struct lws *wsi)
+{
+    int fd = lws_get_socket_fd(wsi);
+    char c;
+    if (fd < 0)
+        return false;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Drop connections whose request is late, and notice clients that left
+ * while their request was served (their socket is not being read). */
+static void sock_sweep(rn_server *s, uint64_t now)
+{
+    for (hsock *k = s->socks; k; k = k->next) {
+        const char *why = NULL;
+        if (k->deadline_ms && now >= k->deadline_ms)
+            why = "request_timeout";
+        else if (k->busy && sock_peer_gone(k->wsi))
+            why = "client_gone";
+        if (!why)
+            continue;
+        char peer[64] = "";
+        lws_get_peer_simple(k->wsi, peer, sizeof(peer));
+        rn_log(RN_LOG_INFO, "http.drop", "peer=%s reason=%s", peer, why);
+        if (!k->busy)
+            rn_metrics_add("runnel_requests_refused_total", "reason=\"timeout\"", 1);
+        k->deadline_ms = 0;
+        k->busy = false;
+        /* Closed on the next service; WSI_DESTROY unlinks it then. */
+        lws_set_timeout(k->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+}
+
 /* ---------------------------------------------------------------- http */
 
-static void http_free(rn_http *h)
+void rn_srv_http_free(rn_http *h)
 {
     free_headers(h->headers);
     free(h->query);
     free(h->body);
     free(h->ctype);
     free(h->resp);
+    free(h->out);
     free(h->extra_headers);
     free(h);
 }
@@ -696,7 +635,7 @@ void rn_http_hold(rn_http *h)
 void rn_http_release(rn_http *h)
 {
     if (--h->refs == 0)
-        http_free(h);
+        rn_srv_http_free(h);
 }
 
 const char *rn_http_method(const rn_http *h)
@@ -747,9 +686,16 @@ int rn_http_query(const rn_http *h, const char *name, char *buf, size_t size)
     return -ENOENT;
 }
 
+bool rn_http_authorized(const rn_http *h)
+{
+    char qt[512];
+    return rn_access_authorized(&h->server->opts, rn_srv_find_header(h->headers, "authorization"),
+                                rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL);
+}
+
 const char *rn_http_header(const rn_http *h, const char *name)
 {
-    return find_header(h->headers, name);
+    return rn_srv_find_header(h->headers, name);
 }
 
 const char *rn_http_body(const rn_http *h, size_t *len)
@@ -788,6 +734,8 @@ void rn_http_add_header(rn_http *h, const char *name, const char *value)
     h->extra_headers = nb;
 }
 
+static void http_writers_run(uv_timer_t *t);
+
 void rn_http_reply(rn_http *h, int status, const char *content_type, const char *body, size_t len)
 {
     if (h->replied)
@@ -800,89 +748,150 @@ void rn_http_reply(rn_http *h, int status, const char *content_type, const char 
         return;
     h->status = status;
     h->ctype = strdup(content_type ? content_type : "application/json");
-    h->resp = malloc(LWS_PRE + len + 1);
+    h->resp = malloc(len + 1);
     if (h->resp) {
-        memcpy(h->resp + LWS_PRE, body, len);
+        memcpy(h->resp, body, len);
         h->resp_len = len;
     }
-    h->write_state = 1;
-    lws_callback_on_writable(h->wsi);
+    rn_server *s = h->server;
+    rn_http_hold(h);
+    h->wnext = s->writers;
+    s->writers = h;
+    uv_timer_start(&s->write_timer, http_writers_run, 0, 0);
 }
 
-static int http_write_headers(rn_http *h, struct lws *wsi)
+/* The answer as bytes: status line and headers (lws formats them, so
+ * keep-alive and content-length agree with what lws expects), then body. */
+static int http_build(rn_http *h, struct lws *wsi)
 {
-    size_t cap = LWS_PRE + 2048 + h->extra_len * 2;
+    size_t cap = LWS_PRE + 2048 + h->extra_len * 2 + h->resp_len;
     unsigned char *buf = malloc(cap);
     if (!buf)
-        return -1;
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + cap - 1;
-    int ret = -1;
+        return -ENOMEM;
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + cap - h->resp_len - 1;
     if (lws_add_http_common_headers(wsi, (unsigned int)h->status, h->ctype, h->resp_len, &p, end))
-        goto out;
+        goto fail;
     for (const char *e = h->extra_headers; e && *e;) {
         const char *name = e, *val = e + strlen(e) + 1;
         char hname[128];
         snprintf(hname, sizeof(hname), "%s:", name);
         if (lws_add_http_header_by_name(wsi, (unsigned char *)hname, (unsigned char *)val,
                                         (int)strlen(val), &p, end))
-            goto out;
+            goto fail;
         e = val + strlen(val) + 1;
     }
-    if (lws_finalize_write_http_header(wsi, start, &p, end))
-        goto out;
-    ret = 0;
-out:
+    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (unsigned char *)"close", 5, &p,
+                                     end) ||
+        lws_finalize_http_header(wsi, &p, end))
+        goto fail;
+    if (h->resp_len)
+        memcpy(p, h->resp, h->resp_len);
+    p += h->resp_len;
+    h->out = buf;
+    h->out_off = LWS_PRE;
+    h->out_len = (size_t)(p - buf);
+    h->out_progress_ms = rn_srv_now_ms();
+    return 0;
+fail:
     free(buf);
-    return ret;
+    return -ENOSPC;
 }
 
-static int http_writable(pss_t *pss, struct lws *wsi)
+/* Write what the socket takes of h's answer; 0 while some is left, 1
+ * when done (or the client gone). The socket is not read meanwhile (see
+ * sock_busy), and lws does not give writable callbacks to a connection it
+ * does not read, so this runs from the server's write timer (every 10 ms
+ * while a client is slow to take its answer); what lws holds back from a
+ * partial write is pushed on with a zero-length write. */
+static int http_write_step(rn_http *h)
 {
-    rn_http *h = pss->http;
-    if (h->write_state == 1) {
-        if (http_write_headers(h, wsi) < 0)
-            return -1;
-        h->write_state = 2;
-        lws_callback_on_writable(wsi);
-        return 0;
+    struct lws *wsi = h->wsi;
+    if (!wsi)
+        return 1;
+    if (!h->out && http_build(h, wsi) < 0)
+        goto fail;
+    if (lws_partial_buffered(wsi)) {
+        if (lws_write(wsi, NULL, 0, LWS_WRITE_RAW) < 0)
+            goto fail;
+        if (lws_partial_buffered(wsi))
+            goto stalled;
     }
-    if (h->write_state != 2)
-        return 0;
-    size_t left = h->resp_len - h->resp_off;
-    size_t chunk = left > 65536 ? 65536 : left;
-    enum lws_write_protocol wp = chunk == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP;
-    if (h->resp) {
-        /* Each write needs LWS_PRE spare bytes in front of it. */
-        unsigned char *at = (unsigned char *)h->resp + LWS_PRE + h->resp_off;
-        unsigned char save[LWS_PRE];
-        memcpy(save, at - LWS_PRE, LWS_PRE);
-        int n = lws_write(wsi, at, chunk, wp);
-        memcpy(at - LWS_PRE, save, LWS_PRE);
-        if (n < 0)
-            return -1;
+    while (h->out_off < h->out_len) {
+        size_t n = h->out_len - h->out_off;
+        if (n > 65536)
+            n = 65536;
+        if (lws_write(wsi, h->out + h->out_off, n, LWS_WRITE_RAW) < 0)
+            goto fail;
+        h->out_off += n;
+        h->out_progress_ms = rn_srv_now_ms();
+        if (lws_partial_buffered(wsi)) {
+            h->partial = true;
+            goto stalled;
+        }
     }
-    h->resp_off += chunk;
-    if (h->resp_off < h->resp_len) {
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    h->write_state = 0;
-    /* Completing the transaction may free pss (keep-alive resets the
-     * session), so the request is let go of first. */
-    pss->http = NULL;
+    /* All written, and the connection ends with this answer (it says
+     * "connection: close"): lws 4.1 spins on a pipelined request it has
+     * read ahead of an answer given later, so nothing after the request
+     * is read. The write side is shut so the client sees the answer end,
+     * and what it sent meanwhile is discarded so the close sends no reset
+     * that could cost it the answer. */
+    pss_t *pss = h->pss;
+    if (pss && pss->http == h)
+        pss->http = NULL;
+    h->pss = NULL;
     h->wsi = NULL;
-    rn_http_release(h);
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    sock_closing(h->server, wsi);
+    int fd = lws_get_socket_fd(wsi);
+    if (fd >= 0) {
+        char junk[4096];
+        shutdown(fd, SHUT_WR);
+        for (int i = 0; i < 16 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+            ;
+    }
+    /* A connection that had a partial write may be polled for writing,
+     * which lws does not serve while it is not read: close it now. */
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, h->partial ? LWS_TO_KILL_ASYNC : 1);
+    rn_http_release(h); /* the session's reference */
+    return 1;
+stalled:
+    if (rn_srv_now_ms() - h->out_progress_ms <= h->server->opts.idle_client_ms)
+        return 0;
+    rn_log(RN_LOG_WARN, "http.slow_client", "peer=%s", h->peer);
+fail:
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    return 1;
+}
+
+static void http_writers_run(uv_timer_t *t)
+{
+    rn_server *s = t->data;
+    bool left = false;
+    for (rn_http **pp = &s->writers; *pp;) {
+        rn_http *h = *pp;
+        if (http_write_step(h) == 0) {
+            left = true;
+            pp = &h->wnext;
+            continue;
+        }
+        *pp = h->wnext;
+        rn_http_release(h); /* the writers list's reference */
+    }
+    if (left)
+        uv_timer_start(t, http_writers_run, 10, 0);
 }
 
 static void http_route(rn_server *s, rn_http *h);
 
+/* The route's flags (public, own auth) of a request. */
+static unsigned http_flags(const rn_server *s, const rn_http *h)
+{
+    return rn_routes_flags(s->opts.envelopes, s->opts.states, h->method, h->path);
+}
+
 /* An error in the shape of the envelope that claims the path, else the
  * server's plain JSON one. */
-static void http_error(rn_server *s, rn_http *h, const rn_route_hit *hit, int status,
-                       const char *message)
+static void http_error(rn_http *h, const rn_route_hit *hit, int status, const char *message)
 {
-    (void)s;
     if (hit && hit->env && hit->env->http_error) {
         hit->env->http_error(hit->state, h, status, message);
         return;
@@ -899,13 +908,84 @@ static void http_error(rn_server *s, rn_http *h, const rn_route_hit *hit, int st
     rn_jbuf_free(&b);
 }
 
+static void http_refuse(rn_http *h, int status, const char *msg)
+{
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"error\":");
+    rn_jbuf_jcstr(&b, msg);
+    rn_jbuf_printf(&b, ",\"code\":%d}", status);
+    rn_metrics_add("runnel_requests_refused_total",
+                   status == 421 ? "reason=\"host\"" : "reason=\"origin\"", 1);
+    rn_http_reply(h, status, "application/json", b.oom ? "{}" : b.data, b.oom ? 2 : b.len);
+    rn_jbuf_free(&b);
+}
+
+/* Host, Origin and CORS for an HTTP request, before any envelope sees it;
+ * true when answered here (refused, or a CORS preflight). Health checks
+ * are exempt (balancers send what Host they like). */
+static bool http_access(rn_server *s, rn_http *h)
+{
+    const char *host = rn_srv_find_header(h->headers, "host");
+    const char *origin = rn_srv_find_header(h->headers, "origin");
+    if (!strcmp(h->path, "/healthz") || !strcmp(h->path, "/readyz"))
+        return false;
+    char msg[512];
+    if (!rn_access_host_allowed(&s->opts, s->listen_host, host)) {
+        snprintf(msg, sizeof(msg),
+                 "unknown host '%.200s': this server answers to localhost, 127.0.0.1, [::1], "
+                 "its listen address and the names in security.hosts",
+                 host);
+        http_refuse(h, 421, msg);
+        return true;
+    }
+    if (origin && *origin) {
+        if (!rn_access_origin_allowed(&s->opts, origin, host)) {
+            snprintf(msg, sizeof(msg),
+                     "origin not allowed: '%.200s' (security.origins lists the allowed ones)",
+                     origin);
+            http_refuse(h, 403, msg);
+            return true;
+        }
+        if (rn_access_origin_listed(&s->opts, origin)) {
+            rn_http_add_header(h, "access-control-allow-origin", origin);
+            rn_http_add_header(h, "vary", "Origin");
+        }
+        if (!strcmp(h->method, "OPTIONS") &&
+            rn_srv_find_header(h->headers, "access-control-request-method")) {
+            const char *rh = rn_srv_find_header(h->headers, "access-control-request-headers");
+            rn_http_add_header(h, "access-control-allow-methods",
+                               "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+            rn_http_add_header(h, "access-control-allow-headers",
+                               rn_access_plain_header_list(rh) ? rh
+                                                               : "authorization, content-type");
+            rn_http_add_header(h, "access-control-max-age", "600");
+            rn_http_reply(h, 204, "text/plain", "", 0);
+            return true;
+        }
+        return false;
+    }
+    /* No Origin: not a browser, or a browser's navigation or no-cors
+     * request (an <img>, a form), which must not reach a route that acts
+     * for the caller when it comes from another site. */
+    const char *site = rn_srv_find_header(h->headers, "sec-fetch-site");
+    if (site && !(http_flags(s, h) & RN_ROUTE_PUBLIC) &&
+        (!strcasecmp(site, "cross-site") || !strcasecmp(site, "same-site"))) {
+        http_refuse(h, 403, "cross-site request refused");
+        return true;
+    }
+    return false;
+}
+
 static void http_dispatch(rn_server *s, rn_http *h)
 {
     char qt[512];
-    unsigned flags = rn_routes_flags(s->opts.envelopes, s->opts.states, h->method, h->path);
+    if (http_access(s, h))
+        return;
+    unsigned flags = http_flags(s, h);
     if (!(flags & (RN_ROUTE_PUBLIC | RN_ROUTE_OWN_AUTH)) &&
-        !authorized(s, find_header(h->headers, "authorization"),
-                    rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
+        !rn_access_authorized(&s->opts, rn_srv_find_header(h->headers, "authorization"),
+                              rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
         static const char msg[] = "{\"error\":\"unauthorized\",\"code\":401}";
         rn_http_add_header(h, "www-authenticate", "Bearer realm=\"runnel\"");
         rn_http_reply(h, 401, "application/json", msg, sizeof(msg) - 1);
@@ -920,6 +1000,17 @@ static void http_dispatch(rn_server *s, rn_http *h)
     http_route(s, h);
 }
 
+const rn_envelope *rn_srv_ws_envelope(const rn_server *s, const char *path, void **state,
+                                      unsigned *flags)
+{
+    return find_ws_envelope(s, path, state, flags);
+}
+
+void rn_srv_http_dispatch(rn_server *s, rn_http *h)
+{
+    http_dispatch(s, h);
+}
+
 static void http_route(rn_server *s, rn_http *h)
 {
     rn_route_hit hit;
@@ -927,7 +1018,7 @@ static void http_route(rn_server *s, rn_http *h)
     int r = rn_routes_http(s->opts.envelopes, s->opts.states, h->method, h->path, &hit, allow,
                            sizeof(allow));
     if (h->body_too_big) {
-        http_error(s, h, &hit, 413, "request body too large");
+        http_error(h, &hit, 413, "request body too large");
         return;
     }
     if (r == 0) {
@@ -940,17 +1031,17 @@ static void http_route(rn_server *s, rn_http *h)
     const rn_envelope *ws_env = find_ws_envelope(s, h->path, &ws_state, &ws_flags);
     if (ws_env && (!hit.env || hit.env == ws_env)) {
         rn_route_hit ws_hit = {.env = ws_env, .state = ws_state};
-        http_error(s, h, &ws_hit, 426, "Upgrade Required");
+        http_error(h, &ws_hit, 426, "Upgrade Required");
         return;
     }
     if (r == -EPERM) {
         rn_http_add_header(h, "allow", allow);
-        http_error(s, h, &hit, 405, "Method Not Allowed");
+        http_error(h, &hit, 405, "Method Not Allowed");
         return;
     }
     snprintf(msg, sizeof(msg), "Cannot %s %s", h->method, h->path);
     if (hit.env) {
-        http_error(s, h, &hit, 404, msg);
+        http_error(h, &hit, 404, msg);
         return;
     }
     rn_http_reply(h, 404, "text/plain", msg, strlen(msg));
@@ -984,7 +1075,8 @@ static rn_http *http_new(rn_server *s, struct lws *wsi, const char *uri)
     snprintf(h->path, sizeof(h->path), "%s", uri ? uri : "/");
     lws_get_peer_simple(wsi, h->peer, sizeof(h->peer));
     copy_headers(wsi, h->headers);
-    resolve_client(s, h->peer, sizeof(h->peer), find_header(h->headers, "x-forwarded-for"));
+    rn_access_resolve_client(&s->opts, h->peer, sizeof(h->peer),
+                             rn_srv_find_header(h->headers, "x-forwarded-for"));
     int ql = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
     if (ql > 0 && ql < SERVER_MAX_HEADER) {
         /* lws splits the query into fragments; join them with '&'. */
@@ -1006,7 +1098,7 @@ static rn_http *http_new(rn_server *s, struct lws *wsi, const char *uri)
             h->query[off] = 0;
         }
     }
-    const char *up = find_header(h->headers, "upgrade");
+    const char *up = rn_srv_find_header(h->headers, "upgrade");
     h->upgrade = up && !strcasecmp(up, "websocket");
     return h;
 }
@@ -1018,6 +1110,7 @@ static void http_detach(pss_t *pss)
         return;
     pss->http = NULL;
     h->wsi = NULL;
+    h->pss = NULL;
     if (!h->replied && h->abort_cb) {
         void (*cb)(void *) = h->abort_cb;
         h->abort_cb = NULL;
@@ -1035,9 +1128,10 @@ static int refuse_upgrade(struct lws *wsi, int status, const char *msg)
     static const struct {
         int code;
         const char *text;
-    } texts[] = {{401, "Unauthorized"},      {403, "Forbidden"},
-                 {404, "Not Found"},         {426, "Upgrade Required"},
-                 {429, "Too Many Requests"}, {503, "Service Unavailable"}};
+    } texts[] = {{401, "Unauthorized"},       {403, "Forbidden"},
+                 {404, "Not Found"},          {421, "Misdirected Request"},
+                 {426, "Upgrade Required"},   {429, "Too Many Requests"},
+                 {503, "Service Unavailable"}};
     const char *text = "Error";
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         if (texts[i].code == status)
@@ -1068,7 +1162,8 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
                            size_t len)
 {
     struct lws_context *ctx = lws_get_context(wsi);
-    rn_server *s = ctx ? lws_context_user(ctx) : NULL;
+    srv_link *link = ctx ? lws_context_user(ctx) : NULL;
+    rn_server *s = link ? link->s : NULL;
     pss_t *pss = user;
 
     switch (reason) {
@@ -1080,12 +1175,14 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         if (!h)
             return -1;
         pss->http = h;
+        h->pss = pss;
         if (!strcmp(h->method, "POST") || !strcmp(h->method, "PUT") ||
             !strcmp(h->method, "PATCH")) {
             /* The body follows: dispatch on its completion. */
             if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
                 return 0;
         }
+        sock_busy(s, wsi);
         http_dispatch(s, h);
         return 0;
     }
@@ -1111,13 +1208,13 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (pss && pss->http && !pss->http->replied)
+        if (pss && pss->http && !pss->http->replied) {
+            sock_busy(s, wsi);
             http_dispatch(s, pss->http);
+        }
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (pss && pss->http)
-            return http_writable(pss, wsi);
-        return 0;
+        return 0; /* answers are written by http_writers_run */
     case LWS_CALLBACK_CLOSED_HTTP:
         if (pss)
             http_detach(pss);
@@ -1143,13 +1240,20 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             char qt[512];
             if (!h)
                 return 1;
-            if (!(env_flags & RN_ROUTE_OWN_AUTH) &&
-                !authorized(s, find_header(h->headers, "authorization"),
-                            rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
+            if (!rn_access_host_allowed(&s->opts, s->listen_host,
+                                        rn_srv_find_header(h->headers, "host"))) {
+                status = 421;
+                snprintf(msg, sizeof(msg),
+                         "unknown host: this server answers to localhost, 127.0.0.1, [::1], its "
+                         "listen address and the names in security.hosts");
+            } else if (!(env_flags & RN_ROUTE_OWN_AUTH) &&
+                       !rn_access_authorized(
+                           &s->opts, rn_srv_find_header(h->headers, "authorization"),
+                           rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
                 status = HTTP_STATUS_UNAUTHORIZED;
                 snprintf(msg, sizeof(msg), "unauthorized");
-            } else if (!origin_allowed(s, find_header(h->headers, "origin"),
-                                       find_header(h->headers, "host"))) {
+            } else if (!rn_access_origin_allowed(&s->opts, rn_srv_find_header(h->headers, "origin"),
+                                                 rn_srv_find_header(h->headers, "host"))) {
                 status = HTTP_STATUS_FORBIDDEN;
                 snprintf(msg, sizeof(msg), "origin not allowed");
             } else if (s->opts.connections_per_ip &&
@@ -1168,7 +1272,16 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             return 0;
         return refuse_upgrade(wsi, status, msg);
     }
+    case LWS_CALLBACK_WSI_CREATE:
+        if (s)
+            sock_add(s, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (s)
+            sock_remove(s, wsi);
+        return 0;
     case LWS_CALLBACK_ESTABLISHED: {
+        sock_upgraded(s, wsi);
         rn_conn *c = calloc(1, sizeof(*c));
         if (!c)
             return -1;
@@ -1177,11 +1290,12 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         c->refs = 1;
         c->open = true;
         c->id = ++s->next_id;
-        c->opened_ms = now_ms();
+        c->opened_ms = rn_srv_now_ms();
         lws_hdr_copy(wsi, c->path, sizeof(c->path), WSI_TOKEN_GET_URI);
         lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
         copy_headers(wsi, c->headers);
-        resolve_client(s, c->peer, sizeof(c->peer), find_header(c->headers, "x-forwarded-for"));
+        rn_access_resolve_client(&s->opts, c->peer, sizeof(c->peer),
+                                 rn_srv_find_header(c->headers, "x-forwarded-for"));
         unsigned env_flags = 0;
         c->env = find_ws_envelope(s, c->path, &c->env_state, &env_flags);
         if (!c->env) {
@@ -1203,7 +1317,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
                c->env->name, c->peer, c->path);
         if (c->env->ws_open && c->env->ws_open(c->env_state, c) != 0) {
             pss->conn = NULL;
-            conn_closed(c);
+            rn_srv_conn_closed(c);
             return -1;
         }
         return 0;
@@ -1220,7 +1334,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         if (pss && pss->conn) {
             rn_conn *c = pss->conn;
             pss->conn = NULL;
-            conn_closed(c);
+            rn_srv_conn_closed(c);
         }
         return 0;
     default:
@@ -1237,13 +1351,14 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 static void server_sweep(uv_timer_t *t)
 {
     rn_server *s = t->data;
-    uint64_t now = now_ms();
+    uint64_t now = rn_srv_now_ms();
 #ifdef __GLIBC__
     if (now - s->trimmed_ms >= SERVER_TRIM_MS) {
         s->trimmed_ms = now;
         malloc_trim(0);
     }
 #endif
+    sock_sweep(s, now);
     for (rn_conn *c = s->conns; c; c = c->next) {
         if (c->over_since && now - c->over_since > s->opts.idle_client_ms) {
             rn_log(RN_LOG_WARN, "conn.slow_client", "conn=%lu queued=%zu", c->id, c->qbytes);
@@ -1292,6 +1407,8 @@ static void lws_log_bridge(int level, const char *line)
            rn_log_quote(tmp, q, sizeof(q)));
 }
 
+static void link_release(srv_link *l);
+
 int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts, rn_server **out)
 {
     rn_server *s = calloc(1, sizeof(*s));
@@ -1321,14 +1438,25 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
     if (tls)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = foreign;
-    info.user = s;
+    /* lws calls back (WSI_DESTROY) while it tears the context down, after
+     * the server may be gone: it finds the server through this link. */
+    s->link = calloc(1, sizeof(*s->link));
+    if (!s->link) {
+        free(s);
+        return -ENOMEM;
+    }
+    s->link->s = s;
+    info.user = s->link;
+    info.pcontext = &s->link->ctx;
     info.timeout_secs = 10;
     info.max_http_header_data = 8192;
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
+        free(s->link);
         free(s);
         return -EIO;
     }
+    s->link->ctx = s->ctx;
     memset(&info, 0, sizeof(info));
     info.port = s->port;
     info.iface = s->listen_host[0] ? s->listen_host : NULL;
@@ -1345,7 +1473,9 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
     }
     s->vhost = lws_create_vhost(s->ctx, &info);
     if (!s->vhost) {
+        s->link->s = NULL;
         lws_context_destroy(s->ctx);
+        link_release(s->link);
         free(s);
         return -EADDRINUSE;
     }
@@ -1355,6 +1485,8 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
     uv_timer_start(&s->sweep, server_sweep, SERVER_SWEEP_MS, SERVER_SWEEP_MS);
     uv_timer_init(loop, &s->close_timer);
     s->close_timer.data = s;
+    uv_timer_init(loop, &s->write_timer);
+    s->write_timer.data = s;
     *out = s;
     return 0;
 }
@@ -1385,35 +1517,72 @@ unsigned rn_server_connections(const rn_server *s, const char *envelope)
     return n;
 }
 
+/* Links lws may still call back through (its context not all torn down:
+ * with a foreign loop that can outlast the loop), kept reachable. */
+static srv_link *kept_links;
+
+static void link_release(srv_link *l)
+{
+    if (!l->ctx) {
+        free(l);
+        return;
+    }
+    l->s = NULL;
+    l->next = kept_links;
+    kept_links = l;
+}
+
 static void server_freed(uv_handle_t *h)
 {
     rn_server *s = h->data;
     void (*done)(void *) = s->done;
     void *ud = s->done_ud;
+    link_release(s->link);
     free(s);
     if (done)
         done(ud);
 }
 
+static void server_close_timer_closed(uv_handle_t *h)
+{
+    rn_server *s = h->data;
+    uv_close((uv_handle_t *)&s->write_timer, server_freed);
+}
+
 static void server_sweep_closed(uv_handle_t *h)
 {
     rn_server *s = h->data;
-    uv_close((uv_handle_t *)&s->close_timer, server_freed);
+    uv_close((uv_handle_t *)&s->close_timer, server_close_timer_closed);
 }
 
 static void server_destroy(uv_timer_t *t)
 {
     rn_server *s = t->data;
+    /* The HTTP sockets are forgotten first: lws reports their end after
+     * the server is freed. */
+    s->link->s = NULL;
+    while (s->socks) {
+        hsock *k = s->socks;
+        s->socks = k->next;
+        lws_set_opaque_user_data(k->wsi, NULL);
+        free(k);
+    }
     /* Whatever has not closed by now is cut off by the context. */
     lws_context_destroy(s->ctx);
     s->ctx = NULL;
+    uv_timer_stop(&s->write_timer);
+    while (s->writers) {
+        rn_http *h = s->writers;
+        s->writers = h->wnext;
+        rn_http_release(h);
+    }
     uv_close((uv_handle_t *)&s->sweep, server_sweep_closed);
 }
 
 static void server_check_closed(uv_timer_t *t)
 {
     rn_server *s = t->data;
-    if (s->nconns == 0 || now_ms() - s->drain_started >= SERVER_CLOSE_GRACE_MS) {
+    if (s->nconns == 0 || rn_srv_now_ms() - s->drain_started >= SERVER_CLOSE_GRACE_MS) {
         uv_timer_stop(t);
         server_destroy(t);
     }
@@ -1429,143 +1598,14 @@ void rn_server_shutdown(rn_server *s, void (*done)(void *ud), void *ud)
     for (rn_conn *c = s->conns; c; c = c->next)
         rn_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
     /* Give close frames a moment to go out, then tear the context down. */
-    s->drain_started = now_ms();
+    s->drain_started = rn_srv_now_ms();
     uv_timer_start(&s->close_timer, server_check_closed, 0, 50);
 }
 
-/* ------------------------------------------------- test hook: detached */
-
-int rn_server_new_detached(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
-                           rn_server **out)
+void rn_srv_set_headers(char **hdrs, const char *const *pairs)
 {
-    rn_server *s = calloc(1, sizeof(*s));
-    if (!s)
-        return -ENOMEM;
-    s->loop = loop;
-    s->jobs = jobs;
-    s->opts = *opts;
-    *out = s;
-    return 0;
-}
-
-void rn_server_free_detached(rn_server *s)
-{
-    free(s);
-}
-
-static void set_detached_headers(char **hdrs, const char *const *headers)
-{
-    for (const char *const *p = headers; p && p[0] && p[1]; p += 2)
+    for (const char *const *p = pairs; p && p[0] && p[1]; p += 2)
         for (size_t i = 0; i < NHEADERS; i++)
             if (!strcasecmp(known_headers[i].name, p[0]) && !hdrs[i])
                 hdrs[i] = strdup(p[1]);
-}
-
-rn_conn *rn_conn_new_detached(rn_server *s, const char *path, const char *const *headers,
-                              void (*tap)(void *ud, const char *data, size_t len), void *ud)
-{
-    void *state;
-    unsigned flags;
-    const rn_envelope *env = find_ws_envelope(s, path, &state, &flags);
-    if (!env)
-        return NULL;
-    rn_conn *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->server = s;
-    c->env = env;
-    c->env_state = state;
-    c->refs = 1;
-    c->open = true;
-    c->detached = true;
-    c->tap = tap;
-    c->tap_ud = ud;
-    c->id = ++s->next_id;
-    c->opened_ms = now_ms();
-    snprintf(c->path, sizeof(c->path), "%s", path);
-    snprintf(c->peer, sizeof(c->peer), "127.0.0.1");
-    set_detached_headers(c->headers, headers);
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    s->nconns++;
-    if (env->ws_open && env->ws_open(state, c) != 0) {
-        conn_closed(c);
-        return NULL;
-    }
-    return c;
-}
-
-void rn_conn_message_detached(rn_conn *c, const char *msg, size_t len, bool binary)
-{
-    if (!c->open || !c->env->ws_message)
-        return;
-    rn_conn_ref(c);
-    c->env->ws_message(c->env_state, c, msg, len, binary);
-    rn_conn_unref(c);
-}
-
-void rn_conn_close_detached(rn_conn *c)
-{
-    conn_closed(c);
-}
-
-rn_http *rn_http_new_detached(rn_server *s, const char *method, const char *path, const char *query,
-                              const char *const *headers, const char *body, size_t len,
-                              void (*tap)(void *ud, int status, const char *body, size_t len),
-                              void *ud)
-{
-    rn_http *h = calloc(1, sizeof(*h));
-    if (!h)
-        return NULL;
-    h->server = s;
-    h->refs = 1;
-    h->detached = true;
-    h->tap = tap;
-    h->tap_ud = ud;
-    snprintf(h->method, sizeof(h->method), "%s", method);
-    snprintf(h->path, sizeof(h->path), "%s", path);
-    snprintf(h->peer, sizeof(h->peer), "127.0.0.1");
-    set_detached_headers(h->headers, headers);
-    const char *up = find_header(h->headers, "upgrade");
-    h->upgrade = up && !strcasecmp(up, "websocket");
-    h->query = query ? strdup(query) : NULL;
-    h->body = malloc(len + 1);
-    if (!h->body || (query && !h->query)) {
-        http_free(h);
-        return NULL;
-    }
-    memcpy(h->body, body, len);
-    h->body[len] = 0;
-    h->body_len = len;
-    return h;
-}
-
-int rn_http_dispatch_detached(rn_http *h, char *message, size_t size)
-{
-    rn_server *s = h->server;
-    if (!h->upgrade) {
-        http_dispatch(s, h);
-        return 0;
-    }
-    void *state;
-    unsigned flags;
-    const rn_envelope *env = find_ws_envelope(s, h->path, &state, &flags);
-    if (!env) {
-        snprintf(message, size, "no WebSocket endpoint at %.200s", h->path);
-        return 404;
-    }
-    return env->ws_accept ? env->ws_accept(state, h, message, size) : 0;
-}
-
-void rn_http_close_detached(rn_http *h)
-{
-    h->detached = false;
-    if (!h->replied && h->abort_cb) {
-        void (*cb)(void *) = h->abort_cb;
-        h->abort_cb = NULL;
-        cb(h->abort_ud);
-    }
-    rn_http_release(h);
 }

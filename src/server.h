@@ -30,8 +30,10 @@ typedef struct {
     uint64_t message_bytes;      /* largest WebSocket message or HTTP body */
     uint64_t queue_bytes;        /* per-connection write queue high-water mark */
     uint64_t idle_client_ms;     /* a client that reads nothing this long is dropped */
+    uint64_t request_timeout_ms; /* an HTTP request must arrive whole in this (0 = 10 s) */
     const char *auth_tokens;     /* newline-separated bearer tokens; "" = no auth */
     const char *origins;         /* newline-separated allowed Origins ("*" = any) */
+    const char *hosts;           /* newline-separated extra Host names ("*" = any) */
     const char *trusted_proxies; /* newline-separated peers whose X-Forwarded-For counts */
     unsigned connections_per_ip; /* 0 = unlimited */
     const char *tls_cert;        /* PEM paths; both set = HTTPS and WSS */
@@ -120,6 +122,10 @@ int rn_http_query(const rn_http *h, const char *name, char *buf, size_t size);
 /* A request header ("content-type"), or NULL. */
 const char *rn_http_header(const rn_http *h, const char *name);
 
+/* Whether the request carries a valid server-wide token (auth.tokens), or
+ * none is configured. */
+bool rn_http_authorized(const rn_http *h);
+
 /* The request body (NUL-terminated), possibly empty. */
 const char *rn_http_body(const rn_http *h, size_t *len);
 
@@ -148,7 +154,8 @@ void rn_http_on_abort(rn_http *h, void (*cb)(void *ud), void *ud);
  * lws context and never listens; a detached connection runs the envelope's
  * ws_open and hands every frame sent on it to tap (NULL: discarded); a
  * detached request hands its reply to tap. Feed messages with the
- * envelope's ws_message / http. Not used by runneld. */
+ * envelope's ws_message / http. Defined in server_detached.c, which only
+ * the fuzz targets build; runneld has none of it. */
 
 /* A server that only carries jobs and options (free with the next call). */
 int rn_server_new_detached(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,

@@ -1,0 +1,174 @@
+#include "access.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* Whether a list (newline-separated) has item. */
+static bool list_has(const char *list, const char *item, size_t ilen)
+{
+    for (const char *p = list; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        if (l == ilen && !memcmp(p, item, ilen))
+            return true;
+        p = nl ? nl + 1 : NULL;
+    }
+    return false;
+}
+
+/* The client's address: the peer, or, when the peer is a trusted proxy,
+ * the right-most X-Forwarded-For entry that is not a trusted proxy. */
+void rn_access_resolve_client(const rn_server_options *o, char *peer, size_t size, const char *xff)
+{
+    const char *tp = o->trusted_proxies;
+    if (!xff || !tp || !*tp || !list_has(tp, peer, strlen(peer)))
+        return;
+    const char *end = xff + strlen(xff);
+    while (end > xff) {
+        const char *start = end;
+        while (start > xff && start[-1] != ',')
+            start--;
+        const char *a = start, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (b > a && (size_t)(b - a) < size) {
+            if (!list_has(tp, a, (size_t)(b - a)) || start == xff) {
+                memcpy(peer, a, (size_t)(b - a));
+                peer[b - a] = 0;
+                return;
+            }
+        }
+        end = start > xff ? start - 1 : xff;
+    }
+}
+
+/* Compare without an early exit, so timing says nothing of the token. */
+static bool token_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+    unsigned char diff = alen != blen;
+    for (size_t i = 0; i < alen; i++)
+        diff |= (unsigned char)a[i] ^ (unsigned char)(i < blen ? b[i] : 0);
+    return diff == 0;
+}
+
+/* With tokens configured, a request needs "Authorization: Bearer T" (or
+ * ranna-style "Basic T"), or ?token=T for browsers' WebSockets. */
+bool rn_access_authorized(const rn_server_options *o, const char *authz, const char *query_token)
+{
+    const char *list = o->auth_tokens;
+    if (!list || !*list)
+        return true;
+    const char *tok = NULL;
+    if (authz) {
+        if (!strncasecmp(authz, "bearer ", 7))
+            tok = authz + 7;
+        else if (!strncasecmp(authz, "basic ", 6))
+            tok = authz + 6;
+    }
+    if (!tok)
+        tok = query_token;
+    if (!tok)
+        return false;
+    while (*tok == ' ')
+        tok++;
+    bool ok = false;
+    size_t tl = strlen(tok);
+    for (const char *p = list; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        ok |= token_equal(p, l, tok, tl);
+        p = nl ? nl + 1 : NULL;
+    }
+    return ok;
+}
+
+/* Whether list (newline-separated) has item, ignoring case. */
+static bool list_has_nocase(const char *list, const char *item, size_t ilen)
+{
+    for (const char *p = list; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        if (l == ilen && !strncasecmp(p, item, ilen))
+            return true;
+        p = nl ? nl + 1 : NULL;
+    }
+    return false;
+}
+
+/* Whether name is an IPv4 or bracketed IPv6 literal. */
+static bool is_ip_literal(const char *name, size_t len)
+{
+    if (len >= 2 && name[0] == '[' && name[len - 1] == ']')
+        return true;
+    if (!len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || name[i] == '.'))
+            return false;
+    return true;
+}
+
+/* A Host header must name this server: a loopback name, the listen
+ * address, or one of security.hosts ("*" = any). With a wildcard listen
+ * address any IP literal is the server's own: a DNS-rebinding page always
+ * comes with a name. No Host at all is not a browser. */
+bool rn_access_host_allowed(const rn_server_options *o, const char *listen_host, const char *host)
+{
+    if (!host)
+        return true;
+    const char *list = o->hosts;
+    size_t full = strlen(host), len = full;
+    if (host[0] == '[') {
+        const char *rb = strchr(host, ']');
+        len = rb ? (size_t)(rb - host) + 1 : full;
+    } else {
+        const char *colon = strchr(host, ':');
+        if (colon)
+            len = (size_t)(colon - host);
+    }
+    static const char *const loopback[] = {"localhost", "127.0.0.1", "[::1]"};
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
+        if (len == strlen(loopback[i]) && !strncasecmp(host, loopback[i], len))
+            return true;
+    if (list && (list_has(list, "*", 1) || list_has_nocase(list, host, len) ||
+                 list_has_nocase(list, host, full)))
+        return true;
+    const char *lh = listen_host ? listen_host : "";
+    if (!lh[0] || !strcmp(lh, "0.0.0.0") || !strcmp(lh, "::"))
+        return is_ip_literal(host, len);
+    if (host[0] == '[')
+        return len == strlen(lh) + 2 && !strncasecmp(host + 1, lh, len - 2);
+    return len == strlen(lh) && !strncasecmp(host, lh, len);
+}
+
+/* Whether origin is listed in security.origins (or the list has "*"). */
+bool rn_access_origin_listed(const rn_server_options *o, const char *origin)
+{
+    const char *list = o->origins;
+    return list && (list_has(list, "*", 1) || list_has(list, origin, strlen(origin)));
+}
+
+bool rn_access_origin_allowed(const rn_server_options *o, const char *origin, const char *host)
+{
+    if (!origin || !*origin)
+        return true; /* not a browser */
+    if (rn_access_origin_listed(o, origin))
+        return true;
+    const char *at = strstr(origin, "://");
+    at = at ? at + 3 : origin;
+    return host && !strcasecmp(at, host);
+}
+
+/* Whether a CORS preflight's requested headers are a plain list of names. */
+bool rn_access_plain_header_list(const char *v)
+{
+    if (!v || strlen(v) > 512)
+        return false;
+    for (const char *p = v; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == ',' || *p == ' '))
+            return false;
+    return true;
+}
