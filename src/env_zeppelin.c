@@ -23,7 +23,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "app.h"
+#include "envelope.h"
+#include "version.h"
 #include "jbuf.h"
 #include "log.h"
 #include "zeppelin_text.h"
@@ -94,7 +95,17 @@ struct zp_note {
     char group[64]; /* defaultInterpreterGroup ("" = the configured default) */
 };
 
+/* The zeppelin section of the configuration. */
+typedef struct {
+    char path[128];
+    uint64_t max_notes, max_paragraphs, max_watchers;
+    uint64_t note_ttl_ms, progress_interval_ms, store_bytes;
+    char default_interpreter[64];
+    cJSON *interpreters;
+} zp_conf;
+
 static struct {
+    rn_host *host;
     char path[128];
     unsigned max_notes, max_paragraphs, max_watchers;
     uint64_t note_ttl_ms, progress_ms, store_bytes;
@@ -113,6 +124,20 @@ static struct {
     .store_bytes = 64u << 20,
     .default_interpreter = "python",
 };
+
+static const rn_jobs_limits *host_limits(void)
+{
+    rn_host_info info;
+    rn_host_info_get(G.host, &info);
+    return info.limits;
+}
+
+static unsigned host_per_connection(void)
+{
+    rn_host_info info;
+    rn_host_info_get(G.host, &info);
+    return info.per_connection;
+}
 
 /* ---------------------------------------------------------------- frames */
 
@@ -580,7 +605,6 @@ static int watch(zp_conn *zc, zp_note *n)
 /* A Zeppelin interpreter name onto a runnel spec; *text when it echoes. */
 static const rn_spec *resolve(const char *name, bool *text)
 {
-    rn_app *app = rn_app_get();
     char low[128];
     size_t n = strlen(name);
     *text = false;
@@ -597,11 +621,11 @@ static const rn_spec *resolve(const char *name, bool *text)
             *text = true;
             return NULL;
         }
-        const rn_spec *s = rn_specs_find(app->specs, target);
+        const rn_spec *s = rn_specs_find(rn_host_specs(G.host), target);
         if (s || o)
             return s;
     }
-    const rn_spec *s = rn_specs_find(app->specs, low);
+    const rn_spec *s = rn_specs_find(rn_host_specs(G.host), low);
     if (s)
         return s;
     /* group.interpreter: the interpreter part alone */
@@ -662,7 +686,7 @@ static void run_on_output(rn_job *job, int fd, const char *data, size_t len, voi
     (void)fd;
     set_running(run);
     /* The job caps output at its limit; this only guards the store. */
-    uint64_t cap = rn_jobs_get_limits(rn_app_get()->jobs)->output_bytes;
+    uint64_t cap = host_limits()->output_bytes;
     if (p->out.len >= cap) {
         p->out_cut = true;
         rn_job_kill(job);
@@ -840,7 +864,6 @@ static void pick_interpreter(const zp_para *p, const char *intp, char *out, size
 /* Start one RUN_PARAGRAPH whose data is checked, on note n. */
 static void start_request(zp_conn *zc, zp_note *n, cJSON *data, const char *user, const char *msgid)
 {
-    rn_app *app = rn_app_get();
     rn_conn *c = zc->conn;
     const char *id = str_field(data, "id");
     const char *text = str_field(data, "paragraph");
@@ -976,14 +999,6 @@ static void start_request(zp_conn *zc, zp_note *n, cJSON *data, const char *user
         end_now(p, c, "FINISHED", true);
         return;
     }
-    if (rn_conn_job_count(c) >= app->cfg.per_connection) {
-        snprintf(p->notice, sizeof(p->notice),
-                 "Too many paragraphs running on this connection (limit %llu)",
-                 (unsigned long long)app->cfg.per_connection);
-        end_now(p, c, "ERROR", false);
-        send_error(c, msgid, "%s", p->notice);
-        return;
-    }
     zp_run *run = calloc(1, sizeof(*run));
     if (!run) {
         send_error(c, msgid, "Out of memory");
@@ -996,10 +1011,20 @@ static void start_request(zp_conn *zc, zp_note *n, cJSON *data, const char *user
     req.code_len = p->text_len - script;
     run->para = p;
     run->conn = c;
-    err = rn_jobs_submit(app->jobs, &req, &run_callbacks, run, &run->job);
+    /* A re-run started when the previous run ends counts for the client
+     * whose request queued it: its connection's address. */
+    rn_host_origin from = {.conn = c, .track = true, .inflight = -1};
+    rn_host_refusal why;
+    rn_conn_ref(c);
+    err = rn_host_submit(G.host, &from, &req, &run_callbacks, run, &run->job, &why);
     if (err < 0) {
         char msg[512];
-        rn_jobs_error_text(app->jobs, err, spec->name, msg, sizeof(msg));
+        rn_conn_unref(c);
+        if (err == -EMFILE)
+            snprintf(msg, sizeof(msg), "Too many paragraphs running on this connection (limit %u)",
+                     host_per_connection());
+        else
+            snprintf(msg, sizeof(msg), "%s", why.message);
         msg[0] = (char)toupper((unsigned char)msg[0]);
         snprintf(p->notice, sizeof(p->notice), "%.*s", (int)sizeof(p->notice) - 1, msg);
         free(run);
@@ -1007,14 +1032,12 @@ static void start_request(zp_conn *zc, zp_note *n, cJSON *data, const char *user
         send_error(c, msgid, "%s", p->notice);
         return;
     }
-    const rn_jobs_limits *lim = rn_jobs_get_limits(app->jobs);
+    const rn_jobs_limits *lim = host_limits();
     run->limit_ms = lim->wall_ms;
     if (spec->limits.wall_ms && spec->limits.wall_ms < run->limit_ms)
         run->limit_ms = spec->limits.wall_ms;
-    uv_timer_init(app->loop, &run->timer);
+    uv_timer_init(rn_host_loop(G.host), &run->timer);
     run->timer.data = run;
-    rn_conn_ref(c);
-    rn_conn_track(c, run->job);
     p->run = run;
     n->active++;
     p->status = "PENDING";
@@ -1092,7 +1115,6 @@ static zp_note *request_note(zp_req *r, bool create)
 
 static void op_run_paragraph(zp_req *r)
 {
-    rn_app *app = rn_app_get();
     if (!need_data(r) || !need_id(r, "id", "paragraph id"))
         return;
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(r->data, "paragraph");
@@ -1101,9 +1123,9 @@ static void op_run_paragraph(zp_req *r)
                    text ? "field 'paragraph' must be a string" : "missing field 'paragraph'");
         return;
     }
-    if (strlen(text->valuestring) > app->cfg.code_bytes) {
+    if (strlen(text->valuestring) > host_limits()->code_bytes) {
         send_error(r->c, r->msgid, "Paragraph text too large (limit %llu bytes)",
-                   (unsigned long long)app->cfg.code_bytes);
+                   (unsigned long long)host_limits()->code_bytes);
         return;
     }
     const cJSON *title = cJSON_GetObjectItemCaseSensitive(r->data, "title");
@@ -1267,12 +1289,13 @@ static void config_entry(rn_jbuf *b, const char *key, const char *fmt, ...)
 
 static void op_list_configurations(zp_req *r)
 {
-    rn_app *app = rn_app_get();
-    const rn_jobs_limits *l = rn_jobs_get_limits(app->jobs);
+    rn_host_info info;
+    rn_host_info_get(G.host, &info);
+    const rn_jobs_limits *l = info.limits;
     rn_jbuf langs;
     rn_jbuf_init(&langs, 0);
-    for (size_t i = 0; i < rn_specs_count(app->specs); i++) {
-        const rn_spec *s = rn_specs_at(app->specs, i);
+    for (size_t i = 0; i < rn_specs_count(rn_host_specs(G.host)); i++) {
+        const rn_spec *s = rn_specs_at(rn_host_specs(G.host), i);
         if (!s->available)
             continue;
         if (langs.len)
@@ -1292,10 +1315,8 @@ static void op_list_configurations(zp_req *r)
     config_entry(&b, "runnel.limits.code_bytes", "%llu", (unsigned long long)l->code_bytes);
     config_entry(&b, "runnel.limits.concurrency", "%u", l->concurrency);
     config_entry(&b, "runnel.limits.queue", "%u", l->queue_max);
-    config_entry(&b, "runnel.limits.per_connection", "%llu",
-                 (unsigned long long)app->cfg.per_connection);
-    config_entry(&b, "runnel.limits.message_bytes", "%llu",
-                 (unsigned long long)app->cfg.message_bytes);
+    config_entry(&b, "runnel.limits.per_connection", "%u", info.per_connection);
+    config_entry(&b, "runnel.limits.message_bytes", "%llu", (unsigned long long)info.message_bytes);
     config_entry(&b, "runnel.zeppelin.max_notes", "%u", G.max_notes);
     config_entry(&b, "runnel.zeppelin.max_paragraphs", "%u", G.max_paragraphs);
     config_entry(&b, "runnel.zeppelin.note_ttl_ms", "%llu", (unsigned long long)G.note_ttl_ms);
@@ -1350,7 +1371,6 @@ static void write_interpreter(rn_jbuf *b, const char *name, const char *target, 
  * language under its own name. */
 static void write_bindings(rn_jbuf *b)
 {
-    rn_app *app = rn_app_get();
     static const struct {
         const char *group;
         const char *names[4];
@@ -1387,8 +1407,8 @@ static void write_bindings(rn_jbuf *b)
         if (!first)
             rn_jbuf_str(b, "],\"selected\":true}");
     }
-    for (size_t i = 0; i < rn_specs_count(app->specs); i++) {
-        const rn_spec *s = rn_specs_at(app->specs, i);
+    for (size_t i = 0; i < rn_specs_count(rn_host_specs(G.host)); i++) {
+        const rn_spec *s = rn_specs_at(rn_host_specs(G.host), i);
         if (!s->available)
             continue;
         /* the first of its names that resolves back to it here */
@@ -1471,8 +1491,9 @@ static void op_editor_setting(zp_req *r)
     frame_send(&b, r->c, r->msgid);
 }
 
-static void zp_ws_message(rn_conn *c, const char *msg, size_t len, bool binary)
+static void zp_ws_message(void *state, rn_conn *c, const char *msg, size_t len, bool binary)
 {
+    (void)state;
     zp_req r;
     memset(&r, 0, sizeof(r));
     r.c = c;
@@ -1547,8 +1568,9 @@ out:
 
 /* ---------------------------------------------------------------- conns */
 
-static int zp_ws_open(rn_conn *c)
+static int zp_ws_open(void *state, rn_conn *c)
 {
+    (void)state;
     zp_conn *zc = calloc(1, sizeof(*zc));
     if (!zc)
         return -ENOMEM;
@@ -1557,17 +1579,18 @@ static int zp_ws_open(rn_conn *c)
     return 0;
 }
 
-static void zp_ws_close(rn_conn *c)
+static void zp_ws_close(void *state, rn_conn *c)
 {
+    (void)state;
     zp_conn *zc = rn_conn_data(c);
     if (zc)
         unwatch(zc);
 }
 
-static bool zp_ws_match(const char *path)
+static const char *zp_path_of(void *state)
 {
-    size_t n = strlen(G.path);
-    return !strncmp(path, G.path, n) && (!path[n] || (path[n] == '/' && !path[n + 1]));
+    (void)state;
+    return G.path;
 }
 
 /* ---------------------------------------------------------------- HTTP */
@@ -1577,106 +1600,62 @@ static void http_json(rn_http *h, int status, const char *body)
     rn_http_reply(h, status, "application/json", body, strlen(body));
 }
 
-static bool zp_http(rn_http *h)
+static void zp_ticket(void *state, rn_http *h)
 {
-    const char *path = rn_http_path(h), *m = rn_http_method(h);
-    if (!strcmp(path, "/api/security/ticket")) {
-        if (strcmp(m, "GET"))
-            http_json(h, 405, "{\"status\":\"METHOD_NOT_ALLOWED\",\"message\":\"\"}");
-        else
-            http_json(h, 200,
-                      "{\"status\":\"OK\",\"message\":\"\",\"body\":{\"principal\":\"anonymous\","
-                      "\"roles\":\"[]\",\"ticket\":\"anonymous\"}}");
-        return true;
-    }
-    if (!strcmp(path, "/api/version")) {
-        if (strcmp(m, "GET"))
-            http_json(h, 405, "{\"status\":\"METHOD_NOT_ALLOWED\",\"message\":\"\"}");
-        else
-            http_json(h, 200,
-                      "{\"status\":\"OK\",\"message\":\"Zeppelin version\",\"body\":{\"version\":"
-                      "\"" RUNNEL_VERSION "\",\"git-commit-id\":\"\",\"git-timestamp\":\"\"}}");
-        return true;
-    }
-    if (zp_ws_match(path)) {
+    (void)state;
+    http_json(h, 200,
+              "{\"status\":\"OK\",\"message\":\"\",\"body\":{\"principal\":\"anonymous\","
+              "\"roles\":\"[]\",\"ticket\":\"anonymous\"}}");
+}
+
+static void zp_version(void *state, rn_http *h)
+{
+    (void)state;
+    http_json(h, 200,
+              "{\"status\":\"OK\",\"message\":\"Zeppelin version\",\"body\":{\"version\":"
+              "\"" RUNNEL_VERSION "\",\"git-commit-id\":\"\",\"git-timestamp\":\"\"}}");
+}
+
+/* Errors as Zeppelin's REST layer words them. */
+static void zp_http_error(void *state, rn_http *h, int status, const char *message)
+{
+    (void)state;
+    (void)message;
+    if (status == 405)
+        http_json(h, 405, "{\"status\":\"METHOD_NOT_ALLOWED\",\"message\":\"\"}");
+    else if (status == 426)
         http_json(h, 426, "{\"status\":\"UPGRADE_REQUIRED\",\"message\":\"WebSocket only\"}");
-        return true;
-    }
-    return false;
+    else if (status == 413)
+        http_json(h, 413, "{\"status\":\"PAYLOAD_TOO_LARGE\",\"message\":\"\"}");
+    else
+        http_json(h, 404, "{\"status\":\"NOT_FOUND\",\"message\":\"\"}");
 }
 
 /* ---------------------------------------------------------------- config */
 
-static int get_uint(const cJSON *sec, const char *key, uint64_t min, uint64_t max, uint64_t *out,
-                    char *err, size_t size)
+static int zp_init(rn_host *host, const void *conf, void **state, char *err, size_t size)
 {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(sec, key);
-    if (!j)
-        return 0;
-    if (!cJSON_IsNumber(j) || j->valuedouble < (double)min || j->valuedouble > (double)max ||
-        j->valuedouble != (double)(uint64_t)j->valuedouble) {
-        snprintf(err, size, "zeppelin.%s must be an integer from %llu to %llu", key,
-                 (unsigned long long)min, (unsigned long long)max);
+    const zp_conf *c = conf;
+    G.host = host;
+    *state = &G;
+    G.max_notes = (unsigned)c->max_notes;
+    G.max_paragraphs = (unsigned)c->max_paragraphs;
+    G.max_watchers = (unsigned)c->max_watchers;
+    G.note_ttl_ms = c->note_ttl_ms;
+    G.progress_ms = c->progress_interval_ms;
+    G.store_bytes = c->store_bytes;
+    if (c->path[0] != '/') {
+        snprintf(err, size, "zeppelin.path must be a path starting with '/'");
         return -EINVAL;
     }
-    *out = (uint64_t)j->valuedouble;
-    return 0;
-}
-
-static int zp_init(const cJSON *sec, char *err, size_t size)
-{
-    static const char *const known[] = {
-        "path",         "max_notes",           "max_paragraphs",
-        "max_watchers", "note_ttl_ms",         "progress_interval_ms",
-        "store_bytes",  "default_interpreter", "interpreters"};
-    if (!sec)
-        return 0;
-    if (!cJSON_IsObject(sec)) {
-        snprintf(err, size, "zeppelin must be an object");
-        return -EINVAL;
-    }
-    for (const cJSON *it = sec->child; it; it = it->next) {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            ok |= !strcmp(it->string, known[i]);
-        if (!ok) {
-            snprintf(err, size, "zeppelin.%.64s: unknown key", it->string);
-            return -EINVAL;
-        }
-    }
-    uint64_t v;
-    v = G.max_notes;
-    if (get_uint(sec, "max_notes", 1, 100000, &v, err, size))
-        return -EINVAL;
-    G.max_notes = (unsigned)v;
-    v = G.max_paragraphs;
-    if (get_uint(sec, "max_paragraphs", 1, 10000, &v, err, size))
-        return -EINVAL;
-    G.max_paragraphs = (unsigned)v;
-    v = G.max_watchers;
-    if (get_uint(sec, "max_watchers", 1, 10000, &v, err, size))
-        return -EINVAL;
-    G.max_watchers = (unsigned)v;
-    if (get_uint(sec, "note_ttl_ms", 1000, 30ull * 86400000, &G.note_ttl_ms, err, size) ||
-        get_uint(sec, "progress_interval_ms", 50, 600000, &G.progress_ms, err, size) ||
-        get_uint(sec, "store_bytes", 1 << 20, 1ull << 40, &G.store_bytes, err, size))
-        return -EINVAL;
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(sec, "path");
-    if (j) {
-        if (!cJSON_IsString(j) || j->valuestring[0] != '/' ||
-            strlen(j->valuestring) >= sizeof(G.path)) {
-            snprintf(err, size, "zeppelin.path must be a path starting with '/'");
-            return -EINVAL;
-        }
-        snprintf(G.path, sizeof(G.path), "%s", j->valuestring);
-    }
-    const cJSON *map = cJSON_GetObjectItemCaseSensitive(sec, "interpreters");
+    snprintf(G.path, sizeof(G.path), "%s", c->path);
+    const rn_specs *specs = rn_host_specs(host);
+    const cJSON *map = c->interpreters;
     if (map) {
         if (!cJSON_IsObject(map)) {
             snprintf(err, size, "zeppelin.interpreters must be an object of name: language");
             return -EINVAL;
         }
-        rn_specs *specs = rn_app_get()->specs;
         for (const cJSON *it = map->child; it; it = it->next) {
             if (!cJSON_IsString(it) || strlen(it->string) >= 64 || !it->string[0] ||
                 (it->valuestring[0] && strcmp(it->valuestring, ZP_TARGET_TEXT) && specs &&
@@ -1694,39 +1673,72 @@ static int zp_init(const cJSON *sec, char *err, size_t size)
             return -ENOMEM;
         }
     }
-    j = cJSON_GetObjectItemCaseSensitive(sec, "default_interpreter");
-    if (j) {
-        bool text;
-        if (!cJSON_IsString(j) || !j->valuestring[0] ||
-            strlen(j->valuestring) >= sizeof(G.default_interpreter)) {
-            snprintf(err, size, "zeppelin.default_interpreter must be an interpreter name");
-            return -EINVAL;
-        }
-        snprintf(G.default_interpreter, sizeof(G.default_interpreter), "%s", j->valuestring);
-        if (rn_app_get()->specs && !resolve(G.default_interpreter, &text) && !text) {
-            snprintf(err, size, "zeppelin.default_interpreter: unknown interpreter '%.64s'",
-                     j->valuestring);
-            return -EINVAL;
-        }
+    bool text;
+    if (!c->default_interpreter[0]) {
+        snprintf(err, size, "zeppelin.default_interpreter must be an interpreter name");
+        return -EINVAL;
+    }
+    snprintf(G.default_interpreter, sizeof(G.default_interpreter), "%s", c->default_interpreter);
+    if (specs && !resolve(G.default_interpreter, &text) && !text &&
+        strcmp(G.default_interpreter, "python")) {
+        snprintf(err, size, "zeppelin.default_interpreter: unknown interpreter '%.64s'",
+                 c->default_interpreter);
+        return -EINVAL;
     }
     return 0;
 }
 
-static void zp_fini(void)
+static void zp_fini(void *state)
 {
+    (void)state;
     while (G.notes)
         note_free(G.notes);
     cJSON_Delete(G.interpreters);
     G.interpreters = NULL;
 }
 
+static const rn_route zp_routes[] = {
+    {"GET", "/api/security/ticket", 0, zp_ticket},
+    {"GET", "/api/version", 0, zp_version},
+    {0},
+};
+
+static const rn_ws_endpoint zp_ws[] = {
+    {NULL, NULL, RN_ROUTE_CONFIGURED | RN_ROUTE_SLASH, NULL},
+    {0},
+};
+
+static const rn_conf_key zp_keys[] = {
+    RN_CONF_KEY_STR("path", zp_conf, path, "\"/ws\"", "the WebSocket path"),
+    RN_CONF_KEY_U64("max_notes", zp_conf, max_notes, 1, 100000, "256", "notes kept in memory"),
+    RN_CONF_KEY_U64("max_paragraphs", zp_conf, max_paragraphs, 1, 10000, "100",
+                    "paragraphs per note"),
+    RN_CONF_KEY_U64("max_watchers", zp_conf, max_watchers, 1, 10000, "16",
+                    "connections watching one note"),
+    RN_CONF_KEY_U64("note_ttl_ms", zp_conf, note_ttl_ms, 1000, 30ull * 86400000, "3600000",
+                    "an idle note is dropped from memory after this long"),
+    RN_CONF_KEY_U64("progress_interval_ms", zp_conf, progress_interval_ms, 50, 600000, "500",
+                    "PROGRESS frames while a paragraph runs"),
+    RN_CONF_KEY_U64("store_bytes", zp_conf, store_bytes, 1 << 20, 1ull << 40, "67108864",
+                    "bytes of notes kept in memory"),
+    RN_CONF_KEY_STR("default_interpreter", zp_conf, default_interpreter, "\"python\"",
+                    "interpreter of a paragraph without %magic"),
+    RN_CONF_KEY_JSON("interpreters", zp_conf, interpreters,
+                     "interpreter name -> runnel language, \"text\" or \"\" (refused)"),
+};
+
 const rn_envelope rn_env_zeppelin = {
     .name = "zeppelin",
+    .keys = zp_keys,
+    .nkeys = sizeof(zp_keys) / sizeof(zp_keys[0]),
+    .conf_size = sizeof(zp_conf),
     .init = zp_init,
     .fini = zp_fini,
-    .ws_match = zp_ws_match,
+    .path_of = zp_path_of,
+    .routes = zp_routes,
+    .ws = zp_ws,
+    .http_error = zp_http_error,
     .ws_open = zp_ws_open,
     .ws_message = zp_ws_message,
     .ws_close = zp_ws_close,
-    .http = zp_http,
 };
