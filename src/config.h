@@ -37,6 +37,10 @@ typedef struct {
     /* compile cache */
     char cache_dir[1024];
     uint64_t cache_bytes;
+    /* state store */
+    char state_dir[1024];
+    uint64_t retention_count;
+    uint64_t retention_ms;
     /* sandbox */
     uint64_t uid_first;
     uint64_t uid_count;
