@@ -33,7 +33,7 @@ static void answer(const lk_out *o, const job_q *q, const lk_loaded *t)
         lk_out_send(o, LK_ST_OK, "Return progress information", &f, 0);
         break;
     case LK_R_LOG:
-        lk_write_log(&f, t, q->from, q->count, q->distinct);
+        lk_write_log(&f, t, q->from, q->count, q->distinct, false);
         lk_out_send(o, LK_ST_OK, "Return log information", &f, 0);
         break;
     case LK_R_KILL:

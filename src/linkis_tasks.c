@@ -186,7 +186,7 @@ static void push_log_from(lk_task *t, size_t from)
     rn_jbuf f;
     rn_jbuf_init(&f, 0);
     lk_loaded l = {.v = &t->v, .log = &t->log};
-    lk_write_log(&f, &l, from, -1, true);
+    lk_write_log(&f, &l, from, -1, true, true);
     push(t, "log", "Return log information", &f);
     rn_jbuf_free(&f);
 }

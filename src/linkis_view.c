@@ -83,7 +83,8 @@ void lk_write_progress(rn_jbuf *b, const lk_view *v, bool with_resource)
         rn_jbuf_str(b, ",\"yarnResource\":null");
 }
 
-void lk_write_log(rn_jbuf *b, const lk_loaded *t, size_t from, long long count, bool distinct)
+void lk_write_log(rn_jbuf *b, const lk_loaded *t, size_t from, long long count, bool distinct,
+                  bool push)
 {
     const lk_view *v = t->v;
     rn_jbuf_key(b, "execID");
@@ -92,7 +93,7 @@ void lk_write_log(rn_jbuf *b, const lk_loaded *t, size_t from, long long count, 
     size_t rel = from >= t->log_from ? from - t->log_from : 0;
     size_t n = lk_log_write(t->log, b, rel, count, distinct);
     rn_jbuf_printf(b, ",\"taskID\":%lld,\"fromLine\":%llu", (long long)v->task_id,
-                   (unsigned long long)(from + n + 1));
+                   (unsigned long long)(from + n + (push ? 0 : 1)));
 }
 
 void lk_result_location(const lk_view *v, char *buf, size_t size)

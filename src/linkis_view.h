@@ -78,8 +78,10 @@ void lk_write_status(rn_jbuf *b, const lk_view *v);
 void lk_write_progress(rn_jbuf *b, const lk_view *v, bool with_resource);
 
 /* {execID, log, taskID, fromLine} for lines [from, from + count) of the
- * loaded log (from is 0-based; fromLine answers the 1-based next line). */
-void lk_write_log(rn_jbuf *b, const lk_loaded *t, size_t from, long long count, bool distinct);
+ * loaded log (from is 0-based). fromLine answers the 1-based line to ask
+ * for next (LogReader's), or in a push the number of lines sent so far. */
+void lk_write_log(rn_jbuf *b, const lk_loaded *t, size_t from, long long count, bool distinct,
+                  bool push);
 
 /* The task as Linkis' QueryTaskVO object. */
 void lk_write_task_vo(rn_jbuf *b, const lk_view *v);
