@@ -215,7 +215,8 @@ int rn_config_defaults(rn_config *cfg, const char *specs_default)
     cfg->queue_bytes = 256ull << 10;
     cfg->cache_bytes = 512ull << 20;
     cfg->retention_count = 10000;
-    cfg->retention_ms = 7ull * 86400000; /* a week */
+    /* A week. */
+    cfg->retention_ms = 7ull * 86400000;
     cfg->uid_first = 1879048192; /* 0x70000000: clear of systemd and /etc/subuid ranges */
     cfg->uid_count = 65536;
     cfg->ahead = 4;
