@@ -465,6 +465,13 @@ void lk_tasks_start(lk_task *t, const lk_out *o)
         .args = t->sql ? sql_args : NULL,
         .nargs = t->sql ? 1 : 0,
     };
+    rn_host_info info;
+    rn_host_info_get(LK.host, &info);
+    if (info.draining) { /* the row was saved as the server began to stop */
+        lk_out_error(o, LK_ST_ERROR, "server is shutting down: try again on another node", 0);
+        lk_tasks_refused(t, "server is shutting down");
+        return;
+    }
     bool open = t->conn && rn_conn_open(t->conn);
     lk_ws *w = open ? rn_conn_data(t->conn) : NULL;
     rn_host_origin from = {.conn = open ? t->conn : NULL,
