@@ -2,9 +2,12 @@
  * with log lines and result sets, reads of tasks that left memory, and the
  * start-up that marks tasks left running Failed (linkis_tasks.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "linkis_task_int.h"
 #include "log.h"
@@ -27,6 +30,59 @@ static const char retention_sql[] =
     "DELETE FROM linkis_task WHERE finished = 1 AND (updated_ms < $1 OR task_id <= (SELECT "
     "task_id FROM linkis_task WHERE finished = 1 ORDER BY task_id DESC LIMIT 1 OFFSET $2))";
 
+/* The sqlite spec as the specs have it, but with sqlite3's JSON output (one
+ * row per line) for SQL runs' table result sets; NULL when there is no
+ * sqlite spec (SQL runs then give a text result set). */
+static rn_spec *make_sql_spec(const rn_specs *specs)
+{
+    const rn_spec *base = specs ? rn_specs_find(specs, "sqlite") : NULL;
+    char text[65536], why[256];
+    rn_spec *out = NULL;
+    FILE *f = base && base->path ? fopen(base->path, "re") : NULL;
+    if (!f)
+        return NULL;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = 0;
+    cJSON *root = cJSON_Parse(text);
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(root, "run");
+    cJSON *argv = cJSON_CreateArray();
+    bool found = false;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, run)
+    {
+        /* (cJSON 1.7.15's cJSON_InsertItemInArray refuses a parsed array) */
+        if (cJSON_IsString(a) && !strcmp(a->valuestring, ":memory:") && !found) {
+            found = true;
+            cJSON_AddItemToArray(argv, cJSON_CreateString("-json"));
+        }
+        cJSON_AddItemToArray(argv, cJSON_Duplicate(a, 1));
+    }
+    char *json = NULL;
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "aliases");
+    if (found && cJSON_ReplaceItemInObjectCaseSensitive(root, "run", argv)) {
+        argv = NULL;
+        if (cJSON_ReplaceItemInObjectCaseSensitive(root, "name", cJSON_CreateString("linkis-sql")))
+            json = cJSON_PrintUnformatted(root);
+    }
+    cJSON_Delete(argv);
+    why[0] = 0;
+    if (json && rn_spec_parse(json, strlen(json), &out, why, sizeof(why)) == 0 &&
+        rn_spec_check_available(out) < 0) {
+        snprintf(why, sizeof(why), "sqlite3 is not installed");
+        rn_spec_free(out);
+        out = NULL;
+    }
+    if (!out) {
+        char q[300];
+        rn_log(RN_LOG_WARN, "linkis.no_sql_tables", "spec=%s msg=%s", base->path,
+               rn_log_quote(why[0] ? why : "no ':memory:' in its run", q, sizeof(q)));
+    }
+    free(json);
+    cJSON_Delete(root);
+    return out;
+}
+
 int lk_tasks_init(rn_host *host, rn_store *store, const lk_tasks_conf *conf, char *err, size_t size)
 {
     memset(&LK, 0, sizeof(LK));
@@ -35,6 +91,7 @@ int lk_tasks_init(rn_host *host, rn_store *store, const lk_tasks_conf *conf, cha
     LK.conf = *conf;
     snprintf(LK.instance, sizeof(LK.instance), "%s", conf->instance ? conf->instance : "");
     LK.conf.instance = LK.instance;
+    LK.sql_spec = make_sql_spec(rn_host_specs(host));
     if (!store)
         return 0;
     /* Before the loop serves: a short synchronous start-up. */
@@ -69,6 +126,8 @@ void lk_tasks_fini(void)
         lk_task_unlink(t);
         lk_task_free(t); /* every job has ended by now; the server is gone */
     }
+    rn_spec_free(LK.sql_spec);
+    LK.sql_spec = NULL;
 }
 
 /* ---------------------------------------------------------------- writes */

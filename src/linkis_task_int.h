@@ -37,6 +37,7 @@ typedef struct {
     size_t n;
     int64_t last_task;
     uint64_t out_max;
+    rn_spec *sql_spec; /* sqlite writing JSON rows: SQL runs give table result sets */
 } lk_tasks_state;
 
 extern lk_tasks_state LK;

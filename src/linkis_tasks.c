@@ -419,7 +419,7 @@ static int task_fill(lk_task *t, const lk_req *req, const cJSON *data, lk_ws *w,
     t->v.created_ms = t->v.updated_ms = now;
     t->v.stage = -1;
     t->v.nstages = req->spec->compile ? 3 : 2;
-    t->sql = !strcmp(req->spec->name, "sqlite");
+    t->sql = LK.sql_spec && !strcmp(req->spec->name, "sqlite");
     t->wall_ms = req->wall_ms;
     t->memory_bytes = req->memory_bytes;
     t->output_bytes = req->output_bytes;
@@ -454,7 +454,6 @@ static int task_fill(lk_task *t, const lk_req *req, const cJSON *data, lk_ws *w,
  * answer the execute request. */
 void lk_tasks_start(lk_task *t, const lk_out *o)
 {
-    static const char *const sql_args[] = {"-json"};
     rn_job_request jr = {
         .language = t->v.language,
         .code = t->code,
@@ -462,8 +461,7 @@ void lk_tasks_start(lk_task *t, const lk_out *o)
         .wall_ms = t->wall_ms,
         .memory_bytes = t->memory_bytes,
         .output_bytes = t->output_bytes,
-        .args = t->sql ? sql_args : NULL,
-        .nargs = t->sql ? 1 : 0,
+        .spec = t->sql ? LK.sql_spec : NULL,
     };
     rn_host_info info;
     rn_host_info_get(LK.host, &info);
