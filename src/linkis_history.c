@@ -2,6 +2,7 @@
  * the store (tasks in memory override their stored row) or from memory
  * when there is no store (linkis_routes.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static void on_get(const lk_loaded *t, int err, void *ud)
         rn_jbuf f;
         rn_jbuf_init(&f, 0);
         rn_jbuf_key(&f, "task");
-        lk_write_task_vo(&f, t->v);
+        lk_write_task_vo(&f, t->v, SIZE_MAX);
         lk_out_send(o, LK_ST_OK, "OK", &f, 0);
         rn_jbuf_free(&f);
     }
@@ -136,7 +137,7 @@ static void memory_row(const lk_view *v, void *ud)
         return;
     if (q->written++)
         rn_jbuf_str(&q->rows, ",");
-    lk_write_task_vo(&q->rows, v);
+    lk_write_task_vo(&q->rows, v, LK_LIST_CODE_MAX);
 }
 
 static void on_list(int err, const rn_store_result *res, void *ud)
@@ -154,7 +155,7 @@ static void on_list(int err, const rn_store_result *res, void *ud)
         const lk_view *live = lk_tasks_live(v.task_id);
         if (i)
             rn_jbuf_str(&q->rows, ",");
-        lk_write_task_vo(&q->rows, live ? live : &v);
+        lk_write_task_vo(&q->rows, live ? live : &v, LK_LIST_CODE_MAX);
     }
     list_reply(q, &q->rows, rn_store_cell_int(res, 1, 0, 0));
     list_free(q);

@@ -119,7 +119,7 @@ static void key_raw(rn_jbuf *b, const char *key, const char *json)
     rn_jbuf_str(b, json && json[0] ? json : "null");
 }
 
-void lk_write_task_vo(rn_jbuf *b, const lk_view *v)
+void lk_write_task_vo(rn_jbuf *b, const lk_view *v, size_t code_max)
 {
     char buf[LK_NAME_MAX * 2 + 64];
     bool ended = lk_view_ended(v);
@@ -132,7 +132,21 @@ void lk_write_task_vo(rn_jbuf *b, const lk_view *v)
     key_str(b, "submitUser", v->um_user);
     key_str(b, "engineInstance", NULL);
     rn_jbuf_key(b, "executionCode");
-    lk_jstrn_safe(b, v->code ? v->code : "", v->code ? v->code_len : 0);
+    size_t code_len = v->code ? v->code_len : 0;
+    if (code_len > code_max) {
+        /* cut text is made valid UTF-8 by lk_jstrn_safe */
+        rn_jbuf cut;
+        rn_jbuf_init(&cut, 0);
+        rn_jbuf_raw(&cut, v->code, code_max);
+        rn_jbuf_str(&cut,
+                    "\n-- [runnel: the code is cut here; jobhistory/{taskID}/get has it all]");
+        lk_jstrn_safe(b, cut.data ? cut.data : "", cut.len);
+        if (cut.oom)
+            b->oom = true;
+        rn_jbuf_free(&cut);
+    } else {
+        lk_jstrn_safe(b, v->code ? v->code : "", code_len);
+    }
     rn_jbuf_printf(b, ",\"progress\":\"%.4g\"", lk_view_progress(v));
     lk_log_path(v, buf, sizeof(buf));
     key_str(b, "logPath", buf);

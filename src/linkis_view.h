@@ -83,8 +83,11 @@ void lk_write_progress(rn_jbuf *b, const lk_view *v, bool with_resource);
 void lk_write_log(rn_jbuf *b, const lk_loaded *t, size_t from, long long count, bool distinct,
                   bool push);
 
-/* The task as Linkis' QueryTaskVO object. */
-void lk_write_task_vo(rn_jbuf *b, const lk_view *v);
+/* The task as Linkis' QueryTaskVO object, with at most code_max bytes of
+ * its code (a list page stays bounded; the cut is marked). */
+void lk_write_task_vo(rn_jbuf *b, const lk_view *v, size_t code_max);
+
+#define LK_LIST_CODE_MAX 4096
 
 /* Where the task's result sets are: "file:///runnel/linkis/USER/TASKID". */
 void lk_result_location(const lk_view *v, char *buf, size_t size);

@@ -341,3 +341,14 @@ def test_result_bytes_bounded(lk):
     assert "\n".join(r[0] for r in rows[:-1]) == (("x" * 20 + "\n") * 1000)[:1024]
     st, _, lg = rest(server, "GET", f"{ENTRANCE}/{eid}/log?fromLine=1&size=-1", headers=CLI)
     assert "The result was cut at 1024 bytes (linkis.result_max_bytes)." in lg["data"]["log"][2]
+
+
+def test_list_cuts_long_code(lk):
+    server = lk()
+    code = "# " + "c" * 6000 + "\nprint('ok')\n"
+    _, tid = cli_submit(server, code, "python")
+    assert wait_history(server, tid)["executionCode"] == code  # get: all of it
+    st, _, r = rest(server, "GET", f"{HISTORY}/list", headers=CLI)
+    listed = r["data"]["tasks"][0]["executionCode"]
+    assert listed == code[:4096] + ("\n-- [runnel: the code is cut here; "
+                                    "jobhistory/{taskID}/get has it all]")
