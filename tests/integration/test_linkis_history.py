@@ -352,3 +352,20 @@ def test_list_cuts_long_code(lk):
     listed = r["data"]["tasks"][0]["executionCode"]
     assert listed == code[:4096] + ("\n-- [runnel: the code is cut here; "
                                     "jobhistory/{taskID}/get has it all]")
+
+
+def test_ws_token_user(lk):
+    """The Token-User header of the WebSocket upgrade names the user."""
+    server = lk()
+
+    async def main():
+        ws = await LinkisWS.connect(server, extra_headers={"Token-User": "carol"})
+        r = await ws.execute("print('c')", run_type="python", tag="tu")
+        await ws.collect_job(r["data"]["execID"])
+        await ws.close()
+        return r["data"]["taskID"]
+    tid = arun(main())
+    st, _, r = history(server, tid, {"Token-User": "carol"})
+    assert r["status"] == 0 and r["data"]["task"]["umUser"] == "carol"
+    st, _, r = history(server, tid, {"Token-User": "dave"})
+    assert r["status"] == 1
