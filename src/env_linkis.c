@@ -22,6 +22,7 @@
 #include "linkis_routes.h"
 #include "linkis_tasks.h"
 #include "log.h"
+#include "util.h"
 
 #define LK_COOKIE       "linkis_user_session_ticket_id_v1"
 #define LK_SESSIONS_MAX 1024
@@ -138,8 +139,8 @@ static lk_session *session_new(const char *user)
     return slot;
 }
 
-/* Whether token is one of the configured admin tokens (compared without
- * an early exit). */
+/* Whether token is one of the configured admin tokens (compared in
+ * constant time). */
 static bool admin_token(const char *token)
 {
     if (!token || !token[0])
@@ -149,10 +150,7 @@ static bool admin_token(const char *token)
     for (const char *p = G.admin_tokens; *p;) {
         const char *nl = strchr(p, '\n');
         size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        unsigned char diff = l != tl;
-        for (size_t i = 0; i < l; i++)
-            diff |= (unsigned char)(p[i] ^ (i < tl ? token[i] : 0));
-        ok |= diff == 0;
+        ok |= rn_secret_equal(p, l, token, tl);
         p = nl ? nl + 1 : p + l;
     }
     return ok;

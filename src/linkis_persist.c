@@ -11,6 +11,7 @@
 
 #include "linkis_task_int.h"
 #include "log.h"
+#include "util.h"
 
 #define LK_RESTART_DESC                                                                            \
     "the server restarted while this job was running: it did not finish and its output was not "   \
@@ -36,15 +37,14 @@ static const char retention_sql[] =
 static rn_spec *make_sql_spec(const rn_specs *specs)
 {
     const rn_spec *base = specs ? rn_specs_find(specs, "sqlite") : NULL;
-    char text[65536], why[256];
+    char why[256];
+    char *text = NULL;
+    size_t n;
     rn_spec *out = NULL;
-    FILE *f = base && base->path ? fopen(base->path, "re") : NULL;
-    if (!f)
+    if (!base || !base->path || rn_read_file(base->path, 1 << 20, false, &text, &n) < 0)
         return NULL;
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = 0;
-    cJSON *root = cJSON_Parse(text);
+    cJSON *root = cJSON_ParseWithLength(text, n);
+    free(text);
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(root, "run");
     cJSON *argv = cJSON_CreateArray();
     bool found = false;
