@@ -53,6 +53,14 @@ static const key_def keys[] = {
     U64("cache.max_bytes", cache_bytes, 0, 1024 * GiB, "compile cache size (0 = off)"),
     U64("cache.entry_max_bytes", cache_entry_bytes, 1ull << 20, 64 * GiB,
         "one compile's build directory, one cache entry"),
+    SECTION("state", "the state store (Linkis tasks, logs and result sets)"),
+    STR("state.dir", state_dir,
+        "directory of the store's database runnel.db (default: /var/lib/runnel as root, else "
+        "./runnel-state)"),
+    U64("state.retention_count", retention_count, 1, 1000000000ull,
+        "finished records kept per kind, newest first (0 = no count bound; default 10000)"),
+    U64("state.retention_ms", retention_ms, 1000, 9007199254740991ull,
+        "finished records older than this are deleted (0 = no age bound; default 7 days)"),
     SECTION("sandbox", "the sandbox"),
     U64("sandbox.uid_first", uid_first, 1000, 4000000000ull, "first host uid for runs (as root)"),
     U64("sandbox.uid_count", uid_count, 1, 1000000, "host uids for runs (as root)"),
@@ -215,6 +223,9 @@ int rn_config_defaults(rn_config *cfg, const char *specs_default)
     cfg->request_timeout_ms = 10000;
     cfg->cache_bytes = 512ull << 20;
     cfg->cache_entry_bytes = 64ull << 20;
+    cfg->retention_count = 10000;
+    /* A week. */
+    cfg->retention_ms = 7ull * 86400000;
     cfg->uid_first = 1879048192; /* 0x70000000: clear of systemd and /etc/subuid ranges */
     cfg->uid_count = 65536;
     cfg->ahead = 4;

@@ -39,6 +39,10 @@ typedef struct {
     char cache_dir[1024];
     uint64_t cache_bytes;
     uint64_t cache_entry_bytes; /* one compile's /build, one entry */
+    /* state store */
+    char state_dir[1024];
+    uint64_t retention_count;
+    uint64_t retention_ms;
     /* sandbox */
     uint64_t uid_first;
     uint64_t uid_count;

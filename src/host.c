@@ -137,3 +137,8 @@ unsigned rn_host_connections(const rn_host *host, const char *envelope)
 {
     return host->parts.server ? rn_server_connections(host->parts.server, envelope) : 0;
 }
+
+struct rn_store *rn_host_store(const rn_host *host)
+{
+    return host->parts.store;
+}

@@ -21,6 +21,7 @@
 #include "specs.h"
 
 typedef struct rn_host rn_host;
+struct rn_store;
 
 /* Where a job comes from. Exactly one of conn, http and client is set. */
 typedef struct {
@@ -88,6 +89,9 @@ const rn_specs *rn_host_specs(const rn_host *host);
 
 /* The event loop, for the envelope's own timers. */
 uv_loop_t *rn_host_loop(const rn_host *host);
+
+/* The state store (store.h), or NULL when the server keeps no state. */
+struct rn_store *rn_host_store(const rn_host *host);
 
 /* WebSocket connections open now on an envelope (NULL = all). */
 unsigned rn_host_connections(const rn_host *host, const char *envelope);

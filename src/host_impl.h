@@ -23,6 +23,7 @@ typedef struct {
     bool tls;
     bool playground;
     const char *specs_dir;
+    struct rn_store *store; /* may be NULL */
 } rn_host_parts;
 
 /* Make a host over parts (copied; the pointers must outlive it). */

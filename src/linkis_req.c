@@ -26,7 +26,8 @@ lk_route lk_route_parse(const char *path, char *id, size_t idsize)
         size_t n = strlen(prefixes[i]);
         if (!strncmp(path, prefixes[i], n) && path[n] == '/') {
             rest = path + n;
-            if (!strncmp(rest, "/entrance/", 10) || !strncmp(rest, "/user/", 6))
+            if (!strncmp(rest, "/entrance/", 10) || !strncmp(rest, "/user/", 6) ||
+                !strncmp(rest, "/jobhistory/", 12) || !strncmp(rest, "/filesystem/", 12))
                 break;
             rest = NULL;
         }
@@ -49,10 +50,22 @@ lk_route lk_route_parse(const char *path, char *id, size_t idsize)
         {"/user/logout", LK_R_LOGOUT},
         {"/user/userInfo", LK_R_USERINFO},
         {"/user/heartbeat", LK_R_HEARTBEAT},
+        {"/jobhistory/list", LK_R_HISTORY_LIST},
+        {"/filesystem/getDirFileTrees", LK_R_FS_TREE},
+        {"/filesystem/openFile", LK_R_FS_OPEN},
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (strlen(fixed[i].p) == len && !strncmp(rest, fixed[i].p, len))
             return fixed[i].r;
+    if (len > 16 && !strncmp(rest, "/jobhistory/", 12) && !strncmp(rest + len - 4, "/get", 4)) {
+        size_t idlen = len - 16;
+        const char *idp = rest + 12;
+        if (idlen > LK_ID_MAX || memchr(idp, '/', idlen) || !id || idsize <= idlen)
+            return LK_R_UNKNOWN;
+        memcpy(id, idp, idlen);
+        id[idlen] = 0;
+        return LK_R_HISTORY_GET;
+    }
     if (len < 10 || strncmp(rest, "/entrance/", 10))
         return LK_R_UNKNOWN;
     const char *idp = rest + 10, *slash = memchr(idp, '/', len - 10);

@@ -42,11 +42,16 @@ typedef enum {
     LK_R_LOGOUT,
     LK_R_USERINFO,
     LK_R_HEARTBEAT,
+    LK_R_HISTORY_GET,  /* /jobhistory/{taskID}/get */
+    LK_R_HISTORY_LIST, /* /jobhistory/list */
+    LK_R_FS_TREE,      /* /filesystem/getDirFileTrees */
+    LK_R_FS_OPEN,      /* /filesystem/openFile */
 } lk_route;
 
 /* Classify a REST path or a WebSocket method ("/api/rest_j/v1/entrance/
  * ID/log"; the spellings /api/rest_j, /api/res_j[/v1], /api and /ws/api
- * are accepted too); the {id} of per-job routes goes into id. */
+ * are accepted too); the {id} of per-job routes (and the taskID of
+ * /jobhistory/{id}/get) goes into id. */
 lk_route lk_route_parse(const char *path, char *id, size_t idsize);
 
 /* A decoded execute request. */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "server.h"
 #include "specs.h"
+#include "store.h"
 #include "version.h"
 
 #ifndef RUNNEL_DEFAULT_SPECS
@@ -42,6 +43,7 @@ static struct {
     rn_jobs *jobs;
     rn_server *server;
     rn_host *host;
+    rn_store *store;
     void *states[RN_ENVELOPES_MAX];
     size_t started; /* envelopes initialised */
     uint64_t started_ms;
@@ -181,6 +183,38 @@ static void retire_specs(void *old, void *ud)
     rn_specs_free(old);
 }
 
+static int mkdir_p(const char *path, mode_t mode);
+
+/* The state store under state.dir (made if missing): a failure to open it
+ * stops the start, since what it would keep could not be promised. */
+static int open_store(void)
+{
+    if (!app.cfg.state_dir[0]) {
+        if (geteuid() == 0)
+            snprintf(app.cfg.state_dir, sizeof(app.cfg.state_dir), "/var/lib/runnel");
+        else
+            snprintf(app.cfg.state_dir, sizeof(app.cfg.state_dir), "runnel-state");
+    }
+    if (mkdir_p(app.cfg.state_dir, 0700) < 0) {
+        fprintf(stderr, "runneld: cannot make the state directory %s: %s\n", app.cfg.state_dir,
+                strerror(errno));
+        return -1;
+    }
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/runnel.db", app.cfg.state_dir);
+    rn_store_options o = {
+        .path = path,
+        .retention_count = app.cfg.retention_count,
+        .retention_ms = app.cfg.retention_ms,
+    };
+    int r = rn_store_open(app.loop, &o, &app.store);
+    if (r < 0) {
+        fprintf(stderr, "runneld: cannot open the state store %s: %s\n", path, strerror(-r));
+        return -1;
+    }
+    return 0;
+}
+
 static char listen_host[256];
 
 /* What the host reports, from the configuration in force now. */
@@ -203,6 +237,7 @@ static void host_refresh(void)
         .tls = app.cfg.tls_cert[0] != 0,
         .playground = app.cfg.playground,
         .specs_dir = app.cfg.specs,
+        .store = app.store,
     };
     if (app.host)
         rn_host_update(app.host, &parts);
@@ -430,6 +465,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if ((r = open_store()) < 0)
+        return 1;
     host_refresh();
     if (!app.host) {
         fprintf(stderr, "runneld: out of memory\n");
@@ -481,6 +518,7 @@ int main(int argc, char **argv)
 
     sd_notify_ready("READY=1\nSTATUS=serving");
     uv_run(app.loop, UV_RUN_DEFAULT);
+    rn_store_close(app.store); /* every queued write finishes first */
     rn_log(RN_LOG_INFO, "shutdown.done", NULL);
     uv_loop_close(app.loop);
     rn_envelopes_stop(app.states, app.started);

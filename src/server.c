@@ -54,6 +54,9 @@ static const struct {
     {"sec-fetch-site", -1},
     {"access-control-request-method", -1},
     {"access-control-request-headers", WSI_TOKEN_HTTP_AC_REQUEST_HEADERS},
+    /* Not lws tokens: read as custom headers (Linkis' token login). */
+    {"token-user", -1},
+    {"token-code", -1},
 };
 #define NHEADERS RN_SERVER_NHEADERS
 _Static_assert(sizeof(known_headers) / sizeof(known_headers[0]) == RN_SERVER_NHEADERS,
@@ -85,6 +88,7 @@ static char *copy_header(struct lws *wsi, int tok, const char *name)
     return s;
 }
 
+/* A header lws has no token for, by its lower-case name. */
 static void copy_headers(struct lws *wsi, char **out)
 {
     for (size_t i = 0; i < NHEADERS; i++)

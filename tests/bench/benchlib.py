@@ -56,6 +56,7 @@ class Runneld:
         self.port = free_port()
         cfg = dict(config)
         cfg.setdefault("cache", {"dir": os.path.join(self.tmp.name, "cache")})
+        cfg.setdefault("state", {"dir": os.path.join(self.tmp.name, "state")})
         self.config_path = os.path.join(self.tmp.name, "runneld.json")
         with open(self.config_path, "w") as f:
             json.dump(cfg, f)

@@ -394,7 +394,10 @@ class Server:
         if not RUNNEYD.exists():
             pytest.fail(f"{RUNNEYD} does not exist (set RUNNEL_BUILD)")
         self.logf = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+        # Each server its own state store, kept across restarts of it.
+        env = dict(os.environ)
+        env.setdefault("RUNNEL_STATE_DIR", str(self.dir / f"{self.name}.state"))
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, env=env,
                                      stdout=self.logf, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -190,3 +190,28 @@ def rest_wait(server, exec_id, timeout=30.0, headers=None):
             return obj
         assert time.monotonic() < deadline, f"{exec_id} not done: {obj!r}"
         time.sleep(0.05)
+
+
+HISTORY = "/api/rest_j/v1/jobhistory"
+FS = "/api/rest_j/v1/filesystem"
+
+
+def result_sets(server, task_id, headers=None, page_size=5000):
+    """What linkis-web and linkis-cli do after Succeed: jobhistory get for
+    resultLocation, getDirFileTrees, then openFile of each set in order."""
+    from urllib.parse import quote
+    st, _, r = rest(server, "GET", f"{HISTORY}/{task_id}/get", headers=headers)
+    assert st == 200 and r["status"] == 0, r
+    loc = r["data"]["task"]["resultLocation"]
+    st, _, r = rest(server, "GET", f"{FS}/getDirFileTrees?path={quote(loc)}", headers=headers)
+    assert st == 200 and r["status"] == 0, r
+    children = sorted(r["data"]["dirFileTrees"]["children"],
+                      key=lambda c: int(c["name"][1:c["name"].index(".")]))
+    out = []
+    for c in children:
+        st, _, r = rest(server, "GET",
+                        f"{FS}/openFile?path={quote(c['path'])}&page=1&pageSize={page_size}",
+                        headers=headers)
+        assert st == 200 and r["status"] == 0, r
+        out.append(r["data"])
+    return out

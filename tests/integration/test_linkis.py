@@ -13,7 +13,8 @@ import websockets
 
 from conftest import SPECS, arun
 from linkis_helpers import (CONNECT, ENTRANCE, EXECUTE, TERMINAL, JobFrames, LinkisWS,
-                            check_frame, log_program_lines, parse_exec_id, rest, rest_wait)
+                            check_frame, log_program_lines, parse_exec_id, rest, rest_wait,
+                            result_sets)
 
 LANGS = ("bash", "sh", "python3", "sqlite", "c")
 SEED_DATA = {
@@ -181,9 +182,14 @@ def test_sql_runs_on_sqlite(server):
         data = seed(executionCode=code, params={"variable": {"who": "ada", "n": 36}})
         reply, jf = await run_ws(ws, data, "sqltag")
         check_whole_job(jf)
-        assert log_program_lines(jf.joined("all")) == ["ada:36"]
+        # SQL rows are a table result set, not log lines
+        assert log_program_lines(jf.joined("all")) == []
         assert jf.joined("error") == ""
         assert "runType sql runs as sqlite" in jf.joined("info")
+        sets = result_sets(server, reply["data"]["taskID"])
+        assert [(s["type"], s["fileContent"]) for s in sets] == [("2", [["ada:36"]])]
+        assert sets[0]["metadata"] == [{"columnName": "name || ':' || n", "comment": "NULL",
+                                        "dataType": "string"}]
         await ws.close()
     arun(main())
 
@@ -231,7 +237,8 @@ def test_engine_used_when_no_run_type(server):
         assert log_program_lines(jf.joined("info")) == ["42"]
         reply, jf = await run_ws(ws, {"executeApplicationName": "hive",
                                       "executionCode": "select 1+1;"}, "e2")
-        assert log_program_lines(jf.joined("info")) == ["2"]
+        sets = result_sets(server, reply["data"]["taskID"])
+        assert [s["fileContent"] for s in sets] == [[["2"]]]
         await ws.close()
     arun(main())
 
@@ -401,13 +408,17 @@ def test_ws_requests_status_log_progress(server):
         check_frame(st, "q2")
         assert st["method"] == f"{ENTRANCE}/{eid}/status"
         assert st["data"]["status"] == "Succeed" and st["data"]["taskID"] == tid
-        lg = await ws.call(f"{ENTRANCE}/{eid}/log", {"fromLine": 0, "size": -1}, "q3")
+        lg = await ws.call(f"{ENTRANCE}/{eid}/log", {"fromLine": 1, "size": -1}, "q3")
         check_frame(lg, "q3")
         assert log_program_lines(lg["data"]["log"][3]) == ["a", "b"]
+        # fromLine is 1-based (Linkis' LogReader): the answer is the next line
         n = lg["data"]["fromLine"]
-        assert n == lg["data"]["log"][3].count("\n")
+        assert n == lg["data"]["log"][3].count("\n") + 1
         lg = await ws.call(f"{ENTRANCE}/{eid}/log", {"fromLine": n}, "q4")
         assert lg["data"]["log"] == ["", "", "", ""] and lg["data"]["fromLine"] == n
+        # 0 (and below) reads from line 1 too
+        lg0 = await ws.call(f"{ENTRANCE}/{eid}/log", {"fromLine": 0, "size": -1}, "q4b")
+        assert lg0["data"]["log"][3] == lg["data"]["log"][3] or lg0["data"]["fromLine"] == n
         pr = await ws.call(f"{ENTRANCE}/{eid}/progress", None, "q5")
         check_frame(pr, "q5")
         assert pr["data"]["progress"] == 1.0
@@ -457,7 +468,7 @@ def test_rest_log_paging_reassembles_output(server):
     st, _, r = rest(server, "POST", EXECUTE, {"executionCode": code, "runType": "shell"})
     assert st == 200 and r["status"] == 0, r
     eid = r["data"]["execID"]
-    got, from_line, done = [], 0, False
+    got, from_line, done = [], 1, False
     deadline = time.monotonic() + 30
     while True:
         assert time.monotonic() < deadline
@@ -483,12 +494,13 @@ def test_rest_log_paging_reassembles_output(server):
         time.sleep(0.02)
     assert log_program_lines("".join(got)) == [f"line {i}" for i in range(1, n + 1)]
     # distinctLevel=false gives one string, the same lines
-    st, _, lg = rest(server, "GET", f"{ENTRANCE}/{eid}/log?fromLine=0&size=-1&distinctLevel=false")
+    st, _, lg = rest(server, "GET", f"{ENTRANCE}/{eid}/log?fromLine=1&size=-1&distinctLevel=false")
     assert lg["data"]["log"] == "".join(got)
     assert lg["data"]["fromLine"] == from_line
-    # default size is 100
+    # default size is 100, from line 1
     st, _, lg = rest(server, "GET", f"{ENTRANCE}/{eid}/log")
-    assert lg["data"]["fromLine"] == 100 and lg["data"]["log"][3].count("\n") == 100
+    assert lg["data"]["fromLine"] == 101 and lg["data"]["log"][3].count("\n") == 100
+    assert lg["data"]["log"][3].split("\n")[0] == "".join(got).split("\n")[0]
 
 
 def test_socket_closed_mid_run_then_rest_log(server):
@@ -533,22 +545,37 @@ def test_kill_on_disconnect_option(lk):
 # retention
 # --------------------------------------------------------------------------
 
-def test_retention_time_and_count(lk):
-    server = lk({"retention_ms": 1500, "max_jobs": 2})
+def test_retention_count_and_age(lk):
+    """Finished tasks are kept by the state store's count and age bounds
+    (pruned a second after start, then every minute)."""
+    server = lk()
+    server.config["state"] = {"retention_count": 2}
+    server.config_path.write_text(json.dumps(server.config))
+    server.stop()
+    server.start()
     ids = []
     for i in range(3):
         st, _, r = rest(server, "POST", EXECUTE, {"executionCode": f"echo {i}", "runType": "sh"})
         assert r["status"] == 0, r
         ids.append(r["data"]["execID"])
         rest_wait(server, ids[-1])
-    # the oldest went to make room for the third
+    server.stop()
+    server.start()
+    time.sleep(1.8)
     st, _, r = rest(server, "GET", f"{ENTRANCE}/{ids[0]}/status")
     assert st == 404
     assert r == {"method": f"{ENTRANCE}/{ids[0]}/status", "status": 1,
                  "message": f"no such execID: {ids[0]}", "data": {}}
-    st, _, r = rest(server, "GET", f"{ENTRANCE}/{ids[2]}/log?size=-1")
-    assert st == 200 and log_program_lines(r["data"]["log"][3]) == ["2"]
-    time.sleep(1.7)
+    for k in (1, 2):
+        st, _, r = rest(server, "GET", f"{ENTRANCE}/{ids[k]}/log?size=-1")
+        assert st == 200 and log_program_lines(r["data"]["log"][3]) == [str(k)]
+    # an age bound of one second drops the rest
+    server.config["state"] = {"retention_ms": 1000}
+    server.config_path.write_text(json.dumps(server.config))
+    server.stop()
+    time.sleep(1.1)
+    server.start()
+    time.sleep(1.8)
     for eid in ids[1:]:
         st, _, r = rest(server, "GET", f"{ENTRANCE}/{eid}/log")
         assert st == 404 and r["status"] == 1, r
@@ -671,13 +698,14 @@ def test_per_connection_limit(lk):
         for i in range(2):
             await ws.request(EXECUTE, {"executionCode": "sleep 5", "runType": "sh"}, f"l{i}")
         await ws.request(EXECUTE, {"executionCode": "echo", "runType": "sh"}, "l3")
-        replies = []
+        replies = {}
         while len(replies) < 3:
             msg = await ws.recv()
             if msg["method"] == EXECUTE:
-                replies.append(msg)
-        assert [m["status"] for m in replies] == [0, 0, 1]
-        msg = replies[2]
+                replies[msg["websocketTag"]] = msg
+        # replies come as each is ready (a task is saved before it starts)
+        assert [replies[t]["status"] for t in ("l0", "l1", "l3")] == [0, 0, 1]
+        msg = replies["l3"]
         assert msg["status"] == 1
         assert msg["message"] == "too many jobs running on this connection (limit 2)"
         await ws.close()

@@ -23,7 +23,7 @@ man_dir=$src/packaging/man
 echo "== runneld --config packaging/runnel.conf"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # Specs from the source tree, a private cache: the rest is the file's.
-RUNNEL_CACHE_DIR=$work/cache "$runneld" --config "$conf" --specs "$src/specs" \
+RUNNEL_CACHE_DIR=$work/cache RUNNEL_STATE_DIR=$work/state "$runneld" --config "$conf" --specs "$src/specs" \
     --listen "127.0.0.1:$port" 2>"$work/runneld.log" &
 pid=$!
 # shellcheck disable=SC2317  # called from the EXIT trap

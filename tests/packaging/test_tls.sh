@@ -41,6 +41,7 @@ cat >"$work/runnel.conf" <<CONF
   "listen": "127.0.0.1:$port",
   "specs": "$specs",
   "cache": {"dir": "$work/cache"},
+  "state": {"dir": "$work/state"},
   "tls": {"cert": "$work/cert.pem", "key": "$work/key.pem"}
 }
 CONF

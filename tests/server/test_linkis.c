@@ -8,6 +8,7 @@
 
 #include "../unit/check.h"
 #include "linkis_req.h"
+#include "linkis_result.h"
 
 static rn_specs *specs;
 
@@ -240,6 +241,115 @@ static void test_log(void)
     lk_log_free(&l);
 }
 
+/* The routes of job history and result files. */
+static void test_history_routes(void)
+{
+    char id[64];
+    CHECK_INT(lk_route_parse("/api/rest_j/v1/jobhistory/42/get", id, sizeof(id)), LK_R_HISTORY_GET);
+    CHECK_STR(id, "42");
+    CHECK_INT(lk_route_parse("/api/rest_j/v1/jobhistory/list", id, sizeof(id)), LK_R_HISTORY_LIST);
+    CHECK_INT(lk_route_parse("/api/rest_j/v1/filesystem/getDirFileTrees", id, sizeof(id)),
+              LK_R_FS_TREE);
+    CHECK_INT(lk_route_parse("/api/rest_j/v1/filesystem/openFile", id, sizeof(id)), LK_R_FS_OPEN);
+    CHECK_INT(lk_route_parse("/api/rest_j/v1/jobhistory/4/2/get", id, sizeof(id)), LK_R_UNKNOWN);
+    CHECK_INT(lk_route_parse("/api/rest_j/v1/jobhistory//get", id, sizeof(id)), LK_R_UNKNOWN);
+    CHECK_INT(lk_route_parse("/api/rest_j/v1/filesystem/upload", id, sizeof(id)), LK_R_UNKNOWN);
+}
+
+static char *rows_of(const lk_rset *s, uint64_t from, uint64_t count)
+{
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    lk_rset_write_rows(&b, s->type, s->content, s->len, from, count, "NULL");
+    rn_jbuf_raw(&b, "", 1);
+    return b.data;
+}
+
+/* stdout becomes one text set of lines; cut at the cap with a note. */
+static void test_text_result(void)
+{
+    lk_capture c;
+    lk_rset *sets;
+    size_t n;
+    lk_capture_init(&c, 1024, false);
+    lk_capture_feed(&c, "a\nb", 3);
+    lk_capture_feed(&c, "c\n", 2);
+    REQUIRE(lk_capture_finish(&c, &sets, &n) == 0);
+    REQUIRE(n == 1);
+    CHECK_INT(sets[0].type, LK_RSET_TEXT);
+    CHECK_INT(sets[0].records, 2);
+    CHECK(!sets[0].truncated);
+    char *r = rows_of(&sets[0], 0, 10);
+    CHECK_STR(r, "[[\"a\"],[\"bc\"]]");
+    free(r);
+    r = rows_of(&sets[0], 1, 10);
+    CHECK_STR(r, "[[\"bc\"]]");
+    free(r);
+    r = rows_of(&sets[0], 2, 10);
+    CHECK_STR(r, "[]");
+    free(r);
+    lk_rsets_free(sets, n);
+    lk_capture_free(&c);
+
+    lk_capture_init(&c, 4, false);
+    lk_capture_feed(&c, "abcdef\n", 7);
+    REQUIRE(lk_capture_finish(&c, &sets, &n) == 0);
+    REQUIRE(n == 1);
+    CHECK(sets[0].truncated);
+    r = rows_of(&sets[0], 0, 10);
+    CHECK_STR(r, "[[\"abcd\"],[\"[runnel: the result was cut at 4 bytes "
+                 "(linkis.result_max_bytes)]\"]]");
+    free(r);
+    lk_rsets_free(sets, n);
+    lk_capture_free(&c);
+
+    lk_capture_init(&c, 4, false); /* nothing printed: no set */
+    REQUIRE(lk_capture_finish(&c, &sets, &n) == 0);
+    CHECK_INT(n, 0);
+    lk_capture_free(&c);
+}
+
+/* sqlite3 -json output: a table set per statement, typed columns. */
+static void test_table_result(void)
+{
+    static const char out[] = "[{\"a\":1,\"b\":\"x\\\"y\",\"c\":2.5},\n"
+                              "{\"a\":null,\"b\":\"z\",\"c\":3}]\n"
+                              "not json\n"
+                              "[{\"n\":1,\"n\":2}]\n";
+    lk_capture c;
+    lk_rset *sets;
+    size_t n;
+    lk_capture_init(&c, 1 << 20, true);
+    lk_capture_feed(&c, out, sizeof(out) - 1);
+    REQUIRE(lk_capture_finish(&c, &sets, &n) == 0);
+    REQUIRE(n == 2);
+    CHECK_INT(sets[0].type, LK_RSET_TABLE);
+    CHECK_INT(sets[0].records, 2);
+    CHECK_STR(sets[0].metadata,
+              "[{\"columnName\":\"a\",\"comment\":\"NULL\",\"dataType\":\"bigint\"},"
+              "{\"columnName\":\"b\",\"comment\":\"NULL\",\"dataType\":\"string\"},"
+              "{\"columnName\":\"c\",\"comment\":\"NULL\",\"dataType\":\"double\"}]");
+    char *r = rows_of(&sets[0], 0, 10);
+    CHECK_STR(r, "[[\"1\",\"x\\\"y\",\"2.5\"],[\"NULL\",\"z\",\"3\"]]");
+    free(r);
+    CHECK_INT(sets[1].records, 1);
+    r = rows_of(&sets[1], 0, 10);
+    CHECK_STR(r, "[[\"1\",\"2\"]]"); /* duplicate column names kept apart */
+    free(r);
+    lk_rsets_free(sets, n);
+    lk_capture_free(&c);
+
+    /* Cut inside a row: the whole rows before it stay, marked truncated. */
+    lk_capture_init(&c, 40, true);
+    lk_capture_feed(&c, out, sizeof(out) - 1);
+    REQUIRE(lk_capture_finish(&c, &sets, &n) == 0);
+    REQUIRE(n == 1);
+    CHECK_INT(sets[0].records, 1);
+    CHECK(sets[0].truncated);
+    lk_rsets_free(sets, n);
+    lk_capture_free(&c);
+}
+
 int main(void)
 {
     if (rn_specs_load(RUNNEL_TEST_SPECS, false, NULL, NULL, &specs) < 0) {
@@ -252,6 +362,9 @@ int main(void)
     RUN_TEST(test_requests);
     RUN_TEST(test_exec_id);
     RUN_TEST(test_log);
+    RUN_TEST(test_history_routes);
+    RUN_TEST(test_text_result);
+    RUN_TEST(test_table_result);
     rn_specs_free(specs);
     return check_report();
 }

@@ -173,6 +173,7 @@ static void test_config(void)
     char *bad[] = {"RUNNEL_LIMITS_PIDS=lots", NULL};
     CHECK_INT(rn_config_apply_env(&cfg, bad, err, sizeof(err)), -EINVAL);
     CHECK_STR(err, "environment: RUNNEL_LIMITS_PIDS (limits.pids) has a malformed value");
+    rn_config_free(&cfg);
 }
 
 int main(void)

@@ -83,6 +83,7 @@ class Runneld:
                        "cpu_ms": 15000, "output_bytes": 4 << 20, "message_bytes": 1 << 20,
                        "idle_client_ms": 4000, "pids": 64},
             "cache": {"dir": str(workdir / "cache")},
+            "state": {"dir": str(workdir / "state")},
             "sandbox": {"uid_first": UID_FIRST, "uid_count": UID_COUNT, "cgroup": cgroup_name},
             "linkis": {"retention_ms": 3000, "max_jobs": 64},
             "zeppelin": {"max_notes": 64, "note_ttl_ms": 5000},
