@@ -1,4 +1,5 @@
 #include "access.h"
+#include "util.h"
 
 #include <string.h>
 #include <strings.h>
@@ -44,15 +45,6 @@ void rn_access_resolve_client(const rn_server_options *o, char *peer, size_t siz
     }
 }
 
-/* Compare without an early exit, so timing says nothing of the token. */
-static bool token_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-    unsigned char diff = alen != blen;
-    for (size_t i = 0; i < alen; i++)
-        diff |= (unsigned char)a[i] ^ (unsigned char)(i < blen ? b[i] : 0);
-    return diff == 0;
-}
-
 /* With tokens configured, a request needs "Authorization: Bearer T" (or
  * ranna-style "Basic T"), or ?token=T for browsers' WebSockets. */
 bool rn_access_authorized(const rn_server_options *o, const char *authz, const char *query_token)
@@ -78,7 +70,7 @@ bool rn_access_authorized(const rn_server_options *o, const char *authz, const c
     for (const char *p = list; p && *p;) {
         const char *nl = strchr(p, '\n');
         size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        ok |= token_equal(p, l, tok, tl);
+        ok |= rn_secret_equal(p, l, tok, tl);
         p = nl ? nl + 1 : NULL;
     }
     return ok;

@@ -22,6 +22,7 @@
 #include "envelope.h"
 #include "jbuf.h"
 #include "log.h"
+#include "util.h"
 
 #define LENSES_MAX_ENVS     64
 #define LENSES_MAX_TOKENS   256
@@ -452,15 +453,6 @@ static bool path_env(const char *path, const char **name, size_t *len)
     return false;
 }
 
-static bool token_eq(const char *a, const char *b, size_t blen)
-{
-    size_t al = strlen(a);
-    unsigned char diff = al != blen;
-    for (size_t i = 0; i < blen; i++)
-        diff |= (unsigned char)(a[i % (al ? al : 1)] ^ b[i]);
-    return !diff;
-}
-
 /* The Lenses token an "Authorization: Bearer T" header names, or NULL. */
 static const lenses_token *lenses_token_of(const char *a)
 {
@@ -474,7 +466,7 @@ static const lenses_token *lenses_token_of(const char *a)
         alen--;
     const lenses_token *tok = NULL;
     for (size_t i = 0; i < cfg.ntokens; i++)
-        if (token_eq(cfg.tokens[i].token, a, alen))
+        if (rn_secret_equal(cfg.tokens[i].token, strlen(cfg.tokens[i].token), a, alen))
             tok = &cfg.tokens[i];
     return alen ? tok : NULL;
 }
@@ -512,7 +504,7 @@ static int lenses_ws_accept(void *state, rn_http *h, char *msg, size_t size)
         alen--;
     const lenses_token *tok = NULL;
     for (size_t i = 0; i < cfg.ntokens; i++)
-        if (token_eq(cfg.tokens[i].token, a, alen))
+        if (rn_secret_equal(cfg.tokens[i].token, strlen(cfg.tokens[i].token), a, alen))
             tok = &cfg.tokens[i];
     if (!tok || !alen) {
         snprintf(msg, size, "invalid token");

@@ -206,16 +206,6 @@ static void write_user_fields(rn_jbuf *f, const char *user)
                    admin ? "true" : "false", (unsigned long long)G.session_timeout_ms);
 }
 
-/* Compare without an early exit, so timing tells nothing of the password. */
-static bool secret_equal(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = (unsigned char)(la != lb);
-    for (size_t i = 0; i < la; i++)
-        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-    return diff == 0 && lb;
-}
-
 static void rest_login(rn_http *h, const lk_out *o, const char *ticket)
 {
     size_t len;
@@ -268,7 +258,8 @@ static void rest_login(rn_http *h, const lk_out *o, const char *ticket)
             if (!strcmp(G.users[i].user, name))
                 u = &G.users[i];
         /* compare even for an unknown user, so timing does not tell */
-        bool ok = secret_equal(pass, u ? u->password : "\x01");
+        const char *want = u ? u->password : "\x01";
+        bool ok = rn_secret_equal(want, strlen(want), pass, strlen(pass));
         if (!u || !ok) {
             rn_log(RN_LOG_INFO, "linkis.login_failed", "peer=%s", rn_http_peer(h));
             lk_out_error(o, LK_ST_ERROR, "wrong user name or password(用户名或密码错误)！", 0);

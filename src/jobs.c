@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "runlimits.h"
+#include "util.h"
 
 #define JOB_MAX_ARGS  RN_JOB_MAX_ARGS
 #define JOB_MAX_ENV   256
@@ -28,15 +29,6 @@ static void jobs_retire_check(rn_jobs *jobs);
 static void jobs_finish_shutdown(rn_jobs *jobs);
 static void jobs_warm_later(rn_jobs *jobs);
 static void jobs_set_warm_shape(rn_jobs *jobs, const rn_box_options *o);
-
-static void strv_free(char **v)
-{
-    if (!v)
-        return;
-    for (char **p = v; *p; p++)
-        free(*p);
-    free(v);
-}
 
 /* The request's variables are the program's: the compile stage gets the
  * spec's environment alone, so what a client sets (NODE_OPTIONS, GCC's
@@ -52,10 +44,10 @@ static int job_build_env(rn_job *job, const rn_job_request *req)
 static void job_free(rn_job *job)
 {
     free(job->code);
-    strv_free(job->compile_argv);
-    strv_free(job->run_argv);
-    strv_free(job->env);
-    strv_free(job->compile_env);
+    rn_strv_free(job->compile_argv);
+    rn_strv_free(job->run_argv);
+    rn_strv_free(job->env);
+    rn_strv_free(job->compile_env);
     free(job->stdin_data);
     for (size_t i = 0; i < job->nbinds; i++) {
         free((char *)job->binds[i].src);

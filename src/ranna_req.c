@@ -1,17 +1,11 @@
 #include "ranna_req.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define REQ_MAX_ITEMS 256
-
-static void strv_free(char **v)
-{
-    for (size_t i = 0; v && v[i]; i++)
-        free(v[i]);
-    free(v);
-}
 
 int ranna_req_parse(const cJSON *obj, ranna_req *req, char *msg, size_t size)
 {
@@ -139,7 +133,7 @@ int ranna_req_parse(const cJSON *obj, ranna_req *req, char *msg, size_t size)
 void ranna_req_free(ranna_req *req)
 {
     free(req->args); /* borrowed strings */
-    strv_free(req->env);
+    rn_strv_free(req->env);
     req->args = NULL;
     req->env = NULL;
 }

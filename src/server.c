@@ -62,11 +62,6 @@ static const struct {
 _Static_assert(sizeof(known_headers) / sizeof(known_headers[0]) == RN_SERVER_NHEADERS,
                "server_priv.h's header count");
 
-uint64_t rn_srv_now_ms(void)
-{
-    return uv_hrtime() / 1000000u;
-}
-
 static char *copy_header(struct lws *wsi, int tok, const char *name)
 {
     char cname[64];
@@ -189,7 +184,7 @@ static void conn_update_pressure(rn_conn *c)
     uint64_t high = c->server->opts.queue_bytes;
     if (c->qbytes > high) {
         if (!c->over_since)
-            c->over_since = rn_srv_now_ms();
+            c->over_since = rn_now_ms();
         conn_set_jobs_paused(c, true);
     } else if (c->qbytes <= high / 4) {
         c->over_since = 0;
@@ -358,7 +353,7 @@ void rn_srv_conn_closed(rn_conn *c)
     s->nconns--;
     rn_log(RN_LOG_INFO, "conn.close", "conn=%lu envelope=%s peer=%s runs=%u duration_ms=%llu",
            c->id, c->env->name, c->peer, c->njobs,
-           (unsigned long long)(rn_srv_now_ms() - c->opened_ms));
+           (unsigned long long)(rn_now_ms() - c->opened_ms));
     /* Every run of a vanished client dies now. */
     for (unsigned i = 0; i < c->njobs; i++)
         rn_job_kill(c->jobs[i]);
@@ -513,7 +508,7 @@ static void sock_add(rn_server *s, struct lws *wsi)
     if (!k)
         return; /* untracked: lws's own timeouts still apply */
     k->wsi = wsi;
-    k->deadline_ms = rn_srv_now_ms() + request_timeout(s);
+    k->deadline_ms = rn_now_ms() + request_timeout(s);
     k->next = s->socks;
     if (s->socks)
         s->socks->prev = k;
@@ -794,7 +789,7 @@ static int http_build(rn_http *h, struct lws *wsi)
     h->out = buf;
     h->out_off = LWS_PRE;
     h->out_len = (size_t)(p - buf);
-    h->out_progress_ms = rn_srv_now_ms();
+    h->out_progress_ms = rn_now_ms();
     return 0;
 fail:
     free(buf);
@@ -827,7 +822,7 @@ static int http_write_step(rn_http *h)
         if (lws_write(wsi, h->out + h->out_off, n, LWS_WRITE_RAW) < 0)
             goto fail;
         h->out_off += n;
-        h->out_progress_ms = rn_srv_now_ms();
+        h->out_progress_ms = rn_now_ms();
         if (lws_partial_buffered(wsi)) {
             h->partial = true;
             goto stalled;
@@ -858,7 +853,7 @@ static int http_write_step(rn_http *h)
     rn_http_release(h); /* the session's reference */
     return 1;
 stalled:
-    if (rn_srv_now_ms() - h->out_progress_ms <= h->server->opts.idle_client_ms)
+    if (rn_now_ms() - h->out_progress_ms <= h->server->opts.idle_client_ms)
         return 0;
     rn_log(RN_LOG_WARN, "http.slow_client", "peer=%s", h->peer);
 fail:
@@ -1294,7 +1289,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         c->refs = 1;
         c->open = true;
         c->id = ++s->next_id;
-        c->opened_ms = rn_srv_now_ms();
+        c->opened_ms = rn_now_ms();
         lws_hdr_copy(wsi, c->path, sizeof(c->path), WSI_TOKEN_GET_URI);
         lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
         copy_headers(wsi, c->headers);
@@ -1355,7 +1350,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 static void server_sweep(uv_timer_t *t)
 {
     rn_server *s = t->data;
-    uint64_t now = rn_srv_now_ms();
+    uint64_t now = rn_now_ms();
 #ifdef __GLIBC__
     if (now - s->trimmed_ms >= SERVER_TRIM_MS) {
         s->trimmed_ms = now;
@@ -1586,7 +1581,7 @@ static void server_destroy(uv_timer_t *t)
 static void server_check_closed(uv_timer_t *t)
 {
     rn_server *s = t->data;
-    if (s->nconns == 0 || rn_srv_now_ms() - s->drain_started >= SERVER_CLOSE_GRACE_MS) {
+    if (s->nconns == 0 || rn_now_ms() - s->drain_started >= SERVER_CLOSE_GRACE_MS) {
         uv_timer_stop(t);
         server_destroy(t);
     }
@@ -1602,7 +1597,7 @@ void rn_server_shutdown(rn_server *s, void (*done)(void *ud), void *ud)
     for (rn_conn *c = s->conns; c; c = c->next)
         rn_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
     /* Give close frames a moment to go out, then tear the context down. */
-    s->drain_started = rn_srv_now_ms();
+    s->drain_started = rn_now_ms();
     uv_timer_start(&s->close_timer, server_check_closed, 0, 50);
 }
 

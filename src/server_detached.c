@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jbuf.h"
 #include "server_priv.h"
 
 int rn_server_new_detached(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
@@ -47,7 +48,7 @@ rn_conn *rn_conn_new_detached(rn_server *s, const char *path, const char *const 
     c->tap = tap;
     c->tap_ud = ud;
     c->id = ++s->next_id;
-    c->opened_ms = rn_srv_now_ms();
+    c->opened_ms = rn_now_ms();
     snprintf(c->path, sizeof(c->path), "%s", path);
     snprintf(c->peer, sizeof(c->peer), "127.0.0.1");
     rn_srv_set_headers(c->headers, headers);

@@ -144,9 +144,6 @@ typedef struct srv_link {
     struct srv_link *next;   /* kept links (see link_release) */
 } srv_link;
 
-/* Milliseconds on the loop's monotonic clock. */
-uint64_t rn_srv_now_ms(void);
-
 /* A copied request header by lower-case name, or NULL. */
 const char *rn_srv_find_header(char *const *hdrs, const char *name);
 
