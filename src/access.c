@@ -1,6 +1,7 @@
 #include "access.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -45,13 +46,10 @@ void rn_access_resolve_client(const rn_server_options *o, char *peer, size_t siz
     }
 }
 
-/* With tokens configured, a request needs "Authorization: Bearer T" (or
- * ranna-style "Basic T"), or ?token=T for browsers' WebSockets. */
-bool rn_access_authorized(const rn_server_options *o, const char *authz, const char *query_token)
+/* The token a request presents: "Authorization: Bearer T" (or ranna-style
+ * "Basic T"), else ?token=T (browsers' WebSockets); NULL if none. */
+static const char *presented_token(const char *authz, const char *query_token)
 {
-    const char *list = o->auth_tokens;
-    if (!list || !*list)
-        return true;
     const char *tok = NULL;
     if (authz) {
         if (!strncasecmp(authz, "bearer ", 7))
@@ -61,19 +59,67 @@ bool rn_access_authorized(const rn_server_options *o, const char *authz, const c
     }
     if (!tok)
         tok = query_token;
+    while (tok && *tok == ' ')
+        tok++;
+    return tok;
+}
+
+bool rn_access_identify(const rn_server_options *o, const char *authz, const char *query_token,
+                        char *user, size_t size, bool *admin)
+{
+    const char *tokens = o->auth_tokens ? o->auth_tokens : "";
+    const char *users = o->auth_users ? o->auth_users : "";
+    snprintf(user, size, "anonymous");
+    *admin = false;
+    if (!*tokens && !*users)
+        return true; /* no authentication: one tenant, anonymous */
+    const char *tok = presented_token(authz, query_token);
     if (!tok)
         return false;
-    while (*tok == ' ')
-        tok++;
-    bool ok = false;
     size_t tl = strlen(tok);
-    for (const char *p = list; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        ok |= rn_secret_equal(p, l, tok, tl);
-        p = nl ? nl + 1 : NULL;
+    bool ok = false;
+    /* Every entry is compared, whichever matches, so timing says nothing. */
+    for (const char *p = tokens; *p;) {
+        const char *nl = strchrnul(p, '\n');
+        ok |= rn_secret_equal(p, (size_t)(nl - p), tok, tl);
+        p = *nl ? nl + 1 : nl;
+    }
+    const char *named = NULL;
+    size_t named_len = 0;
+    for (const char *p = users; *p;) {
+        const char *nl = strchrnul(p, '\n');
+        const char *colon = memchr(p, ':', (size_t)(nl - p));
+        if (colon && rn_secret_equal(colon + 1, (size_t)(nl - colon - 1), tok, tl)) {
+            named = p;
+            named_len = (size_t)(colon - p);
+        }
+        p = *nl ? nl + 1 : nl;
+    }
+    if (named) {
+        snprintf(user, size, "%.*s", (int)named_len, named);
+        *admin = rn_access_list_has(o->auth_admins, user);
+        return true;
     }
     return ok;
+}
+
+bool rn_access_authorized(const rn_server_options *o, const char *authz, const char *query_token)
+{
+    char user[128];
+    bool admin;
+    return rn_access_identify(o, authz, query_token, user, sizeof(user), &admin);
+}
+
+bool rn_access_list_has(const char *list, const char *item)
+{
+    size_t il = strlen(item);
+    for (const char *p = list ? list : ""; *p;) {
+        const char *nl = strchrnul(p, '\n');
+        if ((size_t)(nl - p) == il && !memcmp(p, item, il))
+            return true;
+        p = *nl ? nl + 1 : nl;
+    }
+    return false;
 }
 
 /* Whether list (newline-separated) has item, ignoring case. */

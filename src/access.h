@@ -15,10 +15,19 @@
  * trusted proxy: the right-most X-Forwarded-For entry that is not one. */
 void rn_access_resolve_client(const rn_server_options *o, char *peer, size_t size, const char *xff);
 
-/* With auth.tokens set, whether "Authorization: Bearer T" (or "Basic T")
- * or the ?token= value names one of them (compared in constant time);
- * true when none is configured. */
+/* With auth.tokens or auth.users set, whether "Authorization: Bearer T"
+ * (or "Basic T") or the ?token= value names one of them (compared in
+ * constant time); true when none is configured. */
 bool rn_access_authorized(const rn_server_options *o, const char *authz, const char *query_token);
+
+/* The same check, also naming the tenant: the user whose auth.users token
+ * was presented (admin when listed in auth.admins), else "anonymous" (no
+ * authentication, or a plain auth.tokens token). */
+bool rn_access_identify(const rn_server_options *o, const char *authz, const char *query_token,
+                        char *user, size_t size, bool *admin);
+
+/* Whether item is one of the newline-separated entries of list. */
+bool rn_access_list_has(const char *list, const char *item);
 
 /* Whether a Host header names this server: a loopback name, the listen
  * address, or security.hosts; NULL (no Host) is allowed. */

@@ -52,6 +52,8 @@ typedef struct {
     uint64_t warm; /* sandboxes built ahead, waiting for a run */
     /* security: lists are newline-separated */
     char auth_tokens[8192];
+    char auth_users[8192];  /* "name:token" entries: tenants */
+    char auth_admins[2048]; /* user names that see every tenant's records */
     char origins[4096];
     char hosts[2048];
     char trusted_proxies[2048];

@@ -156,15 +156,18 @@ static bool admin_token(const char *token)
     return ok;
 }
 
-/* Who is asking: the login session's user; else Token-User (with users
- * off, or with an admin token); else "anonymous" with users off. An admin
- * token (Token-Code, or Authorization: Bearer) or an admin login makes an
+/* Who is asking: the login session's user; else the tenant the server's
+ * token names (auth.users; an admin tenant may name another user with
+ * Token-User); else Token-User (with users off, or with an admin token);
+ * else "anonymous" with users off. An admin token (Token-Code, or
+ * Authorization: Bearer), an admin login or an admin tenant makes an
  * admin. false = not logged in. */
-static bool request_caller(const char *ticket, const char *token_user, const char *token_code,
-                           const char *authz, lk_caller *c)
+static bool request_caller(const char *ticket, const char *tenant, bool tenant_admin,
+                           const char *token_user, const char *token_code, const char *authz,
+                           lk_caller *c)
 {
     memset(c, 0, sizeof(*c));
-    bool admin = admin_token(token_code);
+    bool admin = admin_token(token_code) || tenant_admin;
     if (!admin && authz && !strncasecmp(authz, "bearer ", 7))
         admin = admin_token(authz + 7);
     lk_session *s = session_find(ticket);
@@ -174,6 +177,13 @@ static bool request_caller(const char *ticket, const char *token_user, const cha
         for (size_t i = 0; i < G.nusers; i++)
             if (!strcmp(G.users[i].user, s->user))
                 admin |= G.users[i].admin;
+        c->admin = admin;
+        c->declared = true;
+        return true;
+    }
+    if (tenant && strcmp(tenant, "anonymous") && lk_name_ok(tenant)) {
+        bool other = token_user && lk_name_ok(token_user) && admin;
+        snprintf(c->user, sizeof(c->user), "%s", other ? token_user : tenant);
         c->admin = admin;
         c->declared = true;
         return true;
@@ -424,7 +434,9 @@ static void linkis_ws_message(void *state, rn_conn *c, const char *msg, size_t l
         goto out;
     }
     lk_caller who;
-    if (!request_caller(w ? w->ticket : NULL, rn_conn_header(c, "token-user"),
+    bool tenant_admin;
+    const char *tenant = rn_conn_user(c, &tenant_admin);
+    if (!request_caller(w ? w->ticket : NULL, tenant, tenant_admin, rn_conn_header(c, "token-user"),
                         rn_conn_header(c, "token-code"), rn_conn_header(c, "authorization"),
                         &who)) {
         lk_out_error(&o, LK_ST_NOLOGIN, nologin_msg, 0);
@@ -471,8 +483,11 @@ static void linkis_http(void *state, rn_http *h)
         return;
     }
     lk_caller who;
-    if (!request_caller(ticket, rn_http_header(h, "token-user"), rn_http_header(h, "token-code"),
-                        rn_http_header(h, "authorization"), &who)) {
+    bool tenant_admin;
+    const char *tenant = rn_http_user(h, &tenant_admin);
+    if (!request_caller(ticket, tenant, tenant_admin, rn_http_header(h, "token-user"),
+                        rn_http_header(h, "token-code"), rn_http_header(h, "authorization"),
+                        &who)) {
         lk_out_error(&o, LK_ST_NOLOGIN, nologin_msg, 0);
         return;
     }

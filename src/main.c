@@ -452,6 +452,8 @@ int main(int argc, char **argv)
     sopts.states = app.states;
     sopts.request_timeout_ms = app.cfg.request_timeout_ms;
     sopts.auth_tokens = app.cfg.auth_tokens;
+    sopts.auth_users = app.cfg.auth_users;
+    sopts.auth_admins = app.cfg.auth_admins;
     sopts.origins = app.cfg.origins;
     sopts.hosts = app.cfg.hosts;
     sopts.trusted_proxies = app.cfg.trusted_proxies;
@@ -500,7 +502,7 @@ int main(int argc, char **argv)
            rn_server_port(app.server), nspecs, avail, app.cfg.specs);
     bool loopback = !strncmp(host, "127.", 4) || !strcmp(host, "localhost") ||
                     !strcmp(host, "[::1]") || !strcmp(host, "::1");
-    if (!loopback && !app.cfg.auth_tokens[0])
+    if (!loopback && !app.cfg.auth_tokens[0] && !app.cfg.auth_users[0])
         rn_log(RN_LOG_WARN, "security.no_auth",
                "listen=%s msg=\"listening beyond loopback without auth.tokens: anyone who can "
                "reach this port can run code\"",

@@ -685,6 +685,20 @@ int rn_http_query(const rn_http *h, const char *name, char *buf, size_t size)
     return -ENOENT;
 }
 
+const char *rn_http_user(const rn_http *h, bool *admin)
+{
+    if (admin)
+        *admin = h->admin;
+    return h->user[0] ? h->user : "anonymous";
+}
+
+const char *rn_conn_user(const rn_conn *c, bool *admin)
+{
+    if (admin)
+        *admin = c->admin;
+    return c->user[0] ? c->user : "anonymous";
+}
+
 bool rn_http_authorized(const rn_http *h)
 {
     char qt[512];
@@ -982,9 +996,10 @@ static void http_dispatch(rn_server *s, rn_http *h)
     if (http_access(s, h))
         return;
     unsigned flags = http_flags(s, h);
-    if (!(flags & (RN_ROUTE_PUBLIC | RN_ROUTE_OWN_AUTH)) &&
-        !rn_access_authorized(&s->opts, rn_srv_find_header(h->headers, "authorization"),
-                              rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
+    bool known = rn_access_identify(&s->opts, rn_srv_find_header(h->headers, "authorization"),
+                                    rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL,
+                                    h->user, sizeof(h->user), &h->admin);
+    if (!(flags & (RN_ROUTE_PUBLIC | RN_ROUTE_OWN_AUTH)) && !known) {
         static const char msg[] = "{\"error\":\"unauthorized\",\"code\":401}";
         rn_http_add_header(h, "www-authenticate", "Bearer realm=\"runnel\"");
         rn_http_reply(h, 401, "application/json", msg, sizeof(msg) - 1);
@@ -1295,6 +1310,12 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         copy_headers(wsi, c->headers);
         rn_access_resolve_client(&s->opts, c->peer, sizeof(c->peer),
                                  rn_srv_find_header(c->headers, "x-forwarded-for"));
+        {
+            char qt[512];
+            const char *q = lws_get_urlarg_by_name(wsi, "token=", qt, (int)sizeof(qt)) ? qt : NULL;
+            rn_access_identify(&s->opts, rn_srv_find_header(c->headers, "authorization"), q,
+                               c->user, sizeof(c->user), &c->admin);
+        }
         unsigned env_flags = 0;
         c->env = find_ws_envelope(s, c->path, &c->env_state, &env_flags);
         if (!c->env) {

@@ -32,6 +32,8 @@ typedef struct {
     uint64_t idle_client_ms;     /* a client that reads nothing this long is dropped */
     uint64_t request_timeout_ms; /* an HTTP request must arrive whole in this (0 = 10 s) */
     const char *auth_tokens;     /* newline-separated bearer tokens; "" = no auth */
+    const char *auth_users;      /* newline-separated "name:token" tenants */
+    const char *auth_admins;     /* newline-separated admin user names */
     const char *origins;         /* newline-separated allowed Origins ("*" = any) */
     const char *hosts;           /* newline-separated extra Host names ("*" = any) */
     const char *trusted_proxies; /* newline-separated peers whose X-Forwarded-For counts */
@@ -125,6 +127,12 @@ const char *rn_http_header(const rn_http *h, const char *name);
 /* Whether the request carries a valid server-wide token (auth.tokens), or
  * none is configured. */
 bool rn_http_authorized(const rn_http *h);
+
+/* The tenant of a request or connection: the user its token names
+ * (auth.users), else "anonymous"; *admin (may be NULL) when the user is in
+ * auth.admins. */
+const char *rn_http_user(const rn_http *h, bool *admin);
+const char *rn_conn_user(const rn_conn *c, bool *admin);
 
 /* The request body (NUL-terminated), possibly empty. */
 const char *rn_http_body(const rn_http *h, size_t *len);

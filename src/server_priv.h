@@ -32,6 +32,8 @@ struct rn_conn {
     bool open;
     char path[SERVER_MAX_PATH];
     char peer[64];
+    char user[128]; /* the tenant its token names (auth.users), else "anonymous" */
+    bool admin;
     char *headers[RN_SERVER_NHEADERS];
     void *data;
     void (*data_free)(void *);
@@ -67,6 +69,8 @@ struct rn_http {
     char method[12];
     char path[SERVER_MAX_PATH];
     char peer[64];
+    char user[128]; /* the tenant its token names (auth.users), else "anonymous" */
+    bool admin;
     char *headers[RN_SERVER_NHEADERS];
     char *query; /* raw "a=b&c=d" */
     char *body;

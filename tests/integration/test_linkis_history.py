@@ -256,6 +256,39 @@ def test_corrupt_database_moved_aside(lk):
     assert wait_history(server, tid)["status"] == "Succeed"
 
 
+def test_tenants_from_server_tokens(server_factory, linkis_specs):  # noqa: F811
+    """auth.users: a token names its tenant, who sees only their own tasks
+    whatever Token-User says; an auth.admins tenant sees everyone's; a plain
+    auth.tokens token is the anonymous tenant; no token gets 401."""
+    server = server_factory(_specs=linkis_specs, _config={"auth": {
+        "tokens": ["plain-token-0"],
+        "users": ["alice:tok-alice-1", "bob:tok-bob-2", "root:tok-root-3"],
+        "admins": ["root"]}})
+    alice = {"Authorization": "Bearer tok-alice-1"}
+    bob = {"Authorization": "Bearer tok-bob-2"}
+    root = {"Authorization": "Bearer tok-root-3"}
+    # alice names bob in Token-User: her token decides who she is
+    _, tid_a = cli_submit(server, "print('a')", "python", user="alice",
+                          headers=dict(alice, **{"Token-User": "bob"}))
+    task = wait_history(server, tid_a, alice)
+    assert (task["umUser"], task["executeUser"]) == ("alice", "alice")
+    _, tid_b = cli_submit(server, "print('b')", "python", user="bob", headers=bob)
+    wait_history(server, tid_b, bob)
+    st, _, r = history(server, tid_a, bob)
+    assert r["status"] == 1 and r["message"].startswith("The corresponding job was not found")
+    st, _, r = history(server, tid_a, dict(bob, **{"Token-User": "alice"}))
+    assert r["status"] == 1, r
+    st, _, r = rest(server, "GET", f"{HISTORY}/list", headers=alice)
+    assert [t["taskID"] for t in r["data"]["tasks"]] == [tid_a]
+    st, _, r = rest(server, "GET", f"{HISTORY}/list?isAdminView=true", headers=root)
+    assert sorted(t["taskID"] for t in r["data"]["tasks"]) == [tid_a, tid_b]
+    st, _, r = rest(server, "GET", f"{HISTORY}/list", headers={
+        "Authorization": "Bearer plain-token-0"})
+    assert st == 200 and r["data"]["tasks"] == [], r
+    st, _, _ = server.http("GET", f"{HISTORY}/list")
+    assert st == 401
+
+
 # --------------------------------------------------------------------------
 # users
 # --------------------------------------------------------------------------
