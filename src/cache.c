@@ -395,6 +395,25 @@ void rn_cache_key(const char *language, const char *const *compile_argv, const c
     key[KEY_LEN] = '\0';
 }
 
+void rn_cache_key_add(char key[65], const char *name, const void *data, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    sha256_ctx ctx;
+    uint8_t digest[32];
+
+    sha256_init(&ctx);
+    hash_field(&ctx, "runnel-cache-file", 17);
+    hash_field(&ctx, key, KEY_LEN);
+    hash_field(&ctx, name != NULL ? name : "", name != NULL ? strlen(name) : 0);
+    hash_field(&ctx, data, len);
+    sha256_final(&ctx, digest);
+    for (int i = 0; i < 32; i++) {
+        key[2 * i] = hex[digest[i] >> 4];
+        key[2 * i + 1] = hex[digest[i] & 15];
+    }
+    key[KEY_LEN] = '\0';
+}
+
 /* Record use on disk too, so LRU order survives a restart. */
 static void touch(rn_cache *c, cache_entry *e)
 {

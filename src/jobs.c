@@ -11,6 +11,7 @@
 #include "../sandbox/rmtree.h"
 #include "cache.h"
 #include "jbuf.h"
+#include "job_files.h"
 #include "log.h"
 #include "metrics.h"
 #include "runner.h"
@@ -37,6 +38,9 @@ struct rn_job {
     char *stdin_data;
     size_t stdin_len;
     bool keep_stdin;
+    rn_job_files files; /* the request's extra files and entry name */
+    bool compile_fds;   /* the compiler's output keeps its fd */
+    uint64_t stage_bytes[3];
     rn_box_bind *binds; /* the request's extra binds (owned copies) */
     size_t nbinds;
     rn_spec_limits lim;         /* run stage */
@@ -188,27 +192,55 @@ static uint64_t lower(uint64_t cur, uint64_t req)
     return req && req < cur ? req : cur;
 }
 
-static void job_limits(rn_job *job, const rn_jobs_limits *d, const rn_job_request *req)
+void rn_jobs_limits_of(const rn_jobs_limits *d, const rn_spec *spec, rn_spec_limits *run,
+                       rn_spec_limits *compile)
 {
-    const rn_spec_limits *s = &job->spec->limits, *c = &job->spec->compile_limits;
-    job->lim.wall_ms = lower(pick(s->wall_ms, d->wall_ms), req->wall_ms);
-    job->lim.cpu_ms = pick(s->cpu_ms, d->cpu_ms ? d->cpu_ms : job->lim.wall_ms);
-    if (job->lim.cpu_ms > job->lim.wall_ms)
-        job->lim.cpu_ms = job->lim.wall_ms;
-    job->lim.memory_bytes = lower(pick(s->memory_bytes, d->memory_bytes), req->memory_bytes);
-    job->lim.output_bytes = lower(pick(s->output_bytes, d->output_bytes), req->output_bytes);
-    job->lim.tmp_bytes = pick(s->tmp_bytes, d->tmp_bytes);
-    job->lim.pids = (unsigned)pick(s->pids, d->pids);
-    job->lim.nofile = (unsigned)pick(s->nofile, d->nofile);
+    const rn_spec_limits *s = &spec->limits, *c = &spec->compile_limits;
+    run->wall_ms = pick(s->wall_ms, d->wall_ms);
+    run->cpu_ms = pick(s->cpu_ms, d->cpu_ms ? d->cpu_ms : run->wall_ms);
+    if (run->cpu_ms > run->wall_ms)
+        run->cpu_ms = run->wall_ms;
+    run->memory_bytes = pick(s->memory_bytes, d->memory_bytes);
+    run->output_bytes = pick(s->output_bytes, d->output_bytes);
+    run->tmp_bytes = pick(s->tmp_bytes, d->tmp_bytes);
+    run->pids = (unsigned)pick(s->pids, d->pids);
+    run->nofile = (unsigned)pick(s->nofile, d->nofile);
     /* The compile stage is the operator's toolchain, not the user's
      * program: its own spec limits, else the run stage's. */
+    compile->wall_ms = pick(c->wall_ms, run->wall_ms);
+    compile->cpu_ms = pick(c->cpu_ms, compile->wall_ms);
+    compile->memory_bytes = pick(c->memory_bytes, run->memory_bytes);
+    compile->output_bytes = pick(c->output_bytes, run->output_bytes);
+    compile->tmp_bytes = pick(c->tmp_bytes, run->tmp_bytes);
+    compile->pids = (unsigned)pick(c->pids, run->pids);
+    compile->nofile = (unsigned)pick(c->nofile, run->nofile);
+}
+
+static void job_limits(rn_job *job, const rn_jobs_limits *d, const rn_job_request *req)
+{
+    rn_spec_limits run, compile;
+    rn_jobs_limits_of(d, job->spec, &run, &compile);
+    job->lim = run;
+    job->lim.wall_ms = lower(run.wall_ms, req->wall_ms);
+    job->lim.cpu_ms = lower(run.cpu_ms, req->cpu_ms);
+    if (job->lim.cpu_ms > job->lim.wall_ms)
+        job->lim.cpu_ms = job->lim.wall_ms;
+    job->lim.memory_bytes = lower(run.memory_bytes, req->memory_bytes);
+    job->lim.output_bytes = lower(run.output_bytes, req->output_bytes);
+    job->compile_lim = compile;
+    if (req->compile_limits) {
+        job->compile_lim.wall_ms = lower(compile.wall_ms, req->compile_wall_ms);
+        job->compile_lim.cpu_ms = lower(compile.cpu_ms, req->compile_cpu_ms);
+        job->compile_lim.memory_bytes = lower(compile.memory_bytes, req->compile_memory_bytes);
+        return;
+    }
+    /* The request's run limits bound the compile stage where the spec
+     * gives it none of its own. */
+    const rn_spec_limits *c = &job->spec->compile_limits;
     job->compile_lim.wall_ms = pick(c->wall_ms, job->lim.wall_ms);
     job->compile_lim.cpu_ms = pick(c->cpu_ms, job->compile_lim.wall_ms);
     job->compile_lim.memory_bytes = pick(c->memory_bytes, job->lim.memory_bytes);
     job->compile_lim.output_bytes = pick(c->output_bytes, job->lim.output_bytes);
-    job->compile_lim.tmp_bytes = pick(c->tmp_bytes, job->lim.tmp_bytes);
-    job->compile_lim.pids = (unsigned)pick(c->pids, job->lim.pids);
-    job->compile_lim.nofile = (unsigned)pick(c->nofile, job->lim.nofile);
 }
 
 static void job_free(rn_job *job)
@@ -218,6 +250,7 @@ static void job_free(rn_job *job)
     strv_free(job->run_argv);
     strv_free(job->env);
     free(job->stdin_data);
+    rn_job_files_free(&job->files);
     for (size_t i = 0; i < job->nbinds; i++) {
         free((char *)job->binds[i].src);
         free((char *)job->binds[i].dst);
@@ -413,6 +446,21 @@ static rn_job_end map_reason(rn_box_reason r)
     return RN_JOB_END_INTERNAL;
 }
 
+/* One stage's own figures (the job's reason may still change after). */
+static void job_stage_result(rn_job *job, rn_job_stage_result *st, const rn_box_result *br)
+{
+    st->ran = true;
+    st->reason = map_reason(br->reason);
+    st->exit_code = br->reason == RN_BOX_EXITED ? br->exit_code : -1;
+    st->signal = br->signal;
+    st->wall_ms = br->wall_ms;
+    st->cpu_ms = br->cpu_ms;
+    st->memory_peak = br->memory_peak;
+    st->stdout_bytes = job->stage_bytes[1];
+    st->stderr_bytes = job->stage_bytes[2];
+    job->stage_bytes[1] = job->stage_bytes[2] = 0;
+}
+
 static void job_account(rn_job *job, const rn_box_result *br)
 {
     job->res.cpu_ms += br->cpu_ms;
@@ -442,14 +490,17 @@ static void job_on_output(rn_runner *r, int fd, const char *data, size_t len, vo
         job->stage == RN_JOB_COMPILING ? job->compile_lim.output_bytes : job->lim.output_bytes;
     if (job->output_over)
         return;
-    /* The compiler's stdout is diagnostics too: both go out as stderr. */
-    if (job->stage == RN_JOB_COMPILING)
-        fd = 2;
     if (job->output_bytes + len > limit) {
         len = (size_t)(limit - job->output_bytes);
         job->output_over = true;
+        job->res.output_over_fd = fd;
         rn_runner_kill(r, RN_BOX_OUTPUT_LIMIT);
     }
+    job->stage_bytes[fd == 1 ? 1 : 2] += len;
+    /* The compiler's stdout is diagnostics too: both go out as stderr,
+     * unless the request keeps them apart. */
+    if (job->stage == RN_JOB_COMPILING && !job->compile_fds)
+        fd = 2;
     job->output_bytes += len;
     if (len)
         job_emit(job, fd, data, len);
@@ -462,8 +513,12 @@ static void job_on_compile_exit(rn_runner *r, const rn_box_result *br, void *ud)
     (void)r;
     job->runner = NULL;
     job_account(job, br);
+    job_stage_result(job, &job->res.compile, br);
+    if (job->compile_fds)
+        job_flush_carry(job);
     if (job->kill_requested) {
         job->res.reason = RN_JOB_END_KILLED;
+        job->res.compile.reason = RN_JOB_END_KILLED;
         job_describe_end(job, &job->compile_lim, "compile stage: ");
         job_end(job);
         return;
@@ -506,13 +561,14 @@ static void job_on_run_exit(rn_runner *r, const rn_box_result *br, void *ud)
     (void)r;
     job->runner = NULL;
     job_account(job, br);
+    job_stage_result(job, &job->res.run, br);
     job->res.wall_ms = br->wall_ms;
     job_describe_end(job, &job->lim, "");
     job_end(job);
 }
 
 static void job_fill_box_options(rn_job *job, rn_box_options *o, const rn_spec_limits *lim,
-                                 rn_box_bind *binds, size_t *nbinds, rn_box_file *file,
+                                 rn_box_bind *binds, size_t *nbinds, rn_box_file *files,
                                  bool build_writable)
 {
     const rn_spec *spec = job->spec;
@@ -529,17 +585,14 @@ static void job_fill_box_options(rn_job *job, rn_box_options *o, const rn_spec_l
         n++;
     }
     *nbinds = n;
-    file->name = spec->filename;
-    file->data = job->code;
-    file->len = job->code_len;
-    file->mode = 0644;
+    size_t nfiles = rn_job_files_box(&job->files, spec->filename, job->code, job->code_len, files);
     memset(o, 0, sizeof(*o));
     o->envp = (const char *const *)job->env;
     o->cwd = "/work";
     o->binds = binds;
     o->nbinds = n;
-    o->files = file;
-    o->nfiles = 1;
+    o->files = files;
+    o->nfiles = nfiles;
     o->wall_ms = lim->wall_ms;
     o->cpu_ms = lim->cpu_ms;
     o->memory_bytes = lim->memory_bytes;
@@ -561,11 +614,11 @@ static void job_start_run(rn_job *job)
 {
     rn_box_bind binds[64];
     size_t nbinds;
-    rn_box_file file;
+    rn_box_file files[1 + RN_JOB_MAX_FILES];
     rn_box_options o;
     static const rn_runner_callbacks cbs = {job_on_output, job_on_run_exit};
 
-    job_fill_box_options(job, &o, &job->lim, binds, &nbinds, &file, false);
+    job_fill_box_options(job, &o, &job->lim, binds, &nbinds, files, false);
     o.argv = (const char *const *)job->run_argv;
     o.stdin_null = !job->keep_stdin && job->stdin_len == 0;
     /* A run stage whose root is the spec's alone (no compile cache
@@ -604,7 +657,7 @@ static void job_start_compile(rn_job *job)
     rn_jobs *jobs = job->jobs;
     rn_box_bind binds[64];
     size_t nbinds;
-    rn_box_file file;
+    rn_box_file files[1 + RN_JOB_MAX_FILES];
     rn_box_options o;
     static const rn_runner_callbacks cbs = {job_on_output, job_on_compile_exit};
     int err;
@@ -624,7 +677,7 @@ static void job_start_compile(rn_job *job)
     /* The compiler runs as the run's own unprivileged uid. */
     chmod(job->build_dir, 0777);
 
-    job_fill_box_options(job, &o, &job->compile_lim, binds, &nbinds, &file, true);
+    job_fill_box_options(job, &o, &job->compile_lim, binds, &nbinds, files, true);
     o.argv = (const char *const *)job->compile_argv;
     o.stdin_null = true;
     job->stage = RN_JOB_COMPILING;
@@ -659,6 +712,7 @@ static void job_start(rn_job *job)
     if (jobs->cache) {
         rn_cache_key(job->spec->name, (const char *const *)job->compile_argv, job->code,
                      job->code_len, job->cache_key);
+        rn_job_files_key(&job->files, job->cache_key);
         if (rn_cache_acquire(jobs->cache, job->cache_key, job->build_dir, sizeof(job->build_dir)) ==
             0) {
             job->cache_ref = true;
@@ -936,6 +990,12 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
         return -EINVAL;
     if (req->code_len > jobs->limits.code_bytes)
         return -E2BIG;
+    int ferr = rn_job_files_check(req, jobs->limits.code_bytes);
+    if (ferr < 0)
+        return ferr;
+    for (size_t i = 0; !req->entry_name && i < req->nfiles; i++)
+        if (!strcmp(req->files[i].name, spec->filename))
+            return -EINVAL;
     if (req->nargs > JOB_MAX_ARGS || req->nenv > JOB_MAX_ENV)
         return -E2BIG;
     if (req->stdin_len > JOB_STDIN_MAX)
@@ -965,6 +1025,7 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
     job->ud = ud;
     job->submitted_ms = rn_now_ms();
     job->keep_stdin = req->keep_stdin;
+    job->compile_fds = req->compile_fds;
     job->res.exit_code = -1;
     err = rn_random_hex(job->id, 32);
     if (err < 0)
@@ -983,11 +1044,16 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
         job->code_len = req->code_len;
     }
     if (spec->compile) {
-        err = rn_spec_expand_argv(spec, spec->compile, NULL, 0, &job->compile_argv);
+        err = rn_spec_expand_argv_as(spec, spec->compile, req->entry_name, NULL, 0,
+                                     &job->compile_argv);
         if (err < 0)
             goto fail;
     }
-    err = rn_spec_expand_argv(spec, spec->run, req->args, req->nargs, &job->run_argv);
+    err = rn_spec_expand_argv_as(spec, spec->run, req->entry_name, req->args, req->nargs,
+                                 &job->run_argv);
+    if (err < 0)
+        goto fail;
+    err = rn_job_files_copy(req, &job->files);
     if (err < 0)
         goto fail;
     err = job_build_env(job, req);
@@ -1059,6 +1125,13 @@ void rn_job_kill(rn_job *job)
     } else if (job->queued) {
         uv_timer_start(&job->defer, job_on_defer, 0, 0);
     }
+}
+
+int rn_job_signal(rn_job *job, int sig)
+{
+    if (job->ending || !job->runner)
+        return -ESRCH;
+    return rn_runner_signal(job->runner, sig);
 }
 
 void rn_job_pause(rn_job *job, bool pause)
