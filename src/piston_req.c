@@ -178,7 +178,7 @@ static bool set_ok(const long v[3], const char **pp, bool *bad)
             break;
         char op[3] = "";
         size_t n = 0;
-        while (n < 2 && strchr("<>=~^", *s) && !(n == 1 && op[0] != '<' && op[0] != '>'))
+        while (n < 2 && *s && strchr("<>=~^", *s) && !(n == 1 && op[0] != '<' && op[0] != '>'))
             op[n++] = *s++;
         op[n] = 0;
         if (!strcmp(op, "="))
