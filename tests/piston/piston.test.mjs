@@ -72,7 +72,8 @@ async function startServer(config = {}) {
   const logFile = path.join(dir, "runneld.log");
   const out = fs.openSync(logFile, "w");
   const proc = spawn(RUNNELD, ["--listen", `127.0.0.1:${port}`, "--specs", SPECS, "--config", cfg,
-    "--log-level", "info"], { stdio: ["ignore", out, out] });
+    "--log-level", "info"], { stdio: ["ignore", out, out], env: { ...process.env,
+    LSAN_OPTIONS: `suppressions=${path.join(REPO, "tests", "lsan.supp")}` } });
   const server = { port, proc, logFile, url: `http://127.0.0.1:${port}` };
   servers.push(server);
   const until = Date.now() + 60000;
@@ -482,7 +483,15 @@ try {
   log(`FAIL setup: ${e && e.stack ? e.stack : e}`);
 }
 for (const s of servers) {
+  const exited = new Promise((r) => (s.proc.exitCode !== null ? r() : s.proc.once("exit", r)));
   s.proc.kill("SIGTERM");
+  await Promise.race([exited, sleep(20000)]);
+  // a sanitizer build's findings fail the test
+  const text = fs.readFileSync(s.logFile, "utf8");
+  if (/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(text)) {
+    failures++;
+    log(`FAIL runneld reported a sanitizer error: ${s.logFile}`);
+  }
   if (failures) log(`runneld log: ${s.logFile}`);
 }
 clearTimeout(overall);
