@@ -433,7 +433,8 @@ static int get_piston(const cJSON *root, rn_spec *sp, char *errbuf, size_t errsi
         if (!valid_name(*a))
             rc = -EINVAL;
     if (rc < 0) {
-        set_err(errbuf, errsize, "field 'piston.aliases': must be an array of 1-64 of [A-Za-z0-9+#._-]");
+        set_err(errbuf, errsize,
+                "field 'piston.aliases': must be an array of 1-64 of [A-Za-z0-9+#._-]");
         return -EINVAL;
     }
     if (!sp->piston.aliases && !(sp->piston.aliases = calloc(1, sizeof(char *))))
@@ -519,7 +520,7 @@ static const char *const known_fields[] = {
     "name",           "display", "language", "aliases",        "filename",
     "compile",        "run",     "env",      "mounts",         "limits",
     "compile_limits", "inline",  "example",  "example_output", "packages",
-    "version_cmd",    "piston", NULL,
+    "version_cmd",    "piston",  NULL,
 };
 
 int rn_spec_parse(const char *json, size_t len, rn_spec **out, char *errbuf, size_t errsize)
