@@ -844,10 +844,36 @@ static int set_nonblock(int fd)
     return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
 }
 
+/* A relative path of at most RN_BOX_FILE_DEPTH segments, none of them
+ * empty, "." or ".." or longer than NAME_MAX. */
 static bool valid_file_name(const char *name)
 {
-    return name && *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..") &&
-           strlen(name) < NAME_MAX;
+    if (!name || !*name || strlen(name) > RN_BOX_FILE_NAME_MAX)
+        return false;
+    unsigned depth = 0;
+    for (const char *seg = name; seg; depth++) {
+        const char *slash = strchr(seg, '/');
+        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+        if (!len || len >= NAME_MAX || (seg[0] == '.' && (len == 1 || (len == 2 && seg[1] == '.'))))
+            return false;
+        seg = slash ? slash + 1 : NULL;
+    }
+    return depth <= RN_BOX_FILE_DEPTH;
+}
+
+/* The directories above a file in /work ("lib" and "lib/x" for
+ * "lib/x/y.py"), made before it is written; one already there is fine. */
+static int plan_file_dirs(rn_plan *run, const char *name)
+{
+    for (const char *s = strchr(name, '/'); s; s = strchr(s + 1, '/')) {
+        rn_op op = {.kind = RN_OP_MKDIR,
+                    .mode = 0755,
+                    .path = rn_plan_fmt(run, "/work/%.*s", (int)(s - name), name)};
+        int r = op.path ? rn_plan_add(run, &op) : -ENOMEM;
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }
 
 /* As root, a writable host directory must be writable by the run's host uid:
@@ -1099,6 +1125,8 @@ static int fill_run(rn_box *box, const rn_box_options *opts)
      * caller's workdir), before the program starts. */
     for (size_t i = 0; i < opts->nfiles; i++) {
         const rn_box_file *f = &opts->files[i];
+        if ((r = plan_file_dirs(run, f->name)) < 0)
+            return r;
         rn_op op = {.kind = RN_OP_WRITE,
                     .mode = f->mode ? f->mode & 07777 : 0644,
                     .path = rn_plan_fmt(run, "/work/%s", f->name),

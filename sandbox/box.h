@@ -137,11 +137,18 @@ typedef struct {
 
 /* One file placed in the work directory before the program starts. */
 typedef struct {
-    const char *name; /* relative to the work dir, no '/' and no ".." */
+    /* relative to the work dir; may hold subdirectories ("lib/util.py",
+     * made 0755 as needed): no leading '/', no empty, "." or ".."
+     * segment, at most RN_BOX_FILE_DEPTH segments and RN_BOX_FILE_NAME_MAX
+     * bytes */
+    const char *name;
     const void *data;
     size_t len;
     unsigned mode; /* e.g. 0644, 0755 */
 } rn_box_file;
+
+#define RN_BOX_FILE_DEPTH    16
+#define RN_BOX_FILE_NAME_MAX 1024
 
 /* Machine-wide settings, fixed for the life of a context. */
 typedef struct {
@@ -238,7 +245,8 @@ const char *rn_box_protection_name(unsigned bit);
 
 /* Start a run. On success *out owns three pipe fds and a pidfd, all
  * non-blocking and close-on-exec. Returns -EAGAIN when the uid range is
- * exhausted, -EINVAL for a bad option (file name with '/', relative or
+ * exhausted, -EINVAL for a bad option (a file name that is absolute, has an
+ * empty, "." or ".." segment or is too long or deep, a relative or
  * ".."-containing bind destination), -ENOENT for a missing non-optional
  * bind source or workdir, -E2BIG past 256 binds (system and run), the errno of a failed
  * clone or cgroup creation. A setup failure inside the child is not an error
@@ -295,6 +303,11 @@ int rn_box_reap(rn_box *box, rn_box_result *res);
  * enforcing the wall limit, discarding nothing (caller reads pipes first or
  * passes stdin_null and tiny outputs). */
 int rn_box_wait(rn_box *box, rn_box_result *res);
+
+/* Send sig to the run's program and its process group (the program leads
+ * one, as after setsid); the run's result then tells how it ended.
+ * -ESRCH when the program is gone, -EINVAL for a bad signal number. */
+int rn_box_signal(rn_box *box, int sig);
 
 /* Release a box; a box still running is killed (RN_BOX_KILLED) and reaped. */
 void rn_box_free(rn_box *box);

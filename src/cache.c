@@ -806,3 +806,14 @@ uint64_t rn_cache_bytes(const rn_cache *c)
 {
     return c->total;
 }
+
+void rn_cache_key_add(char key[65], const char *name, const void *data, size_t len)
+{
+    rn_cache_keyhash h;
+    rn_cache_keyhash_init(&h);
+    rn_cache_keyhash_field(&h, "runnel-cache-file", 17);
+    rn_cache_keyhash_field(&h, key, 64);
+    rn_cache_keyhash_field(&h, name ? name : "", name ? strlen(name) : 0);
+    rn_cache_keyhash_field(&h, data, len);
+    rn_cache_keyhash_final(&h, key);
+}

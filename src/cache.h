@@ -72,6 +72,11 @@ void rn_cache_keyhash_u64(rn_cache_keyhash *h, uint64_t v);
  * failure: a key no real content has, so a miss, never a wrong hit). */
 void rn_cache_keyhash_final(rn_cache_keyhash *h, char key[65]);
 
+/* Fold one more input of the compile into key (from rn_cache_key): a file
+ * beside the source (name, data), or the source's own name (name "",
+ * data the name). */
+void rn_cache_key_add(char key[65], const char *name, const void *data, size_t len);
+
 /* On a hit, write the entry's path into path, take a reference, mark it
  * recently used, and return 0; -ENOENT on a miss. */
 int rn_cache_acquire(rn_cache *cache, const char *key, char *path, size_t size);

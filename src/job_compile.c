@@ -68,8 +68,12 @@ static void job_on_compile_exit(rn_runner *r, const rn_box_result *br, void *ud)
     (void)r;
     job->runner = NULL;
     rn_job_account(job, br);
+    rn_job_stage_figures(job, &job->res.compile, br);
+    if (job->compile_fds)
+        rn_job_flush_carry(job);
     if (job->kill_requested) {
         job->res.reason = RN_JOB_END_KILLED;
+        job->res.compile.reason = RN_JOB_END_KILLED;
         rn_jobtext_describe(&job->res, &job->compile_lim, "compile stage: ");
         rn_job_finish(job);
         return;
@@ -116,7 +120,7 @@ static void job_start_compile(rn_job *job)
     rn_jobs *jobs = job->jobs;
     rn_box_bind binds[64];
     size_t nbinds;
-    rn_box_file file;
+    rn_box_file files[1 + RN_JOB_MAX_FILES];
     rn_box_options o;
     static const rn_runner_callbacks cbs = {rn_job_on_output, job_on_compile_exit};
     int err;
@@ -134,7 +138,7 @@ static void job_start_compile(rn_job *job)
     }
     job->build_is_tmp = true;
 
-    rn_job_box_options(job, &o, &job->compile_lim, binds, &nbinds, &file, true);
+    rn_job_box_options(job, &o, &job->compile_lim, binds, &nbinds, files, true);
     o.argv = (const char *const *)job->compile_argv;
     o.stdin_null = true;
     job->stage = RN_JOB_COMPILING;
@@ -158,6 +162,7 @@ void rn_job_start_compiled(rn_job *job)
     if (jobs->cache) {
         rn_compile_key(job->spec, job->compile_argv, job->compile_env, job->code, job->code_len,
                        job->cache_key);
+        rn_job_files_key(&job->files, job->cache_key);
         if (rn_cache_acquire(jobs->cache, job->cache_key, job->build_dir, sizeof(job->build_dir)) ==
             0) {
             job->cache_ref = true;

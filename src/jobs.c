@@ -47,6 +47,7 @@ static void job_free(rn_job *job)
     rn_strv_free(job->compile_argv);
     rn_strv_free(job->run_argv);
     rn_strv_free(job->env);
+    rn_job_files_free(&job->files);
     rn_strv_free(job->compile_env);
     free(job->stdin_data);
     for (size_t i = 0; i < job->nbinds; i++) {
@@ -75,7 +76,7 @@ static void job_release_build(rn_job *job)
     }
 }
 
-static void job_flush_carry(rn_job *job)
+void rn_job_flush_carry(rn_job *job)
 {
     for (int fd = 1; fd <= 2; fd++) {
         if (!job->carry_len[fd])
@@ -112,7 +113,7 @@ void rn_job_finish(rn_job *job)
         }
         job->queued = false;
     }
-    job_flush_carry(job);
+    rn_job_flush_carry(job);
     job_release_build(job);
     if (job->counted) {
         job->counted = false;
@@ -178,6 +179,20 @@ void rn_job_message(rn_job *job, const char *fmt, ...)
     va_end(ap);
 }
 
+void rn_job_stage_figures(rn_job *job, rn_job_stage_result *st, const rn_box_result *br)
+{
+    st->ran = true;
+    st->reason = rn_job_end_of_box(br->reason);
+    st->exit_code = br->reason == RN_BOX_EXITED ? br->exit_code : -1;
+    st->signal = br->signal;
+    st->wall_ms = br->wall_ms;
+    st->cpu_ms = br->cpu_ms;
+    st->memory_peak = br->memory_peak;
+    st->stdout_bytes = job->stage_bytes[1];
+    st->stderr_bytes = job->stage_bytes[2];
+    job->stage_bytes[1] = job->stage_bytes[2] = 0;
+}
+
 void rn_job_account(rn_job *job, const rn_box_result *br)
 {
     job->res.cpu_ms += br->cpu_ms;
@@ -207,14 +222,17 @@ void rn_job_on_output(rn_runner *r, int fd, const char *data, size_t len, void *
         job->stage == RN_JOB_COMPILING ? job->compile_lim.output_bytes : job->lim.output_bytes;
     if (job->output_over)
         return;
-    /* The compiler's stdout is diagnostics too: both go out as stderr. */
-    if (job->stage == RN_JOB_COMPILING)
-        fd = 2;
     if (job->output_bytes + len > limit) {
         len = (size_t)(limit - job->output_bytes);
         job->output_over = true;
+        job->res.output_over_fd = fd;
         rn_runner_kill(r, RN_BOX_OUTPUT_LIMIT);
     }
+    job->stage_bytes[fd == 1 ? 1 : 2] += len;
+    /* The compiler's stdout is diagnostics too: both go out as stderr,
+     * unless the request keeps them apart. */
+    if (job->stage == RN_JOB_COMPILING && !job->compile_fds)
+        fd = 2;
     job->output_bytes += len;
     if (len)
         job_emit(job, fd, data, len);
@@ -226,6 +244,7 @@ static void job_on_run_exit(rn_runner *r, const rn_box_result *br, void *ud)
     (void)r;
     job->runner = NULL;
     rn_job_account(job, br);
+    rn_job_stage_figures(job, &job->res.run, br);
     job->res.wall_ms = br->wall_ms;
     rn_jobtext_describe(&job->res, &job->lim, "");
     rn_job_finish(job);
@@ -235,7 +254,7 @@ static void job_on_run_exit(rn_runner *r, const rn_box_result *br, void *ud)
  * /build writable, the spec's environment and mounts only; the run stage
  * the request's environment and binds too. */
 void rn_job_box_options(rn_job *job, rn_box_options *o, const rn_spec_limits *lim,
-                        rn_box_bind *binds, size_t *nbinds, rn_box_file *file, bool compiling)
+                        rn_box_bind *binds, size_t *nbinds, rn_box_file *files, bool compiling)
 {
     const rn_spec *spec = job->spec;
     const bool build_writable = compiling;
@@ -252,17 +271,14 @@ void rn_job_box_options(rn_job *job, rn_box_options *o, const rn_spec_limits *li
         n++;
     }
     *nbinds = n;
-    file->name = spec->filename;
-    file->data = job->code;
-    file->len = job->code_len;
-    file->mode = 0644;
+    size_t nfiles = rn_job_files_box(&job->files, spec->filename, job->code, job->code_len, files);
     memset(o, 0, sizeof(*o));
     o->envp = (const char *const *)(compiling ? job->compile_env : job->env);
     o->cwd = "/work";
     o->binds = binds;
     o->nbinds = n;
-    o->files = file;
-    o->nfiles = 1;
+    o->files = files;
+    o->nfiles = nfiles;
     o->wall_ms = lim->wall_ms;
     o->cpu_ms = lim->cpu_ms;
     o->memory_bytes = lim->memory_bytes;
@@ -284,11 +300,11 @@ void rn_job_start_run(rn_job *job)
 {
     rn_box_bind binds[64];
     size_t nbinds;
-    rn_box_file file;
+    rn_box_file files[1 + RN_JOB_MAX_FILES];
     rn_box_options o;
     static const rn_runner_callbacks cbs = {rn_job_on_output, job_on_run_exit};
 
-    rn_job_box_options(job, &o, &job->lim, binds, &nbinds, &file, false);
+    rn_job_box_options(job, &o, &job->lim, binds, &nbinds, files, false);
     o.argv = (const char *const *)job->run_argv;
     o.stdin_null = !job->keep_stdin && job->stdin_len == 0;
     /* A run stage whose root is the spec's alone (no compile cache
@@ -566,6 +582,12 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
         return -EINVAL;
     if (req->code_len > jobs->limits.code_bytes)
         return -E2BIG;
+    int ferr = rn_job_files_check(req, jobs->limits.code_bytes);
+    if (ferr < 0)
+        return ferr;
+    for (size_t i = 0; !req->entry_name && i < req->nfiles; i++)
+        if (!strcmp(req->files[i].name, spec->filename))
+            return -EINVAL;
     if (req->nargs > JOB_MAX_ARGS || req->nenv > JOB_MAX_ENV)
         return -E2BIG;
     if (req->stdin_len > JOB_STDIN_MAX)
@@ -595,6 +617,7 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
     job->ud = ud;
     job->submitted_ms = rn_now_ms();
     job->keep_stdin = req->keep_stdin;
+    job->compile_fds = req->compile_fds;
     job->res.exit_code = -1;
     err = rn_random_hex(job->id, 32);
     if (err < 0)
@@ -613,11 +636,16 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
         job->code_len = req->code_len;
     }
     if (spec->compile) {
-        err = rn_spec_expand_argv(spec, spec->compile, NULL, 0, &job->compile_argv);
+        err = rn_spec_expand_argv_as(spec, spec->compile, req->entry_name, NULL, 0,
+                                     &job->compile_argv);
         if (err < 0)
             goto fail;
     }
-    err = rn_spec_expand_argv(spec, spec->run, req->args, req->nargs, &job->run_argv);
+    err = rn_spec_expand_argv_as(spec, spec->run, req->entry_name, req->args, req->nargs,
+                                 &job->run_argv);
+    if (err < 0)
+        goto fail;
+    err = rn_job_files_copy(req, &job->files);
     if (err < 0)
         goto fail;
     err = job_build_env(job, req);
@@ -689,6 +717,13 @@ void rn_job_kill(rn_job *job)
     } else if (job->queued) {
         uv_timer_start(&job->defer, job_on_defer, 0, 0);
     }
+}
+
+int rn_job_signal(rn_job *job, int sig)
+{
+    if (job->ending || !job->runner)
+        return -ESRCH;
+    return rn_runner_signal(job->runner, sig);
 }
 
 void rn_job_pause(rn_job *job, bool pause)

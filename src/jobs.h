@@ -20,6 +20,9 @@
 
 /* Arguments, and environment entries, a request may carry. */
 #define RN_JOB_MAX_ARGS 256
+/* Files a request may carry beside its entry file. Their bytes and the
+ * entry's together are bounded by the code_bytes limit. */
+#define RN_JOB_MAX_FILES 64
 
 struct rn_box_context;
 
@@ -64,6 +67,18 @@ typedef enum {
     RN_JOB_END_INTERNAL, /* could not start the sandbox at all */
 } rn_job_end;
 
+/* How one stage (compile or run) ended and what it cost. */
+typedef struct {
+    bool ran;        /* the stage ran (a compile cache hit runs no compile) */
+    rn_job_end reason;
+    int exit_code;   /* -1 when not exited */
+    int signal;      /* 0 when none */
+    uint64_t wall_ms;
+    uint64_t cpu_ms;
+    uint64_t memory_peak; /* bytes; 0 when not measurable */
+    uint64_t stdout_bytes, stderr_bytes; /* delivered by this stage */
+} rn_job_stage_result;
+
 typedef struct {
     rn_job_end reason;
     int exit_code;         /* -1 when not exited */
@@ -78,7 +93,17 @@ typedef struct {
     int setup_stage;       /* the sandbox's setup step that failed (for logs) */
     int setup_errno;
     char message[160]; /* a human sentence for non-EXITED ends */
+    /* Each stage on its own (the fields above sum or end them). */
+    rn_job_stage_result compile, run;
+    int output_over_fd; /* OUTPUT_LIMIT: the stream (1 or 2) that passed it */
 } rn_job_result;
+
+/* One file placed in /work beside the entry file. */
+typedef struct {
+    const char *name; /* relative: "util.py", "lib/util.py" (no "..", no empty segment) */
+    const char *data;
+    size_t len;
+} rn_job_file;
 
 typedef struct {
     const char *language; /* a spec name or alias */
@@ -99,6 +124,23 @@ typedef struct {
     uint64_t wall_ms;
     uint64_t memory_bytes;
     uint64_t output_bytes;
+    uint64_t cpu_ms;
+    /* false: the limits above bound the compile stage too (as far as the
+     * spec's compile_limits allow); true: the compile stage has its own
+     * (0 = its default), which again can only lower it. */
+    bool compile_limits;
+    uint64_t compile_wall_ms;
+    uint64_t compile_cpu_ms;
+    uint64_t compile_memory_bytes;
+    /* The compiler's output keeps its fd (1 or 2) in on_output; false
+     * sends both as 2 (diagnostics). */
+    bool compile_fds;
+    /* More files in /work beside the entry file (copied at submit). */
+    const rn_job_file *files;
+    size_t nfiles;
+    /* The entry file's name instead of the spec's filename (a relative
+     * name as for files); {file} and {main} in the spec's argv follow it. */
+    const char *entry_name;
     /* Extra read-only binds for this run only (copied at submit), after the
      * spec's mounts; NULL/0 = none. */
     const rn_box_bind *binds;
@@ -151,6 +193,15 @@ void rn_jobs_set_rate(rn_jobs *jobs, unsigned runs_per_minute);
 
 /* The rate set with rn_jobs_set_rate. */
 unsigned rn_jobs_get_rate(const rn_jobs *jobs);
+
+/* The limits a run of spec gets when its request asks for none: the run
+ * stage's and the compile stage's (requests can only lower them). */
+void rn_jobs_limits_of(const rn_jobs_limits *d, const rn_spec *spec, rn_spec_limits *run,
+                       rn_spec_limits *compile);
+
+/* Send sig to the program of the running stage (compile or run) and its
+ * process group; -ESRCH when no stage is running. */
+int rn_job_signal(rn_job *job, int sig);
 
 /* Kill a job at any stage; on_end follows with reason killed. */
 void rn_job_kill(rn_job *job);

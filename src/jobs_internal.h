@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "cache.h"
+#include "job_files.h"
 #include "jobs.h"
 #include "rate.h"
 #include "runner.h"
@@ -31,6 +32,9 @@ struct rn_job {
     char *stdin_data;
     size_t stdin_len;
     bool keep_stdin;
+    rn_job_files files; /* the request's extra files and entry name */
+    bool compile_fds;   /* the compiler's output keeps its fd */
+    uint64_t stage_bytes[3];
     rn_box_bind *binds; /* the request's extra binds (owned copies) */
     size_t nbinds;
     rn_spec_limits lim;         /* run stage */
@@ -105,6 +109,12 @@ void rn_job_on_output(rn_runner *r, int fd, const char *data, size_t len, void *
 /* The sandbox options of a stage. The compile stage (compiling) gets
  * /build writable, the spec's environment and mounts only; the run stage
  * the request's environment and binds too. binds has room for 64. */
+/* One stage's own figures into st (the job's reason may still change). */
+void rn_job_stage_figures(rn_job *job, rn_job_stage_result *st, const rn_box_result *br);
+
+/* Send what is held of a cut UTF-8 sequence on every fd. */
+void rn_job_flush_carry(rn_job *job);
+
 void rn_job_box_options(rn_job *job, rn_box_options *o, const rn_spec_limits *lim,
                         rn_box_bind *binds, size_t *nbinds, rn_box_file *file, bool compiling);
 

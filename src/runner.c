@@ -262,6 +262,11 @@ void rn_runner_kill(rn_runner *r, rn_box_reason why)
         rn_box_kill(r->box, why);
 }
 
+int rn_runner_signal(rn_runner *r, int sig)
+{
+    return r->exited || r->have_res ? -ESRCH : rn_box_signal(r->box, sig);
+}
+
 void rn_runner_pause(rn_runner *r, bool pause)
 {
     r->pause += pause ? 1 : -1;

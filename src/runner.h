@@ -31,6 +31,10 @@ int rn_runner_start(uv_loop_t *loop, rn_box_context *ctx, const rn_box_options *
 /* Kill the run (first reason wins); on_exit follows. */
 void rn_runner_kill(rn_runner *r, rn_box_reason why);
 
+/* Send sig to the running program (and its process group); -ESRCH once
+ * it has ended. */
+int rn_runner_signal(rn_runner *r, int sig);
+
 /* Stop or resume reading output (nests). */
 void rn_runner_pause(rn_runner *r, bool pause);
 

@@ -1191,7 +1191,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         pss->http = h;
         h->pss = pss;
         if (!strcmp(h->method, "POST") || !strcmp(h->method, "PUT") ||
-            !strcmp(h->method, "PATCH")) {
+            !strcmp(h->method, "PATCH") || !strcmp(h->method, "DELETE")) {
             /* The body follows: dispatch on its completion. */
             if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
                 return 0;

@@ -389,6 +389,59 @@ static int get_limits(const cJSON *root, const char *field, rn_spec_limits *lim,
     return 0;
 }
 
+static bool valid_name(const char *s);
+
+/* "piston": {"language", "aliases", "runtime"}: Piston's names for it. */
+static int get_piston(const cJSON *root, rn_spec *sp, char *errbuf, size_t errsize)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "piston");
+    const cJSON *el;
+    int rc;
+
+    if (it == NULL)
+        return 0;
+    if (!cJSON_IsObject(it)) {
+        set_err(errbuf, errsize, "field 'piston': must be an object");
+        return -EINVAL;
+    }
+    cJSON_ArrayForEach(el, it)
+    {
+        if (strcmp(el->string, "language") && strcmp(el->string, "aliases") &&
+            strcmp(el->string, "runtime")) {
+            set_err(errbuf, errsize, "field 'piston.%s': unknown field", el->string);
+            return -EINVAL;
+        }
+    }
+    if ((rc = get_string(it, "language", true, true, &sp->piston.language, NULL, 0)) < 0 ||
+        !valid_name(sp->piston.language)) {
+        if (rc == -ENOMEM)
+            return rc;
+        set_err(errbuf, errsize, "field 'piston.language': must be 1-64 of [A-Za-z0-9+#._-]");
+        return -EINVAL;
+    }
+    if ((rc = get_string(it, "runtime", false, true, &sp->piston.runtime, NULL, 0)) < 0 ||
+        (sp->piston.runtime && !valid_name(sp->piston.runtime))) {
+        if (rc == -ENOMEM)
+            return rc;
+        set_err(errbuf, errsize, "field 'piston.runtime': must be 1-64 of [A-Za-z0-9+#._-]");
+        return -EINVAL;
+    }
+    rc = get_strv(it, "aliases", false, false, &sp->piston.aliases, NULL, 0);
+    if (rc == -ENOMEM)
+        return rc;
+    for (char **a = rc == 0 ? sp->piston.aliases : NULL; a && *a; a++)
+        if (!valid_name(*a))
+            rc = -EINVAL;
+    if (rc < 0) {
+        set_err(errbuf, errsize,
+                "field 'piston.aliases': must be an array of 1-64 of [A-Za-z0-9+#._-]");
+        return -EINVAL;
+    }
+    if (!sp->piston.aliases && !(sp->piston.aliases = calloc(1, sizeof(char *))))
+        return -ENOMEM;
+    return 0;
+}
+
 static int get_inline(const cJSON *root, rn_spec *sp, char *errbuf, size_t errsize)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "inline");
@@ -467,7 +520,7 @@ static const char *const known_fields[] = {
     "name",           "display", "language", "aliases",        "filename",
     "compile",        "run",     "env",      "mounts",         "limits",
     "compile_limits", "inline",  "example",  "example_output", "packages",
-    "version_cmd",    NULL,
+    "version_cmd",    "piston",  NULL,
 };
 
 int rn_spec_parse(const char *json, size_t len, rn_spec **out, char *errbuf, size_t errsize)
@@ -579,6 +632,8 @@ int rn_spec_parse(const char *json, size_t len, rn_spec **out, char *errbuf, siz
         goto fail;
     if ((rc = get_inline(root, sp, errbuf, errsize)) < 0)
         goto fail;
+    if ((rc = get_piston(root, sp, errbuf, errsize)) < 0)
+        goto fail;
     if ((rc = get_string(root, "example", true, true, &sp->example, errbuf, errsize)) < 0)
         goto fail;
     if ((rc = get_string(root, "example_output", true, false, &sp->example_output, errbuf,
@@ -634,6 +689,9 @@ void rn_spec_free(rn_spec *sp)
     free(sp->example_output);
     strv_free(sp->packages);
     strv_free(sp->version_cmd);
+    free(sp->piston.language);
+    strv_free(sp->piston.aliases);
+    free(sp->piston.runtime);
     free(sp->version);
     free(sp->missing);
     free(sp->path);
@@ -1349,14 +1407,19 @@ out:
 
 /* ---- argv expansion ---- */
 
-static int expand_one(const rn_spec *spec, const char *el, char **out)
+static int expand_one(const char *file, const char *el, char **out)
 {
     strbuf b = {0};
     int rc = sb_add(&b, "", 0);
 
     for (const char *p = el; rc == 0 && *p != '\0';) {
         if (strncmp(p, "{file}", 6) == 0) {
-            rc = sb_adds(&b, spec->filename);
+            rc = sb_adds(&b, file);
+            p += 6;
+        } else if (strncmp(p, "{main}", 6) == 0) {
+            const char *dot = strrchr(file, '.'), *slash = strrchr(file, '/');
+            bool ext = dot && dot != file && (!slash || dot > slash + 1);
+            rc = sb_add(&b, file, ext ? (size_t)(dot - file) : strlen(file));
             p += 6;
         } else if (strncmp(p, "{build}", 7) == 0) {
             rc = sb_adds(&b, BUILD_DIR);
@@ -1376,6 +1439,12 @@ static int expand_one(const rn_spec *spec, const char *el, char **out)
 
 int rn_spec_expand_argv(const rn_spec *spec, char *const *tmpl, const char *const *args,
                         size_t nargs, char ***out)
+{
+    return rn_spec_expand_argv_as(spec, tmpl, NULL, args, nargs, out);
+}
+
+int rn_spec_expand_argv_as(const rn_spec *spec, char *const *tmpl, const char *file,
+                           const char *const *args, size_t nargs, char ***out)
 {
     size_t n = 0, cap;
     char **v;
@@ -1402,7 +1471,7 @@ int rn_spec_expand_argv(const rn_spec *spec, char *const *tmpl, const char *cons
             }
             continue;
         }
-        if ((rc = expand_one(spec, *t, &v[n])) < 0)
+        if ((rc = expand_one(file ? file : spec->filename, *t, &v[n])) < 0)
             goto fail;
         n++;
     }

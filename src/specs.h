@@ -2,7 +2,9 @@
  *
  * A spec says how to turn (code, arguments) into one or two sandboxed stages.
  * Placeholders in compile/run argv elements:
- *   {file}  the source file name (the spec's filename), relative to /work
+ *   {file}  the source file name (the spec's filename, or the request's
+ *           entry file name), relative to /work
+ *   {main}  {file} without its extension ("Main" for Main.java)
  *   {build} the directory compiled artifacts live in: "/build" (writable in
  *           the compile stage, read-only in the run stage)
  *   {args}  only as a whole element: replaced by the request's arguments,
@@ -55,6 +57,13 @@ typedef struct {
     bool available;     /* every argv[0] of compile and run exists */
     char *missing; /* when !available: what is missing, e.g. "/usr/bin/ghc (apt install ghc)" */
     char *path;    /* the file it was loaded from */
+    /* Piston's names for it ("piston": {"language", "aliases", "runtime"});
+     * language is NULL when Piston has no such language. */
+    struct {
+        char *language;
+        char **aliases; /* NULL-terminated */
+        char *runtime;  /* the package providing it, or NULL */
+    } piston;
 } rn_spec;
 
 typedef struct rn_specs rn_specs;
@@ -101,6 +110,11 @@ int rn_spec_wrap_inline(const rn_spec *spec, const char *code, size_t len, char 
  * NULL-terminated argv (free with rn_argv_free). */
 int rn_spec_expand_argv(const rn_spec *spec, char *const *tmpl, const char *const *args,
                         size_t nargs, char ***out);
+
+/* As rn_spec_expand_argv, with file (NULL: the spec's filename) for
+ * {file} and {main}. */
+int rn_spec_expand_argv_as(const rn_spec *spec, char *const *tmpl, const char *file,
+                           const char *const *args, size_t nargs, char ***out);
 
 /* Free an argv from rn_spec_expand_argv. */
 void rn_argv_free(char **argv);

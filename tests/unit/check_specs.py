@@ -110,7 +110,7 @@ def rules(name, spec):
             if "{args}" in el and el != "{args}":
                 out.append(f"{field}: {{args}} must be a whole element, not part of {el!r}")
             for ph in re.findall(r"\{[a-z]+\}", el):
-                if ph not in ("{file}", "{build}", "{args}"):
+                if ph not in ("{file}", "{main}", "{build}", "{args}"):
                     out.append(f"{field}: unknown placeholder {ph} in {el!r}")
     if "{args}" in spec.get("compile", []):
         out.append("compile: {args} belongs to the run stage")
