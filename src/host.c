@@ -178,3 +178,16 @@ unsigned rn_host_connections(const rn_host *host, const char *envelope)
 {
     return host->parts.server ? rn_server_connections(host->parts.server, envelope) : 0;
 }
+
+bool rn_host_tokens_required(const rn_host *host)
+{
+    if (!host->parts.server)
+        return false;
+    const char *t = rn_server_options_of(host->parts.server)->auth_tokens;
+    return t && *t;
+}
+
+bool rn_host_token_valid(const rn_host *host, const char *token)
+{
+    return !host->parts.server || rn_server_token_valid(host->parts.server, token);
+}

@@ -89,6 +89,13 @@ const rn_specs *rn_host_specs(const rn_host *host);
 /* The event loop, for the envelope's own timers. */
 uv_loop_t *rn_host_loop(const rn_host *host);
 
+/* Whether the server asks clients for a token (auth.tokens is set), for an
+ * envelope that checks credentials itself (RN_ROUTE_OWN_AUTH). */
+bool rn_host_tokens_required(const rn_host *host);
+
+/* Whether token is one of the server's tokens (true when none are set). */
+bool rn_host_token_valid(const rn_host *host, const char *token);
+
 /* WebSocket connections open now on an envelope (NULL = all). */
 unsigned rn_host_connections(const rn_host *host, const char *envelope);
 

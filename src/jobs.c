@@ -39,6 +39,13 @@ struct rn_job {
     bool keep_stdin;
     rn_box_bind *binds; /* the request's extra binds (owned copies) */
     size_t nbinds;
+    rn_box_file *files; /* [0] is the source; the request's files follow (owned copies) */
+    size_t nfiles;
+    rn_spec spec_named; /* the spec with the request's filename, when it has one */
+    char *filename;
+    uint64_t data_bytes;
+    uint64_t fsize_bytes;
+    bool raw_output;
     rn_spec_limits lim;         /* run stage */
     rn_spec_limits compile_lim; /* compile stage */
     rn_job_callbacks cb;
@@ -192,13 +199,13 @@ static void job_limits(rn_job *job, const rn_jobs_limits *d, const rn_job_reques
 {
     const rn_spec_limits *s = &job->spec->limits, *c = &job->spec->compile_limits;
     job->lim.wall_ms = lower(pick(s->wall_ms, d->wall_ms), req->wall_ms);
-    job->lim.cpu_ms = pick(s->cpu_ms, d->cpu_ms ? d->cpu_ms : job->lim.wall_ms);
+    job->lim.cpu_ms = lower(pick(s->cpu_ms, d->cpu_ms ? d->cpu_ms : job->lim.wall_ms), req->cpu_ms);
     if (job->lim.cpu_ms > job->lim.wall_ms)
         job->lim.cpu_ms = job->lim.wall_ms;
     job->lim.memory_bytes = lower(pick(s->memory_bytes, d->memory_bytes), req->memory_bytes);
     job->lim.output_bytes = lower(pick(s->output_bytes, d->output_bytes), req->output_bytes);
     job->lim.tmp_bytes = pick(s->tmp_bytes, d->tmp_bytes);
-    job->lim.pids = (unsigned)pick(s->pids, d->pids);
+    job->lim.pids = (unsigned)lower(pick(s->pids, d->pids), req->pids);
     job->lim.nofile = (unsigned)pick(s->nofile, d->nofile);
     /* The compile stage is the operator's toolchain, not the user's
      * program: its own spec limits, else the run stage's. */
@@ -223,6 +230,12 @@ static void job_free(rn_job *job)
         free((char *)job->binds[i].dst);
     }
     free(job->binds);
+    for (size_t i = 1; i < job->nfiles; i++) {
+        free((char *)job->files[i].name);
+        free((void *)job->files[i].data);
+    }
+    free(job->files);
+    free(job->filename);
     free(job);
 }
 
@@ -427,6 +440,10 @@ static void job_account(rn_job *job, const rn_box_result *br)
 
 static void job_emit(rn_job *job, int fd, const char *data, size_t len)
 {
+    if (job->raw_output) {
+        job->cb.on_output(job, fd, data, len, job->ud);
+        return;
+    }
     rn_jbuf out;
     rn_jbuf_init(&out, 0);
     rn_utf8_sanitize(&out, job->carry[fd], &job->carry_len[fd], data, len, false);
@@ -512,8 +529,7 @@ static void job_on_run_exit(rn_runner *r, const rn_box_result *br, void *ud)
 }
 
 static void job_fill_box_options(rn_job *job, rn_box_options *o, const rn_spec_limits *lim,
-                                 rn_box_bind *binds, size_t *nbinds, rn_box_file *file,
-                                 bool build_writable)
+                                 rn_box_bind *binds, size_t *nbinds, bool build_writable)
 {
     const rn_spec *spec = job->spec;
     size_t n = 0;
@@ -529,17 +545,17 @@ static void job_fill_box_options(rn_job *job, rn_box_options *o, const rn_spec_l
         n++;
     }
     *nbinds = n;
-    file->name = spec->filename;
-    file->data = job->code;
-    file->len = job->code_len;
-    file->mode = 0644;
+    job->files[0].name = spec->filename;
+    job->files[0].data = job->code;
+    job->files[0].len = job->code_len;
+    job->files[0].mode = 0644;
     memset(o, 0, sizeof(*o));
     o->envp = (const char *const *)job->env;
     o->cwd = "/work";
     o->binds = binds;
     o->nbinds = n;
-    o->files = file;
-    o->nfiles = 1;
+    o->files = job->files;
+    o->nfiles = job->nfiles;
     o->wall_ms = lim->wall_ms;
     o->cpu_ms = lim->cpu_ms;
     o->memory_bytes = lim->memory_bytes;
@@ -561,12 +577,13 @@ static void job_start_run(rn_job *job)
 {
     rn_box_bind binds[64];
     size_t nbinds;
-    rn_box_file file;
     rn_box_options o;
     static const rn_runner_callbacks cbs = {job_on_output, job_on_run_exit};
 
-    job_fill_box_options(job, &o, &job->lim, binds, &nbinds, &file, false);
+    job_fill_box_options(job, &o, &job->lim, binds, &nbinds, false);
     o.argv = (const char *const *)job->run_argv;
+    o.data_bytes = job->data_bytes;
+    o.fsize_bytes = job->fsize_bytes;
     o.stdin_null = !job->keep_stdin && job->stdin_len == 0;
     /* A run stage whose root is the spec's alone (no compile cache
      * artifact, no binds of the request's) is what the next run of this
@@ -604,7 +621,6 @@ static void job_start_compile(rn_job *job)
     rn_jobs *jobs = job->jobs;
     rn_box_bind binds[64];
     size_t nbinds;
-    rn_box_file file;
     rn_box_options o;
     static const rn_runner_callbacks cbs = {job_on_output, job_on_compile_exit};
     int err;
@@ -624,7 +640,7 @@ static void job_start_compile(rn_job *job)
     /* The compiler runs as the run's own unprivileged uid. */
     chmod(job->build_dir, 0777);
 
-    job_fill_box_options(job, &o, &job->compile_lim, binds, &nbinds, &file, true);
+    job_fill_box_options(job, &o, &job->compile_lim, binds, &nbinds, true);
     o.argv = (const char *const *)job->compile_argv;
     o.stdin_null = true;
     job->stage = RN_JOB_COMPILING;
@@ -659,6 +675,13 @@ static void job_start(rn_job *job)
     if (jobs->cache) {
         rn_cache_key(job->spec->name, (const char *const *)job->compile_argv, job->code,
                      job->code_len, job->cache_key);
+        /* The request's files are the compiler's input too: chained in. */
+        for (size_t i = 1; i < job->nfiles; i++) {
+            char prev[65];
+            const char *name[] = {job->files[i].name, NULL};
+            memcpy(prev, job->cache_key, sizeof(prev));
+            rn_cache_key(prev, name, job->files[i].data, job->files[i].len, job->cache_key);
+        }
         if (rn_cache_acquire(jobs->cache, job->cache_key, job->build_dir, sizeof(job->build_dir)) ==
             0) {
             job->cache_ref = true;
@@ -863,7 +886,6 @@ void rn_jobs_shutdown(rn_jobs *jobs, void (*cb)(void *ud), void *ud)
         rn_job_kill(j);
 }
 
-
 unsigned rn_jobs_get_rate(const rn_jobs *jobs)
 {
     return jobs->rate_per_minute;
@@ -916,6 +938,41 @@ static bool valid_env_entry(const char *kv)
     return strlen(kv) < JOB_MAX_STRING;
 }
 
+/* A file name the work directory takes as is. */
+static bool valid_file_name(const char *name)
+{
+    if (!name || !*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return false;
+    return strlen(name) < 256;
+}
+
+/* files[0] is the source (filled in per stage); the request's follow. */
+static int job_copy_files(rn_job *job, const rn_job_request *req)
+{
+    job->files = calloc(req->nfiles + 1, sizeof(*job->files));
+    if (!job->files)
+        return -ENOMEM;
+    job->nfiles = 1;
+    for (size_t i = 0; i < req->nfiles; i++) {
+        rn_box_file *f = &job->files[job->nfiles];
+        char *name = strdup(req->files[i].name);
+        char *data = malloc(req->files[i].len ? req->files[i].len : 1);
+        if (!name || !data) {
+            free(name);
+            free(data);
+            return -ENOMEM;
+        }
+        if (req->files[i].len)
+            memcpy(data, req->files[i].data, req->files[i].len);
+        f->name = name;
+        f->data = data;
+        f->len = req->files[i].len;
+        f->mode = 0644;
+        job->nfiles++;
+    }
+    return 0;
+}
+
 int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callbacks *cb, void *ud,
                    rn_job **out)
 {
@@ -946,6 +1003,13 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
     for (size_t i = 0; i < req->nenv; i++)
         if (!req->env[i] || !valid_env_entry(req->env[i]))
             return -EINVAL;
+    if (req->nfiles > RN_JOB_MAX_FILES || (req->nfiles && !req->files))
+        return -E2BIG;
+    for (size_t i = 0; i < req->nfiles; i++)
+        if (!valid_file_name(req->files[i].name) || (req->files[i].len && !req->files[i].data))
+            return -EINVAL;
+    if (req->filename && !valid_file_name(req->filename))
+        return -EINVAL;
     if (req->inline_expression && !spec->inline_template)
         return -ENOTSUP;
     if (!spec->available)
@@ -961,6 +1025,17 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
     int err = -ENOMEM;
     job->jobs = jobs;
     job->spec = spec;
+    if (req->filename) {
+        job->filename = strdup(req->filename);
+        if (!job->filename)
+            goto fail;
+        job->spec_named = *spec;
+        job->spec_named.filename = job->filename;
+        job->spec = spec = &job->spec_named;
+    }
+    job->data_bytes = req->data_bytes;
+    job->fsize_bytes = req->fsize_bytes;
+    job->raw_output = req->raw_output;
     job->cb = *cb;
     job->ud = ud;
     job->submitted_ms = rn_now_ms();
@@ -1021,6 +1096,9 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
             }
         }
     }
+    err = job_copy_files(job, req);
+    if (err < 0)
+        goto fail;
     job_limits(job, &jobs->limits, req);
     uv_timer_init(jobs->loop, &job->defer);
     job->defer.data = job;
@@ -1110,7 +1188,6 @@ const rn_spec *rn_job_spec(const rn_job *job)
     return job->spec;
 }
 
-
 unsigned rn_jobs_running(const rn_jobs *jobs)
 {
     return jobs->nrunning;
@@ -1125,4 +1202,3 @@ const rn_jobs_limits *rn_jobs_get_limits(const rn_jobs *jobs)
 {
     return &jobs->limits;
 }
-

@@ -79,6 +79,17 @@ typedef struct {
     char message[160]; /* a human sentence for non-EXITED ends */
 } rn_job_result;
 
+/* One extra file of a request, written into /work beside the source before
+ * both stages. */
+typedef struct {
+    const char *name; /* a plain name: no '/', not "." or ".." */
+    const char *data;
+    size_t len;
+} rn_job_file;
+
+/* Extra files a request may carry. */
+#define RN_JOB_MAX_FILES 64
+
 typedef struct {
     const char *language; /* a spec name or alias */
     const char *code;
@@ -98,6 +109,21 @@ typedef struct {
     uint64_t wall_ms;
     uint64_t memory_bytes;
     uint64_t output_bytes;
+    uint64_t cpu_ms;
+    unsigned pids;
+    uint64_t fsize_bytes; /* the run stage's RLIMIT_FSIZE */
+    /* RLIMIT_DATA of the run stage, also where a cgroup limits memory (a
+     * per-process cap on what malloc may get, as setrlimit-based servers
+     * give); 0 = none beyond the memory limit. */
+    uint64_t data_bytes;
+    /* Extra files (copied at submit), after the source; NULL/0 = none. */
+    const rn_job_file *files;
+    size_t nfiles;
+    /* The source file's name instead of the spec's filename (what {file}
+     * stands for); a plain name as for files; NULL = the spec's. */
+    const char *filename;
+    /* Output chunks as the program wrote them (not made valid UTF-8). */
+    bool raw_output;
     /* Extra read-only binds for this run only (copied at submit), after the
      * spec's mounts; NULL/0 = none. */
     const rn_box_bind *binds;

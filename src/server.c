@@ -286,6 +286,11 @@ static bool authorized(const rn_server *s, const char *authz, const char *query_
     return ok;
 }
 
+bool rn_server_token_valid(const rn_server *s, const char *token)
+{
+    return authorized(s, NULL, token ? token : "");
+}
+
 /* A browser's Origin must be listed, or be the server's own (same host). */
 static bool origin_allowed(const rn_server *s, const char *origin, const char *host)
 {

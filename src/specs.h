@@ -55,6 +55,7 @@ typedef struct {
     bool available;     /* every argv[0] of compile and run exists */
     char *missing; /* when !available: what is missing, e.g. "/usr/bin/ghc (apt install ghc)" */
     char *path;    /* the file it was loaded from */
+    char *jobe;    /* its Jobe language id ("nodejs"); NULL = the name */
 } rn_spec;
 
 typedef struct rn_specs rn_specs;
@@ -96,6 +97,9 @@ const rn_spec *rn_specs_find(const rn_specs *specs, const char *name);
  * -ENOTSUP when the spec has no template. *out is malloc'd. */
 int rn_spec_wrap_inline(const rn_spec *spec, const char *code, size_t len, char **out,
                         size_t *outlen);
+
+/* The spec's Jobe language id: its "jobe" field, else its name. */
+const char *rn_spec_jobe_id(const rn_spec *spec);
 
 /* Expand an argv template (spec->compile or spec->run) into a malloc'd,
  * NULL-terminated argv (free with rn_argv_free). */
