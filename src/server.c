@@ -47,8 +47,11 @@ static const struct {
     {"user-agent", WSI_TOKEN_HTTP_USER_AGENT},
     {"accept", WSI_TOKEN_HTTP_ACCEPT},
     {"upgrade", WSI_TOKEN_UPGRADE},
+    /* Not lws tokens: read as custom headers (HEADER_CUSTOM). */
+    {"x-api-key", WSI_TOKEN_COUNT},
 };
-#define NHEADERS (sizeof(known_headers) / sizeof(known_headers[0]))
+#define HEADER_CUSTOM WSI_TOKEN_COUNT
+#define NHEADERS      (sizeof(known_headers) / sizeof(known_headers[0]))
 
 typedef struct frame {
     struct frame *next;
@@ -172,10 +175,30 @@ static char *copy_header(struct lws *wsi, enum lws_token_indexes tok)
     return s;
 }
 
+/* A header lws has no token for, by lower-case name. */
+static char *copy_custom_header(struct lws *wsi, const char *name)
+{
+    char key[64];
+    int kl = snprintf(key, sizeof(key), "%s:", name);
+    int n = lws_hdr_custom_length(wsi, key, kl);
+    if (n < 0 || n > SERVER_MAX_HEADER)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (!s)
+        return NULL;
+    if (lws_hdr_custom_copy(wsi, s, n + 1, key, kl) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
 static void copy_headers(struct lws *wsi, char **out)
 {
     for (size_t i = 0; i < NHEADERS; i++)
-        out[i] = copy_header(wsi, known_headers[i].tok);
+        out[i] = known_headers[i].tok == HEADER_CUSTOM
+                     ? copy_custom_header(wsi, known_headers[i].name)
+                     : copy_header(wsi, known_headers[i].tok);
 }
 
 static const char *find_header(char *const *hdrs, const char *name)
