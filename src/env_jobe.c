@@ -324,7 +324,11 @@ static void h_runs(void *state, rn_http *h)
     cJSON *root = cJSON_ParseWithLength(body, len);
     char msg[512] = "";
     jobe_run *run = NULL;
-    jobe_run_limits lim = {.max_cputime_s = st->conf.max_cputime_s, .max_files = RN_JOB_MAX_FILES};
+    rn_host_info info;
+    rn_host_info_get(st->host, &info);
+    jobe_run_limits lim = {.max_cputime_s = st->conf.max_cputime_s,
+                           .max_files = RN_JOB_MAX_FILES,
+                           .compile_ms = info.limits ? info.limits->wall_ms : 0};
     int status = jobe_run_parse(root, rn_host_specs(st->host), &lim, &run, msg, sizeof(msg));
     cJSON_Delete(root);
     if (status) {

@@ -233,7 +233,8 @@ static void op_work(uv_work_t *w)
         break;
     case OP_UNLINK:
         snprintf(path, sizeof(path), "%s/%s", ids, o->id);
-        unlink(path);
+        if (o->id[0])
+            unlink(path);
         if (o->unlink_object) {
             snprintf(path, sizeof(path), "%s/%s", objects, o->hash);
             unlink(path);
@@ -373,9 +374,20 @@ static int index_set(jobe_files *f, const char *id, const char *hash, uint64_t s
         return 0;
     }
     if (e) {
-        if (!hash_used(f, e->hash, e))
+        /* The id names other content now: its old object may go. */
+        if (!hash_used(f, e->hash, e)) {
             f->bytes -= e->size;
-        *e = f->e[--f->n];
+            op *o = calloc(1, sizeof(*o));
+            if (o) {
+                o->kind = OP_UNLINK;
+                memcpy(o->hash, e->hash, sizeof(o->hash));
+            }
+            *e = f->e[--f->n];
+            if (o)
+                enqueue(f, o);
+        } else {
+            *e = f->e[--f->n];
+        }
     }
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 64;

@@ -65,6 +65,7 @@ struct jobe_run {
     char **file_names;
     size_t nfiles;
     /* parameters; args NULL = the language's defaults */
+    uint64_t compile_ms;
     uint64_t cputime_s, memorylimit_mb, numprocs, disklimit_mb, streamsize_mb;
     bool memory_unlimited, disk_unlimited;
     char *compileargs, *linkargs, *interpreterargs, *runargs;
@@ -381,6 +382,7 @@ int jobe_run_parse(const cJSON *root, const rn_specs *specs, const jobe_run_limi
     rn_jbuf_init(&r->cmp, 0);
     rn_jbuf_init(&r->out, 0);
     rn_jbuf_init(&r->err, 0);
+    r->compile_ms = lim->compile_ms;
     int st = parse_spec(r, run, specs, lim, msg, size);
     if (st) {
         if (st == 500 && !msg[0])
@@ -560,6 +562,10 @@ int jobe_run_request(jobe_run *r, const jobe_file_data *files, rn_job_request **
         r->spec.compile = r->lang->compile ? r->compile_argv : NULL;
         r->spec.run = r->run_argv;
         r->spec.inline_template = NULL;
+        if (!r->spec.compile_limits.wall_ms)
+            r->spec.compile_limits.wall_ms = r->compile_ms;
+        if (!r->spec.compile_limits.cpu_ms)
+            r->spec.compile_limits.cpu_ms = r->compile_ms;
         q->spec = &r->spec;
     }
     *req = q;

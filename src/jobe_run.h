@@ -32,6 +32,9 @@ enum {
 typedef struct {
     uint64_t max_cputime_s; /* cputime above this: 400 */
     size_t max_files;       /* file_list entries */
+    /* The compile stage's wall and CPU time when the spec sets none: the
+     * toolchain's, not lowered with the program's cputime. */
+    uint64_t compile_ms;
 } jobe_run_limits;
 
 typedef struct jobe_run jobe_run;

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import SPECS, Server
+from conftest import SPECS, Server, wait_until
 
 API = "/jobe/index.php/restapi"
 JOBE_LANGS = ("c", "cpp", "java", "nodejs", "octave", "pascal", "php", "python3")
@@ -377,6 +377,14 @@ def test_file_cache_survives_a_restart(tmp_path):
         obj = run_ok(srv, {"language_id": "python3", "sourcecode": "print(open('k').read(), end='')",
                            "file_list": [["keptfile123", "k"]]})
         assert (obj["outcome"], obj["stdout"]) == (15, "still here\n"), obj
+        # New content under both ids: the old object goes once unused.
+        assert put_file(srv, "keptfile123", b"new\n")[0] == 204
+        assert len(list((files / "objects").iterdir())) == 2
+        assert put_file(srv, "samecontent1", b"new\n")[0] == 204
+        assert wait_until(lambda: len(list((files / "objects").iterdir())) == 1, 10)
+        obj = run_ok(srv, {"language_id": "python3", "sourcecode": "print(open('k').read(), end='')",
+                           "file_list": [["samecontent1", "k"]]})
+        assert obj["stdout"] == "new\n", obj
     finally:
         srv.stop()
 
