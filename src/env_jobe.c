@@ -478,8 +478,12 @@ static void h_put_file(void *state, rn_http *h)
         reply_error(h, 400, msg);
         return;
     }
-    if (err == 0)
+    if (err == 0) {
+        rn_http_hold(h); /* released by on_put */
         err = jobe_files_put(st->files, id, data, dlen, on_put, h);
+        if (err < 0)
+            rn_http_release(h);
+    }
     free(data);
     if (err < 0) {
         if (err == -EFBIG)
@@ -487,9 +491,7 @@ static void h_put_file(void *state, rn_http *h)
         else
             snprintf(msg, sizeof(msg), "put: failed to write file %s to cache", id);
         reply_error(h, err == -EFBIG ? 413 : 500, msg);
-        return;
     }
-    rn_http_hold(h);
 }
 
 static void h_head_file(void *state, rn_http *h)
