@@ -25,7 +25,13 @@ def jobe(tmp_path_factory):
                config={"jobe": {"files_dir": str(d / "files")}})
     s.start()
     yield s
-    s.stop(signal.SIGTERM)
+    stop_clean(s)
+
+
+def stop_clean(srv):
+    """Stop on SIGTERM; runneld exits 0 and (sanitizer builds) reports nothing."""
+    assert srv.stop(signal.SIGTERM, timeout=15) == 0, srv.log_tail()
+    assert "Sanitizer" not in srv.log_text(), srv.log_tail()
 
 
 def make_server(tmp_path, name, files_dir=None, limits=None, jobe=None, config=None):
@@ -359,7 +365,7 @@ def test_file_cache_bounds(tmp_path):
         assert put_file(srv, "fileid0003", b"3")[0] == 204
         assert [head_file(srv, f"fileid000{i}") for i in range(4)] == [404, 204, 404, 204]
     finally:
-        srv.stop()
+        stop_clean(srv)
 
 
 def test_file_cache_survives_a_restart(tmp_path):
@@ -386,7 +392,7 @@ def test_file_cache_survives_a_restart(tmp_path):
                            "file_list": [["samecontent1", "k"]]})
         assert obj["stdout"] == "new\n", obj
     finally:
-        srv.stop()
+        stop_clean(srv)
 
 
 # ---------------------------------------------------------------- capacity, keys, rate
@@ -412,7 +418,7 @@ def test_overload_from_a_full_queue(tmp_path):
         assert [r[1]["outcome"] for r in results] == [15, 15], results
         assert run(srv, {"language_id": "python3", "sourcecode": "print(1)\n"})[1]["outcome"] == 15
     finally:
-        srv.stop()
+        stop_clean(srv)
 
 
 def test_api_keys_map_onto_tokens(tmp_path):
@@ -432,7 +438,7 @@ def test_api_keys_map_onto_tokens(tmp_path):
         # The rest of the server still asks for its bearer token.
         assert srv.http("GET", "/v1/spec", headers={"X-API-KEY": "jobe-key-0123456789"})[0] == 401
     finally:
-        srv.stop()
+        stop_clean(srv)
 
 
 def test_hourly_rate(tmp_path):
@@ -444,7 +450,7 @@ def test_hourly_rate(tmp_path):
         assert (st, data) == (429, b"Max RUN rate for this server exceeded")
         assert srv.http("GET", API + "/languages")[0] == 200  # only runs count
     finally:
-        srv.stop()
+        stop_clean(srv)
 
 
 def test_cputime_maximum_is_configurable(tmp_path):
@@ -457,4 +463,4 @@ def test_cputime_maximum_is_configurable(tmp_path):
                             "parameters": {"cputime": "10"}})
         assert (st, obj["outcome"]) == (200, 15), obj
     finally:
-        srv.stop()
+        stop_clean(srv)
