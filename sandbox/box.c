@@ -1160,8 +1160,11 @@ static int fill_run(rn_box *box, const rn_box_options *opts)
     add_rlimit(spec, ctx, RLIMIT_CORE, 0, 0);
     add_rlimit(spec, ctx, RLIMIT_STACK, 8 * MIB, 8 * MIB);
     add_rlimit(spec, ctx, RLIMIT_RTPRIO, 0, 0);
-    if (!ctx->cg.version) /* see box.h: cgroup memory is the limit when it exists */
-        add_rlimit(spec, ctx, RLIMIT_DATA, s->mem, s->mem);
+    uint64_t data = ctx->cg.version ? 0 : s->mem; /* see box.h: cgroup memory when it exists */
+    if (opts->data_bytes && (!data || opts->data_bytes < data))
+        data = opts->data_bytes;
+    if (data)
+        add_rlimit(spec, ctx, RLIMIT_DATA, data, data);
     return 0;
 }
 

@@ -207,6 +207,9 @@ typedef struct {
     unsigned nofile;       /* default 256 */
     bool network;          /* bring loopback up inside (never any other interface) */
     bool stdin_null;       /* no stdin pipe: stdin is /dev/null */
+    /* RLIMIT_DATA also where a cgroup limits memory; 0 = only without a
+     * cgroup (then the memory limit). The lower of the two applies. */
+    uint64_t data_bytes;
 } rn_box_options;
 
 typedef struct rn_box_context rn_box_context;

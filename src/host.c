@@ -142,3 +142,16 @@ struct rn_store *rn_host_store(const rn_host *host)
 {
     return host->parts.store;
 }
+
+bool rn_host_tokens_required(const rn_host *host)
+{
+    if (!host->parts.server)
+        return false;
+    const rn_server_options *o = rn_server_options_of(host->parts.server);
+    return (o->auth_tokens && *o->auth_tokens) || (o->auth_users && *o->auth_users);
+}
+
+bool rn_host_token_valid(const rn_host *host, const char *token)
+{
+    return !host->parts.server || rn_server_token_valid(host->parts.server, token);
+}

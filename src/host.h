@@ -93,6 +93,13 @@ uv_loop_t *rn_host_loop(const rn_host *host);
 /* The state store (store.h), or NULL when the server keeps no state. */
 struct rn_store *rn_host_store(const rn_host *host);
 
+/* Whether the server asks clients for a token (auth.tokens is set), for an
+ * envelope that checks credentials itself (RN_ROUTE_OWN_AUTH). */
+bool rn_host_tokens_required(const rn_host *host);
+
+/* Whether token is one of the server's tokens (true when none are set). */
+bool rn_host_token_valid(const rn_host *host, const char *token);
+
 /* WebSocket connections open now on an envelope (NULL = all). */
 unsigned rn_host_connections(const rn_host *host, const char *envelope);
 

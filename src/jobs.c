@@ -207,6 +207,10 @@ void rn_job_account(rn_job *job, const rn_box_result *br)
 
 static void job_emit(rn_job *job, int fd, const char *data, size_t len)
 {
+    if (job->raw_output) {
+        job->cb.on_output(job, fd, data, len, job->ud);
+        return;
+    }
     rn_jbuf out;
     rn_jbuf_init(&out, 0);
     rn_utf8_sanitize(&out, job->carry[fd], &job->carry_len[fd], data, len, false);
@@ -306,6 +310,9 @@ void rn_job_start_run(rn_job *job)
 
     rn_job_box_options(job, &o, &job->lim, binds, &nbinds, files, false);
     o.argv = (const char *const *)job->run_argv;
+    o.data_bytes = job->data_bytes;
+    if (job->fsize_bytes)
+        o.fsize_bytes = job->fsize_bytes;
     o.stdin_null = !job->keep_stdin && job->stdin_len == 0;
     /* A run stage whose root is the spec's alone (no compile cache
      * artifact, no binds of the request's) is what the next run of this
@@ -618,6 +625,9 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
     job->submitted_ms = rn_now_ms();
     job->keep_stdin = req->keep_stdin;
     job->compile_fds = req->compile_fds;
+    job->data_bytes = req->data_bytes;
+    job->fsize_bytes = req->fsize_bytes;
+    job->raw_output = req->raw_output;
     job->res.exit_code = -1;
     err = rn_random_hex(job->id, 32);
     if (err < 0)

@@ -69,13 +69,13 @@ typedef enum {
 
 /* How one stage (compile or run) ended and what it cost. */
 typedef struct {
-    bool ran;        /* the stage ran (a compile cache hit runs no compile) */
+    bool ran; /* the stage ran (a compile cache hit runs no compile) */
     rn_job_end reason;
-    int exit_code;   /* -1 when not exited */
-    int signal;      /* 0 when none */
+    int exit_code; /* -1 when not exited */
+    int signal;    /* 0 when none */
     uint64_t wall_ms;
     uint64_t cpu_ms;
-    uint64_t memory_peak; /* bytes; 0 when not measurable */
+    uint64_t memory_peak;                /* bytes; 0 when not measurable */
     uint64_t stdout_bytes, stderr_bytes; /* delivered by this stage */
 } rn_job_stage_result;
 
@@ -141,6 +141,14 @@ typedef struct {
     /* The entry file's name instead of the spec's filename (a relative
      * name as for files); {file} and {main} in the spec's argv follow it. */
     const char *entry_name;
+    unsigned pids;
+    uint64_t fsize_bytes; /* the run stage's RLIMIT_FSIZE */
+    /* RLIMIT_DATA of the run stage, also where a cgroup limits memory (a
+     * per-process cap on what malloc may get, as setrlimit-based servers
+     * give); 0 = none beyond the memory limit. */
+    uint64_t data_bytes;
+    /* Output chunks as the program wrote them (not made valid UTF-8). */
+    bool raw_output;
     /* Extra read-only binds for this run only (copied at submit), after the
      * spec's mounts; NULL/0 = none. */
     const rn_box_bind *binds;

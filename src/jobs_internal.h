@@ -35,7 +35,10 @@ struct rn_job {
     rn_job_files files; /* the request's extra files and entry name */
     bool compile_fds;   /* the compiler's output keeps its fd */
     uint64_t stage_bytes[3];
-    rn_box_bind *binds; /* the request's extra binds (owned copies) */
+    uint64_t data_bytes;  /* the run stage's RLIMIT_DATA (0 = none) */
+    uint64_t fsize_bytes; /* the run stage's RLIMIT_FSIZE (0 = the sandbox's) */
+    bool raw_output;      /* chunks as written, not made valid UTF-8 */
+    rn_box_bind *binds;   /* the request's extra binds (owned copies) */
     size_t nbinds;
     rn_spec_limits lim;         /* run stage */
     rn_spec_limits compile_lim; /* compile stage */

@@ -47,7 +47,7 @@ void rn_limits_merge(const rn_spec *spec, const rn_jobs_limits *d, const rn_job_
     run->memory_bytes = lower(pick(s->memory_bytes, d->memory_bytes), req->memory_bytes);
     run->output_bytes = lower(pick(s->output_bytes, d->output_bytes), req->output_bytes);
     run->tmp_bytes = pick(s->tmp_bytes, d->tmp_bytes);
-    run->pids = (unsigned)pick(s->pids, d->pids);
+    run->pids = (unsigned)lower(pick(s->pids, d->pids), req->pids);
     run->nofile = (unsigned)pick(s->nofile, d->nofile);
     compile->wall_ms = pick(c->wall_ms, run->wall_ms);
     compile->cpu_ms = pick(c->cpu_ms, compile->wall_ms);

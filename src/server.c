@@ -57,6 +57,8 @@ static const struct {
     /* Not lws tokens: read as custom headers (Linkis' token login). */
     {"token-user", -1},
     {"token-code", -1},
+    /* Jobe's API key. */
+    {"x-api-key", -1},
 };
 #define NHEADERS RN_SERVER_NHEADERS
 _Static_assert(sizeof(known_headers) / sizeof(known_headers[0]) == RN_SERVER_NHEADERS,
@@ -683,6 +685,11 @@ int rn_http_query(const rn_http *h, const char *name, char *buf, size_t size)
         p = amp ? amp + 1 : NULL;
     }
     return -ENOENT;
+}
+
+bool rn_server_token_valid(const rn_server *s, const char *token)
+{
+    return rn_access_authorized(&s->opts, NULL, token ? token : "");
 }
 
 const char *rn_http_user(const rn_http *h, bool *admin)

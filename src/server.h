@@ -63,6 +63,10 @@ bool rn_server_draining(const rn_server *s);
 /* Options given at start. */
 const rn_server_options *rn_server_options_of(const rn_server *s);
 
+/* Whether token is one of auth.tokens (constant-time compare); true when
+ * none are configured. */
+bool rn_server_token_valid(const rn_server *s, const char *token);
+
 /* Connections open now, per envelope name (NULL = all). */
 unsigned rn_server_connections(const rn_server *s, const char *envelope);
 

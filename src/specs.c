@@ -514,13 +514,25 @@ static bool valid_filename(const char *s)
     return s[0] != '.' && strchr(s, '/') == NULL && strlen(s) <= 255;
 }
 
+/* A Jobe language id: lower-case letters and digits, as Jobe's own. */
+static bool valid_jobe_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 32)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
 /* ---- parse ---- */
 
 static const char *const known_fields[] = {
     "name",           "display", "language", "aliases",        "filename",
     "compile",        "run",     "env",      "mounts",         "limits",
     "compile_limits", "inline",  "example",  "example_output", "packages",
-    "version_cmd",    "piston",  NULL,
+    "version_cmd",    "piston",  "jobe",    NULL,
 };
 
 int rn_spec_parse(const char *json, size_t len, rn_spec **out, char *errbuf, size_t errsize)
@@ -647,6 +659,13 @@ int rn_spec_parse(const char *json, size_t len, rn_spec **out, char *errbuf, siz
     }
     if ((rc = get_strv(root, "version_cmd", false, true, &sp->version_cmd, errbuf, errsize)) < 0)
         goto fail;
+    if ((rc = get_string(root, "jobe", false, true, &sp->jobe, errbuf, errsize)) < 0)
+        goto fail;
+    if (sp->jobe != NULL && !valid_jobe_id(sp->jobe)) {
+        set_err(errbuf, errsize, "field 'jobe': must be 1-32 of [a-z0-9]");
+        rc = -EINVAL;
+        goto fail;
+    }
     sp->version = strdup("");
     sp->missing = strdup("");
     if (sp->version == NULL || sp->missing == NULL) {
@@ -666,6 +685,11 @@ fail:
     return rc;
 }
 
+const char *rn_spec_jobe_id(const rn_spec *spec)
+{
+    return spec->jobe ? spec->jobe : spec->name;
+}
+
 void rn_spec_free(rn_spec *sp)
 {
     if (sp == NULL)
@@ -673,6 +697,7 @@ void rn_spec_free(rn_spec *sp)
     free(sp->name);
     free(sp->display);
     free(sp->language);
+    free(sp->jobe);
     strv_free(sp->aliases);
     free(sp->filename);
     strv_free(sp->compile);

@@ -64,6 +64,7 @@ typedef struct {
         char **aliases; /* NULL-terminated */
         char *runtime;  /* the package providing it, or NULL */
     } piston;
+    char *jobe; /* its Jobe language id ("nodejs"); NULL = the name */
 } rn_spec;
 
 typedef struct rn_specs rn_specs;
@@ -105,6 +106,9 @@ const rn_spec *rn_specs_find(const rn_specs *specs, const char *name);
  * -ENOTSUP when the spec has no template. *out is malloc'd. */
 int rn_spec_wrap_inline(const rn_spec *spec, const char *code, size_t len, char **out,
                         size_t *outlen);
+
+/* The spec's Jobe language id: its "jobe" field, else its name. */
+const char *rn_spec_jobe_id(const rn_spec *spec);
 
 /* Expand an argv template (spec->compile or spec->run) into a malloc'd,
  * NULL-terminated argv (free with rn_argv_free). */

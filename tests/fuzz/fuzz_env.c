@@ -134,7 +134,9 @@ static const char config_text[] =
     "\"zeppelin\":{\"max_notes\":8,\"max_paragraphs\":8,\"max_watchers\":4},"
     "\"lenses\":{\"environments\":{\"demo\":\"/nonexistent/runnel-fuzz/demo\","
     "\"secure\":{\"path\":\"/nonexistent/runnel-fuzz/secure\",\"auth\":true}},"
-    "\"tokens\":{\"fuzz-token-1\":[\"secure\"]},\"max_sql_bytes\":1024}}";
+    "\"tokens\":{\"fuzz-token-1\":[\"secure\"]},\"max_sql_bytes\":1024},"
+    "\"jobe\":{\"files_dir\":\"/tmp/runnel-fuzz-jobe-files\",\"files_max_count\":8,"
+    "\"files_max_bytes\":65536,\"runs_per_hour\":1000}}";
 
 fz_app_t *fz_app(void)
 {

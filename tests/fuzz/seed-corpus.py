@@ -56,7 +56,7 @@ def main():
     zep = frames(SEEDS / "zeppelin-websocket-protocol.md")
     lenses = frames(SEEDS / "lenses-sql-websocket.md")
     for t in ("ranna_ws", "ranna_req", "http", "linkis_ws", "linkis_parts", "zeppelin_ws",
-              "zeppelin_text", "lenses_ws", "lenses_sqltext", "spec", "config", "utf8"):
+              "zeppelin_text", "lenses_ws", "lenses_sqltext", "spec", "config", "utf8", "jobe"):
         clear(t)
 
     ranna += [b'{"op":0,"nonce":7}', b'{"op":1,"nonce":1,"args":{"language":"python3","code":"print(1)"}}',
@@ -158,6 +158,26 @@ def main():
                            b"\x07<>&\u2028".replace(b"\\u2028", "\u2028".encode()) + b"\x00\x1f\"\\",
                            b"\x02" + "日本語テキスト".encode() + b"\xe6\x97"]):
         write("utf8", str(i), u)
+
+    # jobe: selector byte (method = b % 6: GET POST PUT HEAD OPTIONS DELETE;
+    # bit 3: the prefix without index.php), "path\n", body.
+    java = ("public class Hi {\n  public static void main(String[] a) {\n"
+            "    System.out.println(1);\n  }\n}\n")
+    jobe = [b"\x00languages\n", b"\x08languages/\n",
+            b"\x01runs\n" + json.dumps({"run_spec": {"language_id": "python3", "sourcecode": "print(1)",
+                                                     "input": "x", "sourcefilename": "t.py"}}).encode(),
+            b"\x01runs/\n" + json.dumps({"run_spec": {
+                "language_id": "c", "sourcecode": "int main(){}", "file_list": [["abcdefgh1", "f.txt"]],
+                "parameters": {"cputime": 3, "memorylimit": 100, "numprocs": 5, "disklimit": 1,
+                               "streamsize": 1, "compileargs": ["-O0"], "linkargs": ["-lm"],
+                               "interpreterargs": [], "runargs": ["a b"]}}}).encode(),
+            b"\x01runs\n" + json.dumps({"run_spec": {"language_id": "java", "sourcecode": java}}).encode(),
+            b"\x02files/abcdefgh1\n" + json.dumps({"file_contents": "aGVsbG8="}).encode(),
+            b"\x02files/abcdefgh1\n" + json.dumps({"file_contents": "a=GVsbG8"}).encode(),
+            b"\x03files/abcdefgh1\n", b"\x04runs\n", b"\x05files/x\n", b"\x00runresults/1\n",
+            b"\x01runs\n\xff\xfe" + java.encode()]
+    for i, j in enumerate(jobe):
+        write("jobe", str(i), j)
 
 
 if __name__ == "__main__":

@@ -271,6 +271,15 @@ PROGRAMS = {
         "stream": "cat(\"tick\\n\")\nSys.sleep(1.5)\ncat(\"tock\\n\")\n",
         "inline": ("cat(6 * 7, \"\\n\", sep = \"\")\n", "42\n"),
     },
+    "octave": {
+        "probe": ("s = fread(stdin, Inf, 'char=>char')';\n"
+                  "printf(\"%s\", s);\n"
+                  "a = argv();\n"
+                  "printf(\"arg=%s\\n\", a{end});\n"
+                  "printf(\"env=%s\\n\", getenv(\"RUNNEL_T_ENV\"));\n"),
+        "stream": "disp(\"tick\")\npause(1.5)\ndisp(\"tock\")\n",
+        "inline": ("printf(\"%d\\n\", 6 * 7);\n", "42\n"),
+    },
     "ruby": {
         "probe": ("$stdout.write($stdin.read)\n"
                   "puts \"arg=#{ARGV[0]}\"\n"

@@ -56,6 +56,7 @@ static void test_parse_good(void)
     CHECK_INT(rc, 0);
     REQUIRE(sp != NULL);
     CHECK_STR(sp->name, "demo");
+    CHECK_STR(rn_spec_jobe_id(sp), "demo"); /* no "jobe": the name */
     CHECK_STR(sp->display, "Demo");
     CHECK_STR(sp->language, "demo");
     CHECK_STR(sp->aliases[0], "dm");
@@ -100,6 +101,12 @@ static void test_parse_good(void)
     CHECK(sp->version_cmd == NULL);
     CHECK(sp->inline_template == NULL);
     CHECK_INT(sp->nmounts, 0);
+    rn_spec_free(sp);
+
+    sp = parse("{" MINIMAL ",\"jobe\":\"nodejs\"}", err, sizeof(err), &rc);
+    CHECK_INT(rc, 0);
+    REQUIRE(sp != NULL);
+    CHECK_STR(rn_spec_jobe_id(sp), "nodejs");
     rn_spec_free(sp);
 }
 
@@ -175,6 +182,9 @@ static void test_parse_bad(void)
          "field 'packages': must be a array of non-empty strings"},
         {"{" MINIMAL ",\"version_cmd\":[]}",
          "field 'version_cmd': must be a non-empty array of non-empty strings"},
+        {"{" MINIMAL ",\"jobe\":\"Node-JS\"}", "field 'jobe': must be 1-32 of [a-z0-9]"},
+        {"{" MINIMAL ",\"jobe\":\"\"}", "field 'jobe': must not be empty"},
+        {"{" MINIMAL ",\"jobe\":1}", "field 'jobe': must be a string"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
