@@ -54,7 +54,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 leftovers() { pgrep -f "^$TOKEN( |\$)" || true; }
 
 case "$CASE" in
-ptrace | mount | unshare | creds | tiocsti | sockets | syscalls)
+ptrace | mount | unshare | creds | tiocsti | sockets | syscalls | allowlist)
     box -- "$CASE"
     expect_rc 0
     expect_json '"reason":"exited"'
