@@ -311,6 +311,15 @@ static const char *const dev_links[][2] = {
     {"shm", "/tmp"},
 };
 
+/* Masked in every run's /proc (see build_system_plan). */
+static const char *const proc_masked[] = {
+    "/proc/cmdline",    "/proc/sys/kernel/random/boot_id",
+    "/proc/interrupts", "/proc/sched_debug",
+    "/proc/timer_list", "/proc/timer_stats",
+    "/proc/keys",       "/proc/latency_stats",
+    "/proc/kcore",
+};
+
 /* The part of the root that is the same for every run. */
 static int build_system_plan(rn_box_context *ctx, const rn_box_bind *binds, size_t nbinds)
 {
@@ -413,6 +422,21 @@ static int build_system_plan(rn_box_context *ctx, const rn_box_bind *binds, size
                      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
     if ((r = rn_plan_add(plan, &proc)) < 0 || (r = rn_plan_add(plan, &sys)) < 0)
         return r;
+    /* Files that tell about the host rather than the run (its boot, its
+     * devices, its scheduler and timers) read empty: /dev/null bound over
+     * them, read-only, as container runtimes mask them. Those this kernel
+     * does not have are skipped. */
+    for (size_t i = 0; i < sizeof(proc_masked) / sizeof(proc_masked[0]); i++) {
+        rn_op mask = {.kind = RN_OP_BIND,
+                      .flags = RN_OPF_OPTIONAL,
+                      .path = rn_plan_fmt(plan, "%s%s", RN_BOX_STAGE, proc_masked[i]),
+                      .src = RN_BOX_STAGE "/dev/null",
+                      .attr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC};
+        if (!mask.path)
+            return -ENOMEM;
+        if ((r = rn_plan_add(plan, &mask)) < 0)
+            return r;
+    }
 
     /* Generated /etc files, so `whoami` and `localhost` work, unless the
      * caller binds its own. */

@@ -54,7 +54,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 leftovers() { pgrep -f "^$TOKEN( |\$)" || true; }
 
 case "$CASE" in
-ptrace | mount | unshare | creds | tiocsti | sockets | syscalls | allowlist)
+ptrace | mount | unshare | creds | tiocsti | sockets | syscalls | allowlist | procmask)
     box -- "$CASE"
     expect_rc 0
     expect_json '"reason":"exited"'
@@ -182,6 +182,29 @@ parentdeath)
     wait "$rbpid" 2>/dev/null
     for _ in $(seq 100); do [ -z "$(leftovers)" ] && break; sleep 0.05; done
     [ -z "$(leftovers)" ] || fail "the run outlived runnel-box: $(leftovers)"
+    ;;
+cgsweep)
+    # The caller dies mid-run (SIGKILL): the next context to start removes
+    # the run cgroups it left, killing anything still in them first.
+    "$RB" --bind "$PROBE_DIR:/t" -- /t/probe hold "$TOKEN" </dev/null >/dev/null 3>&- &
+    rbpid=$!
+    for _ in $(seq 200); do [ -n "$(leftovers)" ] && break; sleep 0.05; done
+    [ -n "$(leftovers)" ] || fail "the run did not start"
+    run_cgroups() { find /sys/fs/cgroup -maxdepth 8 -type d -path "*/runnel/$rbpid-*" 2>/dev/null; }
+    [ -n "$(run_cgroups)" ] || fail "the run has no cgroup"
+    # Something that does not die with the caller: a host process moved into
+    # the run's cgroup(s).
+    sleep 300 &
+    stuck=$!
+    PIDS_TO_KILL+=($stuck)
+    for d in $(run_cgroups); do echo "$stuck" >"$d/cgroup.procs" || fail "cannot join $d"; done
+    kill -9 "$rbpid"
+    wait "$rbpid" 2>/dev/null
+    "$RB" -- /bin/true </dev/null 3>&- || fail "the next run failed"
+    left=$(run_cgroups)
+    [ -z "$left" ] || fail "run cgroups left after the next start: $left"
+    wait "$stuck" 2>/dev/null
+    [ $? -eq 137 ] || fail "what was left in the run's cgroup was not killed"
     ;;
 selfsignal)
     # A program's signals to itself act as anywhere else: the run's init, not

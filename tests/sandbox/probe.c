@@ -535,6 +535,50 @@ static int case_allowlist(void)
     return 0;
 }
 
+/* The host-identifying /proc files read empty (or cannot be opened), and
+ * cannot be written; the run's own /proc still works. */
+static int case_procmask(void)
+{
+    static const char *const masked[] = {
+        "/proc/cmdline",    "/proc/sys/kernel/random/boot_id",
+        "/proc/interrupts", "/proc/sched_debug",
+        "/proc/timer_list",
+    };
+    for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+        int fd = open(masked[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            EXPECT(errno == ENOENT || errno == EACCES, "%s: open: %s", masked[i], strerror(errno));
+            continue;
+        }
+        char buf[256];
+        ssize_t n = read(fd, buf, sizeof(buf));
+        EXPECT(n <= 0, "%s is readable: %zd bytes", masked[i], n);
+        close(fd);
+        /* What is written (to /dev/null, where it may be opened at all)
+         * does not come back. */
+        fd = open(masked[i], O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            EXPECT(write(fd, "x", 1) == 1, "%s: write: %s", masked[i], strerror(errno));
+            close(fd);
+        }
+        fd = open(masked[i], O_RDONLY | O_CLOEXEC);
+        EXPECT(fd >= 0 && read(fd, buf, sizeof(buf)) == 0, "%s is not empty after a write",
+               masked[i]);
+        if (fd >= 0)
+            close(fd);
+    }
+    char buf[64];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    EXPECT(fd >= 0 && read(fd, buf, sizeof(buf)) > 0, "/proc/self/stat unreadable");
+    if (fd >= 0)
+        close(fd);
+    fd = open("/proc/sys/kernel/random/uuid", O_RDONLY | O_CLOEXEC);
+    EXPECT(fd >= 0 && read(fd, buf, sizeof(buf)) == 37, "/proc/sys/kernel/random/uuid unreadable");
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
 /* Both must kill the process with SIGSYS before returning. */
 static int case_x32(void)
 {
@@ -779,6 +823,8 @@ int main(int argc, char **argv)
         r = case_sockets();
     else if (!strcmp(c, "syscalls"))
         r = case_syscalls();
+    else if (!strcmp(c, "procmask"))
+        r = case_procmask();
     else if (!strcmp(c, "allowlist"))
         r = case_allowlist();
     else if (!strcmp(c, "x32"))
