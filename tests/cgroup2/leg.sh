@@ -14,6 +14,25 @@ if [ ! -f "$vm" ]; then
     echo "tests/cgroup2/leg.sh: no $vm (set RUNNEL_CGROUP2_VM)" >&2
     exit 2
 fi
+
+# The guest's initrd runs the busybox it finds on PATH, so it must be the
+# static one. Debian's dynamic busybox package (a language runtime list
+# installs it) replaces busybox-static: then take busybox-static's binary
+# from its package, unpacked into a cache directory, ahead on PATH.
+bb=$(command -v busybox || true)
+if [ -z "$bb" ] || ! LC_ALL=C ldd "$bb" 2>&1 | grep -q "not a dynamic executable"; then
+    cache=${RUNNEL_CGROUP2_CACHE:-/var/tmp/runnel-cgroup2}
+    if [ ! -x "$cache/bin/busybox" ]; then
+        echo "== cgroup v2 leg: $bb is not static; unpacking busybox-static into $cache"
+        mkdir -p "$cache/deb"
+        (cd "$cache/deb" && rm -f ./*.deb && apt-get download -q busybox-static 2>/dev/null &&
+            dpkg-deb -x ./busybox-static_*.deb "$cache/root")
+        mkdir -p "$cache/bin"
+        cp "$cache/root/bin/busybox" "$cache/bin/busybox"
+    fi
+    export PATH="$cache/bin:$PATH"
+fi
+
 start=$(date +%s)
 rc=0
 cd "$repo"
