@@ -7,68 +7,9 @@
  * Every function returns 0 (or a non-negative value where stated) or a
  * negative errno.
  *
- * What a run is, and the choices behind it:
- * - The program runs as uid/gid 1000 ("runner") in new user, pid, mount,
- *   net, ipc, uts and cgroup namespaces. As root, 1000 maps to a host uid
- *   and gid of its own from [uid_first, uid_first + uid_count) (default
- *   1879048192 = 0x70000000, 65536 ids: a range neither systemd nor the
- *   usual /etc/subuid allocations use), never shared by two live runs of
- *   one context; supplementary groups are dropped. Rootless, 1000 maps to
- *   the caller's own uid and gid (setgroups is denied, groups stay).
- * - A run is two processes to start with, as with bubblewrap: pid 1 of the
- *   run's pid namespace is a tiny init, and the program is its child (pid
- *   2), so the program's signals to itself act as anywhere else (`kill -9
- *   $$`, raise(SIGTERM), abort()). The init builds the sandbox, starts the
- *   program, reaps every process that ends in the namespace (orphans leave
- *   no zombies), and when the program ends reports the program's wait
- *   status and resource use to the parent over the set-up error pipe and
- *   exits; the kernel then kills everything else in the namespace, so
- *   nothing outlives a run. The init runs as the run's uid with no
- *   capabilities, no_new_privs, an allow-list seccomp filter (wait4,
- *   getrusage, write, exit) and no controlling terminal; it is
- *   non-dumpable, holds nothing of the caller's memory (it is runnel-init,
- *   a freestanding 9 KiB program embedded in the library and exec'd from a
- *   sealed memfd), and drops every signal sent from inside the run (pid-1
- *   rules): only the parent's SIGKILL ends it. A SIGTERM sent to it from
- *   outside is dropped too; the library only ever SIGKILLs a run.
- * - Root: a read-only tmpfs holding read-only nosuid,nodev binds of the
- *   system list (symlinks such as /bin -> usr/bin are recreated, not
- *   bound), generated /etc/passwd, /etc/group and /etc/hosts, a proc of
- *   the run's pid namespace with /proc/sys read-only, a read-only /dev
- *   with null, zero, full, random, urandom and fd/stdin/stdout/stderr
- *   links (/dev/shm links to /tmp), and size-limited tmpfs /tmp and /work.
- * - Memory: the cgroup limit (memory + swap) when cgroups are in use; else
- *   RLIMIT_DATA, not RLIMIT_AS, because JVMs, Go and node reserve large
- *   address ranges they never touch. tmpfs pages a run writes count against
- *   its memory limit too.
- * - pids is what the program may have, itself included; the init is one
- *   more (cgroup pids.max and RLIMIT_NPROC are pids + 1). RLIMIT_NPROC is
- *   per real uid, which as root is the run's own uid. Rootless it counts
- *   the user's processes in the run's namespace on Linux >= 5.14, every
- *   process of the user on older kernels.
- * - RLIMIT_CPU = cpu_ms rounded up to seconds, plus one, soft and hard: the
- *   kernel counts it in ticks, which overcount on a busy machine (up to 30%
- *   against the cgroup's exact figure), so the second of slack makes sure
- *   a program gets its whole budget; SIGKILL then ends it (cpu_limit).
- * - The run's first process is cloned sharing the caller's memory (x86_64,
- *   aarch64; no page tables copied) on a stack of its own. It closes
- *   every fd it was cloned with but its own, builds the sandbox, clones
- *   the program with CLONE_VM (which shares that memory until it execs),
- *   then execs runnel-init. The program locks itself down and waits for a
- *   byte on the sync pipe (at once for a cold start; a warm box waits
- *   until a run takes it), then writes the run's files, sets its rlimits
- *   and execs. The first process's uid change
- *   clears the shared memory's dumpable flag; it sets it back at once, so
- *   the caller keeps making core dumps. Until its exec it keeps its
- *   capabilities, which is what bars the program (none) from /proc/1/mem.
- * - Where runnel-init cannot be exec'd (vm.memfd_noexec=2, other
- *   architectures), the first process is a fork-like copy of the caller
- *   instead: it stays the init and unmaps all of its copy but its code and
- *   stack once the program runs (x86_64, aarch64). This costs a page-table
- *   copy per run. Should the exec fail for another reason, the init stays
- *   in place in the caller's memory, keeping its permitted capabilities
- *   (none effective) for the reason above; /proc/1/cmdline then shows the
- *   caller's command line.
+ * What a run is and the choices behind it (namespaces, uids, the run's
+ * init, the root, memory, pids and CPU limits, how the first process is
+ * cloned) are in docs/sandbox.md; this header is the contract.
  */
 #ifndef RUNNEL_BOX_H
 #define RUNNEL_BOX_H

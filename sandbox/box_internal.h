@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "box.h"
+#include "report.h"
 
 /* The ids the program sees inside the sandbox. */
 #define RN_BOX_INNER_ID 1000
@@ -66,22 +67,7 @@ typedef struct {
     size_t nstrs, capstrs;
 } rn_plan;
 
-/* What travels on the close-on-exec error pipe, one record per write (far
- * below PIPE_BUF, so each arrives whole). A set-up failure in the init or in
- * the program before exec is RN_REPORT_SETUP; the init's last word, when the
- * program has ended, is RN_REPORT_EXIT. */
-enum { RN_REPORT_SETUP = 1, RN_REPORT_EXIT = 2 };
-/* EXIT's stage: 1 when runnel-init (init.c) sent it, which holds nothing
- * of the caller's memory; 0 from the init in place (child.c). */
-enum { RN_REPORT_FROM_INIT = 1 };
-typedef struct {
-    int32_t kind;
-    int32_t stage;      /* SETUP: an rn_box_stage */
-    int32_t err;        /* SETUP: positive errno */
-    int32_t status;     /* EXIT: the program's wait status, as from wait4 */
-    uint64_t cpu_us;    /* EXIT: user + system of every process the init reaped */
-    uint64_t maxrss_kb; /* EXIT: the largest max RSS among them */
-} rn_report;
+/* rn_report, the record on the report pipe: report.h. */
 
 /* Everything the child needs, prepared by the parent before clone (the
  * run's part, plans[2] on, before the second sync byte). The child (the

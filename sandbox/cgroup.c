@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const ctrl_names[RN_CG_NCTRL] = {"memory", "pids", "cpu", "cpuacct"};
@@ -187,25 +188,106 @@ static int mkdir_ok(const char *path)
     return access(path, W_OK | X_OK) < 0 ? -errno : 0;
 }
 
-/* Remove run cgroups a dead process of ours left behind ("<pid>-<seq>"). */
-static void sweep_stale(const char *dir)
+static void kill_procs(const char *dir);
+
+/* When pid started, in seconds since the epoch (0 when unknown). */
+static time_t started_at(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Field 22, counted after the command's closing parenthesis (field 2). */
+    char *p = strrchr(buf, ')');
+    unsigned long long ticks = 0;
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    if (!p || sscanf(p + 1, "%llu", &ticks) != 1)
+        return 0;
+    f = fopen("/proc/stat", "re");
+    if (!f)
+        return 0;
+    unsigned long long btime = 0;
+    char line[256];
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "btime %llu", &btime) == 1)
+            break;
+    fclose(f);
+    long hz = sysconf(_SC_CLK_TCK);
+    return btime && hz > 0 ? (time_t)(btime + ticks / (unsigned long long)hz) : 0;
+}
+
+/* Whether the process that made a run cgroup (its name's pid, the
+ * directory made at made) is still alive: a process holding that pid now
+ * but started after the directory was made is another one. */
+static bool owner_alive(pid_t pid, time_t made)
+{
+    if (pid == getpid())
+        return true;
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return false;
+    time_t start = started_at(pid);
+    /* Boot time is whole seconds: a little slack. */
+    return !start || start <= made + 2;
+}
+
+/* Remove up to 64 of the run cgroups ("<pid>-<seq>", "<pid>-a<seq>") a
+ * process that is gone left behind in dir (SIGKILLed, or it died before its
+ * thread removed them), killing whatever is still in them first. Waits up
+ * to about 2 s for killed processes to leave; what still cannot be removed
+ * is left. Returns whether there may be more. */
+static bool sweep_batch(const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return;
+        return false;
+    char stale[64][NAME_MAX + 1];
+    size_t n = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    while ((e = readdir(d)) != NULL && n < sizeof(stale) / sizeof(stale[0])) {
         char *end;
         long pid = strtol(e->d_name, &end, 10);
-        if (e->d_type != DT_DIR || end == e->d_name || *end != '-' || pid <= 0)
+        if (e->d_type != DT_DIR || end == e->d_name || *end != '-' || pid <= 0 || pid > INT_MAX)
             continue;
-        if (pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            owner_alive((pid_t)pid, st.st_ctime))
             continue;
-        char path[PATH_MAX];
-        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
-            rmdir(path);
+        snprintf(stale[n++], sizeof(stale[0]), "%s", e->d_name);
     }
     closedir(d);
+    bool full = n == sizeof(stale) / sizeof(stale[0]);
+    for (int pass = 0; n && pass < 100; pass++) {
+        size_t left = 0;
+        for (size_t i = 0; i < n; i++) {
+            char path[PATH_MAX];
+            if (snprintf(path, sizeof(path), "%s/%s", dir, stale[i]) >= (int)sizeof(path))
+                continue;
+            if (pass == 0 && write_str(path, "cgroup.kill", "1") < 0)
+                kill_procs(path);
+            else if (pass > 0)
+                kill_procs(path);
+            if (rmdir(path) < 0 && errno == EBUSY)
+                memmove(stale[left++], stale[i], sizeof(stale[0]));
+        }
+        n = left;
+        if (n) {
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return full;
+}
+
+/* sweep_batch until a batch is not full (at most 16 of them). */
+static void sweep_stale(const char *dir)
+{
+    for (int i = 0; i < 16 && sweep_batch(dir); i++)
+        ;
 }
 
 /* Whether pid is the only process in a v2 cgroup directory. */

@@ -475,9 +475,10 @@ RN_CHILD static void exec_init(rn_child_spec *spec, long program)
     SYS3(fcntl, err_fd, F_SETFD, FD_CLOEXEC);
 }
 
-RN_CHILD int rn_child_main(void *arg)
+/* First steps: stay tied to the parent, join the v1 cgroups, reset the
+ * signals, and keep only our fds, stdio in 0-2. */
+RN_CHILD static void child_fds(rn_child_spec *spec)
 {
-    rn_child_spec *spec = arg; /* our own copy-on-write image */
     long r;
     /* A parent killed before the maps are written shows up as EOF on the
      * sync pipe; after that, as this signal. */
@@ -521,19 +522,16 @@ RN_CHILD int rn_child_main(void *arg)
      * long as this sandbox waits for its run. */
     int keep[3] = {spec->err_fd, spec->sync_fd, spec->init_fd};
     close_others(keep, 3);
+}
 
-    char go;
-    if (SYS3(read, spec->sync_fd, &go, 1) != 1)
-        die(127); /* the parent gave up on us; it reports why */
-
-    if (spec->unshare_cgroup && (r = SYS1(unshare, CLONE_NEWCGROUP)) < 0)
-        fail(spec, RN_BOX_STAGE_CGROUP, -r);
-
+/* Open every host bind source (O_PATH) into srcfds; returns how many. */
+RN_CHILD static int child_sources(const rn_child_spec *spec, int *srcfds)
+{
+    long r;
     /* Host sources are opened with the credentials we were cloned with:
      * after the uid change below, root-only directories on the way to them
      * could no longer be searched. An O_PATH fd only works for binds in the
      * mount namespace it was opened in, so the parent cannot do this. */
-    int srcfds[RN_BOX_MAX_BINDS];
     int nsrc = 0;
     for (int p = 0; p < 2; p++) {
         const rn_plan *plan = spec->plans[p];
@@ -550,6 +548,13 @@ RN_CHILD int rn_child_main(void *arg)
         }
     }
 
+    return nsrc;
+}
+
+/* Become 1000:1000 in the new namespaces, the hostname set. */
+RN_CHILD static void child_creds(const rn_child_spec *spec)
+{
+    long r;
     /* Become 1000:1000 now, keeping the namespace's capabilities (the
      * transition is not from the namespace's root uid, so they survive), so
      * that everything created in the new tmpfs is owned by a mapped id. Our
@@ -573,10 +578,16 @@ RN_CHILD int rn_child_main(void *arg)
     }
     if ((r = SYS2(sethostname, spec->hostname, strlen(spec->hostname))) < 0)
         fail(spec, RN_BOX_STAGE_NETWORK, -r);
+}
 
+/* Build the root from the plans, pivot into it, bring lo up if asked, drop
+ * the terminal and the bounding set. */
+RN_CHILD static void child_root(const rn_child_spec *spec, int *srcfds)
+{
+    long r;
     if ((r = SYS5(mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) < 0)
         fail(spec, RN_BOX_STAGE_MOUNT, -r);
-    nsrc = 0;
+    int nsrc = 0;
     for (int p = 0; p < 2; p++) {
         const rn_plan *plan = spec->plans[p];
         for (size_t i = 0; plan && i < plan->n; i++) {
@@ -615,32 +626,12 @@ RN_CHILD int rn_child_main(void *arg)
      * each. The capabilities we hold stay until our own exec. */
     if ((r = drop_bounding(spec->last_cap)) < 0)
         fail(spec, RN_BOX_STAGE_CAPS, -r);
+}
 
-    long program;
-#if defined(__x86_64__) || defined(__aarch64__)
-    /* The program runs on this stack until it has exec'd or died. Sharing
-     * the caller's memory, it starts now and waits locked down for the
-     * run while we become runnel-init (whose exec leaves this stack to
-     * it); in a copy of our own, which we unmap once it runs, we wait for
-     * its exec (CLONE_VFORK). */
-    char stack[64 * 1024] __attribute__((aligned(16)));
-    uint64_t ca[8] = {CLONE_VM | (spec->program_waits ? 0 : CLONE_VFORK),
-                      0,
-                      0,
-                      0,
-                      SIGCHLD,
-                      (uint64_t)(uintptr_t)stack,
-                      sizeof(stack),
-                      0};
-    program = rn_clone3(ca, sizeof(ca), program_main, spec);
-#else
-    program = SYS5(clone, SIGCHLD, 0, 0, 0, 0);
-    if (program == 0)
-        die(program_main(spec));
-#endif
-    if (program < 0)
-        fail(spec, RN_BOX_STAGE_CLONE, -program);
-
+/* Lock the init down and reap until the program ends (never returns). */
+RN_CHILD static _Noreturn void child_init(rn_child_spec *spec, long program)
+{
+    long r;
     int err_fd = spec->err_fd;
     if (spec->init_fd >= 0)
         exec_init(spec, program); /* returns only if the exec failed */
@@ -697,6 +688,51 @@ RN_CHILD int rn_child_main(void *arg)
         k[1][1] = t1;
     }
     init_loop(err_fd, program, k[0][0], k[0][1], k[1][0], k[1][1]);
+}
+
+RN_CHILD int rn_child_main(void *arg)
+{
+    rn_child_spec *spec = arg; /* our own copy-on-write image */
+    long r;
+    child_fds(spec);
+    char go;
+    if (SYS3(read, spec->sync_fd, &go, 1) != 1)
+        die(127); /* the parent gave up on us; it reports why */
+
+    if (spec->unshare_cgroup && (r = SYS1(unshare, CLONE_NEWCGROUP)) < 0)
+        fail(spec, RN_BOX_STAGE_CGROUP, -r);
+
+    int srcfds[RN_BOX_MAX_BINDS];
+    child_sources(spec, srcfds);
+    child_creds(spec);
+    child_root(spec, srcfds);
+
+    long program;
+#if defined(__x86_64__) || defined(__aarch64__)
+    /* The program runs on this stack until it has exec'd or died. Sharing
+     * the caller's memory, it starts now and waits locked down for the
+     * run while we become runnel-init (whose exec leaves this stack to
+     * it); in a copy of our own, which we unmap once it runs, we wait for
+     * its exec (CLONE_VFORK). */
+    char stack[64 * 1024] __attribute__((aligned(16)));
+    uint64_t ca[8] = {CLONE_VM | (spec->program_waits ? 0 : CLONE_VFORK),
+                      0,
+                      0,
+                      0,
+                      SIGCHLD,
+                      (uint64_t)(uintptr_t)stack,
+                      sizeof(stack),
+                      0};
+    program = rn_clone3(ca, sizeof(ca), program_main, spec);
+#else
+    program = SYS5(clone, SIGCHLD, 0, 0, 0, 0);
+    if (program == 0)
+        die(program_main(spec));
+#endif
+    if (program < 0)
+        fail(spec, RN_BOX_STAGE_CLONE, -program);
+
+    child_init(spec, program);
 }
 
 /* clone3 that runs fn(arg) on the new stack in the child. The C library has

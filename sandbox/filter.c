@@ -20,6 +20,77 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
+/* The allow-list: what programs and language runtimes call (glibc, Go,
+ * the JVM, .NET, node, GHC, BEAM, R, OCaml...), in the spirit of Docker's
+ * and nsjail's default policies. Any other call fails with ENOSYS, so a
+ * kernel's new system calls fail closed, the way a program already copes
+ * with an older kernel. Calls with arguments to check (clone, unshare,
+ * socket, ioctl, personality) are added with their conditions below, the
+ * calls refused outright with EPERM are listed in `denied`. Names this
+ * libseccomp or arch does not know are skipped. Left out on purpose (ENOSYS):
+ * modify_ldt, the NUMA policy calls (mbind, set_mempolicy, migrate_pages,
+ * move_pages, get_mempolicy), kcmp, pidfd_getfd, process_madvise, iopl,
+ * ioperm, sethostname, setdomainname, _sysctl, sysfs, ustat, fanotify_mark,
+ * and everything numbered after quotactl_fd (landlock, memfd_secret,
+ * futex_waitv, cachestat, fchmodat2, statmount, listmount, mseal,
+ * open_tree_attr, file_setattr...): glibc and the runtimes fall back where
+ * one is optional. */
+/* clang-format off */
+static const char *const allowed[] = {
+    /* files and directories */
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
+    "pwritev2", "open", "openat", "openat2", "creat", "close", "close_range", "lseek", "dup",
+    "dup2", "dup3", "fcntl", "flock", "fsync", "fdatasync", "syncfs", "sync", "sync_file_range",
+    "truncate", "ftruncate", "fallocate", "fadvise64", "readahead", "sendfile", "copy_file_range",
+    "splice", "tee", "vmsplice", "stat", "fstat", "lstat", "newfstatat", "statx", "statfs",
+    "fstatfs", "access", "faccessat", "faccessat2", "getdents", "getdents64", "getcwd", "chdir",
+    "fchdir", "mkdir", "mkdirat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat",
+    "unlink", "unlinkat", "symlink", "symlinkat", "readlink", "readlinkat", "mknod", "mknodat",
+    "chmod", "fchmod", "fchmodat", "chown", "fchown", "lchown", "fchownat", "umask", "utime",
+    "utimes", "futimesat", "utimensat", "getxattr", "lgetxattr", "fgetxattr", "setxattr",
+    "lsetxattr", "fsetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr",
+    "lremovexattr", "fremovexattr", "inotify_init", "inotify_init1", "inotify_add_watch",
+    "inotify_rm_watch", "memfd_create",
+    /* waiting for fds and events */
+    "pipe", "pipe2", "select", "pselect6", "poll", "ppoll", "epoll_create", "epoll_create1",
+    "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2", "signalfd",
+    "signalfd4", "timerfd_create", "timerfd_settime", "timerfd_gettime", "io_setup", "io_destroy",
+    "io_submit", "io_cancel", "io_getevents", "io_pgetevents",
+    /* memory */
+    "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "mincore", "msync", "mlock", "mlock2",
+    "munlock", "mlockall", "munlockall", "remap_file_pages", "pkey_mprotect", "pkey_alloc",
+    "pkey_free", "membarrier",
+    /* processes, threads and signals */
+    "fork", "vfork", "execve", "execveat", "exit", "exit_group", "wait4", "waitid", "kill", "tkill",
+    "tgkill", "pidfd_open", "pidfd_send_signal", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
+    "rt_sigpending", "rt_sigtimedwait", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "rt_sigsuspend",
+    "sigaltstack", "pause", "restart_syscall", "futex", "set_robust_list", "get_robust_list",
+    "set_tid_address", "rseq", "arch_prctl", "set_thread_area", "get_thread_area", "prctl",
+    "seccomp", "capget", "capset", "getpid", "getppid", "gettid", "getpgid", "setpgid", "getpgrp",
+    "getsid", "setsid", "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid",
+    "getgroups", "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid",
+    "setfsgid", "setgroups", "getrlimit", "setrlimit", "prlimit64", "getrusage", "times",
+    "getpriority", "setpriority", "ioprio_get", "ioprio_set", "sched_yield", "sched_getaffinity",
+    "sched_setaffinity", "sched_getparam", "sched_setparam", "sched_getscheduler",
+    "sched_setscheduler", "sched_getattr", "sched_setattr", "sched_get_priority_max",
+    "sched_get_priority_min", "sched_rr_get_interval", "getcpu",
+    /* time */
+    "nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres", "gettimeofday", "time",
+    "adjtimex", "alarm", "getitimer", "setitimer", "timer_create", "timer_settime", "timer_gettime",
+    "timer_getoverrun", "timer_delete",
+    /* the machine, as the run's namespaces show it */
+    "uname", "sysinfo", "getrandom",
+    /* sockets (socket itself by family, below) */
+    "socketpair", "bind", "listen", "accept", "accept4", "connect", "shutdown", "getsockname",
+    "getpeername", "setsockopt", "getsockopt", "sendto", "recvfrom", "sendmsg", "recvmsg",
+    "sendmmsg", "recvmmsg",
+    /* System V and POSIX IPC, in the run's own IPC namespace */
+    "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl", "msgget",
+    "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+    "mq_notify", "mq_getsetattr",
+};
+/* clang-format on */
+
 /* Denied outright with EPERM. Names this libseccomp or arch does not know are
  * skipped. */
 static const char *const denied[] = {
@@ -93,52 +164,42 @@ static int deny_bits(scmp_filter_ctx ctx, int nr, unsigned arg, bool with_time)
     return 0;
 }
 
-static int add_rules(scmp_filter_ctx ctx)
+/* The calls with arguments to check that libseccomp can express: clone and
+ * unshare without namespace flags, sockets of three families. */
+static int add_arg_rules(scmp_filter_ctx ctx)
 {
-    int r;
-    for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
-        int nr = seccomp_syscall_resolve_name(denied[i]);
-        if (nr == __NR_SCMP_ERROR || nr < 0)
-            continue;
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
-        if (r < 0)
-            return r;
+    uint64_t clone_ns = 0, unshare_ns = 0;
+    for (size_t i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++) {
+        unshare_ns |= ns_flags[i];
+        if (ns_flags[i] != CLONE_NEWTIME)
+            clone_ns |= ns_flags[i];
     }
-
-    /* clone3 passes its flags in memory, which BPF cannot read: ENOSYS makes
-     * glibc and every runtime we know fall back to clone, whose flags we can
-     * check. */
-    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    /* clone3 passes its flags in memory, which BPF cannot read: it is left
+     * to the default, ENOSYS, which makes glibc and every runtime we know
+     * fall back to clone, whose flags are checked here. */
+    struct scmp_arg_cmp no_ns = {0, SCMP_CMP_MASKED_EQ, clone_ns, 0};
+    int r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &no_ns);
+    if (r == 0)
+        r = deny_bits(ctx, SCMP_SYS(clone), 0, false);
+    no_ns.datum_a = unshare_ns;
+    if (r == 0)
+        r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unshare), 1, &no_ns);
+    if (r == 0)
+        r = deny_bits(ctx, SCMP_SYS(unshare), 0, true);
     if (r < 0)
         return r;
-    r = deny_bits(ctx, SCMP_SYS(clone), 0, false);
-    if (r < 0)
-        return r;
-    r = deny_bits(ctx, SCMP_SYS(unshare), 0, true);
-    if (r < 0)
-        return r;
 
-    /* The kernel compares ioctl numbers as unsigned int, so a number with the
-     * high 32 bits set still means TIOCSTI: match on the low half only. */
-    const unsigned long ioctls[] = {TIOCSTI, TIOCLINUX};
-    for (size_t i = 0; i < 2; i++) {
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, ioctls[i]));
-        if (r < 0)
-            return r;
-    }
-
-    /* Only AF_UNIX, AF_INET and AF_INET6 (1, 2, 10): the families below
+    /* Only AF_UNIX, AF_INET and AF_INET6 (1, 2, 10), compared on all 64
+     * bits: a family with any high bit set is refused, though the kernel
+     * would read only the low half. The rest get EAFNOSUPPORT: below
      * AF_INET6 one rule each (libseccomp cannot AND two comparisons of one
-     * argument), everything above it in one, on all 64 bits: a family with
-     * any high bit set is refused too, though the kernel would read only
-     * the low half. */
+     * argument), everything above it in one. */
     _Static_assert(AF_UNIX == 1 && AF_INET == 2 && AF_INET6 == 10, "address families");
-    for (unsigned fam = 0; fam < AF_INET6; fam++) {
-        if (fam == AF_UNIX || fam == AF_INET)
-            continue;
+    for (unsigned fam = 0; fam <= AF_INET6; fam++) {
+        bool ok = fam == AF_UNIX || fam == AF_INET || fam == AF_INET6;
         struct scmp_arg_cmp eq = {0, SCMP_CMP_EQ, fam, 0};
-        r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &eq);
+        r = seccomp_rule_add_array(ctx, ok ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EAFNOSUPPORT),
+                                   SCMP_SYS(socket), 1, &eq);
         if (r < 0)
             return r;
     }
@@ -147,40 +208,78 @@ static int add_rules(scmp_filter_ctx ctx)
     if (r < 0)
         return r;
 
-    /* personality: anything but PER_LINUX is refused here; the 0xffffffff
-     * query is let through by the prefix added in rn_filter_build. */
-    struct scmp_arg_cmp not_linux = {0, SCMP_CMP_NE, 0, 0};
-    return seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1, &not_linux);
+    /* ioctl and personality are decided by prefix(). */
+    return 0;
 }
 
-#if defined(__x86_64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+/* Add each known name of list with action. */
+static int add_names(scmp_filter_ctx ctx, const char *const *list, size_t n, uint32_t action)
+{
+    for (size_t i = 0; i < n; i++) {
+        int nr = seccomp_syscall_resolve_name(list[i]);
+        if (nr == __NR_SCMP_ERROR || nr < 0)
+            continue;
+        int r = seccomp_rule_add(ctx, action, nr, 0);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int add_rules(scmp_filter_ctx ctx)
+{
+    int r = add_names(ctx, allowed, sizeof(allowed) / sizeof(allowed[0]), SCMP_ACT_ALLOW);
+    if (r == 0)
+        r = add_names(ctx, denied, sizeof(denied) / sizeof(denied[0]), SCMP_ACT_ERRNO(EPERM));
+    if (r == 0)
+        r = add_arg_rules(ctx);
+    return r;
+}
+
+/* The low and high halves of a 64-bit argument in seccomp_data. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO(n) (offsetof(struct seccomp_data, args[n]))
+#define ARG_HI(n) (offsetof(struct seccomp_data, args[n]) + 4)
+#else
+#define ARG_LO(n) (offsetof(struct seccomp_data, args[n]) + 4)
+#define ARG_HI(n) (offsetof(struct seccomp_data, args[n]))
 #endif
 
-/* libseccomp cannot express "allow personality(0xffffffff)" under a default
- * of allow, so a few hand-written instructions in front of its program return
- * ALLOW for exactly that call on the native arch and fall through otherwise. */
+/* Two checks libseccomp cannot express, as hand-written instructions in
+ * front of its program (native arch only, whose SCMP_ARCH_* value is its
+ * AUDIT_ARCH_*; any other call falls through to libseccomp's program):
+ * - personality: the query (0xffffffff, compared on the low half the kernel
+ *   reads) and PER_LINUX (0, on all 64 bits) are allowed, any other value is
+ *   refused with EPERM;
+ * - ioctl: TIOCSTI and TIOCLINUX are refused with EPERM, every other request
+ *   is allowed. The kernel compares ioctl numbers as unsigned int, so a
+ *   number with the high 32 bits set still means TIOCSTI: only the low half
+ *   is compared. (libseccomp would let an unconditional allow of ioctl
+ *   override its conditional refusals.) */
 static size_t prefix(struct sock_filter *out)
 {
-#if defined(NATIVE_AUDIT_ARCH) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    enum { P_ALLOW = 13, P_EPERM = 14, P_END = 15 };
     const struct sock_filter pre[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 0, 5),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_personality, 0, 3),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, P_END - 2),
+        /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_personality, 0, 9 - 4),
+        /* 4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0)),
+        /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, P_ALLOW - 6, 0),
+        /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, P_EPERM - 7),
+        /* 7 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_HI(0)),
+        /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, P_ALLOW - 9, P_EPERM - 9),
+        /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, P_END - 10),
+        /* 10 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1)),
+        /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, P_EPERM - 12, 0),
+        /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, P_EPERM - 13, P_ALLOW - 13),
+        /* 13 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* 14 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
     };
+    _Static_assert(sizeof(pre) / sizeof(pre[0]) == P_END, "jump targets");
     if (out)
         memcpy(out, pre, sizeof(pre));
     return sizeof(pre) / sizeof(pre[0]);
-#else
-    (void)out;
-    return 0;
-#endif
 }
 
 /* Export ctx as raw BPF into a malloc'd program, behind prefix() when
@@ -232,7 +331,7 @@ out:
 
 int rn_filter_build(struct sock_fprog *prog)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
     if (!ctx)
         return -ENOMEM;
     /* Only the native arch is added: i386 (int 0x80) and x32 (nr with bit 30

@@ -8,7 +8,7 @@
  *
  * It makes itself non-dumpable, loads an allow-list seccomp filter, reaps
  * every process that ends in the namespace, and when PROGRAM_PID ends writes
- * an RN_REPORT_EXIT record (box_internal.h: rn_report) to ERR_FD and exits,
+ * an RN_REPORT_EXIT record (report.h: rn_report) to ERR_FD and exits,
  * which ends the run. no_new_privs and an empty capability set come from the
  * process that exec'd it.
  */
@@ -22,12 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Keep in step with rn_report in box_internal.h. */
-typedef struct {
-    int32_t kind, stage, err, status;
-    uint64_t cpu_us, maxrss_kb;
-} report;
-#define REPORT_EXIT 2
+#include "report.h"
 
 #if defined(__x86_64__)
 #define NATIVE_ARCH AUDIT_ARCH_X86_64
@@ -130,9 +125,9 @@ _Noreturn void init_main(long *sp)
         if (pid != program)
             continue; /* an orphan: reaped, so it holds no pid */
         struct rusage ru;
-        volatile report rep;
-        rep.kind = REPORT_EXIT;
-        rep.stage = 1; /* RN_REPORT_FROM_INIT: from this program, not the in-place init */
+        volatile rn_report rep;
+        rep.kind = RN_REPORT_EXIT;
+        rep.stage = RN_REPORT_FROM_INIT; /* from this program, not the in-place init */
         rep.err = 0;
         rep.status = status;
         rep.cpu_us = 0;

@@ -358,75 +358,75 @@ static int pump(rn_box *box, bool forward_stdin, uint64_t output_limit, rn_box_r
     return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+typedef struct {
+    rn_box_options o;
+    rn_box_context_options co;
+    rn_box_bind *binds;
+    rn_box_file *files;
+    const char **env;
+    size_t nbinds, nfiles, nenv;
+    bool json, check;
+    const char *json_file;
+    uint64_t output_limit;
+} cli_args;
+
+enum {
+    O_WALL = 256,
+    O_CPU,
+    O_MEM,
+    O_PIDS,
+    O_NOFILE,
+    O_FSIZE,
+    O_TMP,
+    O_OUTPUT,
+    O_BIND,
+    O_BINDRW,
+    O_WORKDIR,
+    O_FILE,
+    O_ENV,
+    O_NET,
+    O_CWD,
+    O_STDIN_NULL,
+    O_NOCG,
+    O_JSON,
+    O_CHECK,
+    O_VERSION,
+    O_HELP,
+};
+static const struct option longopts[] = {
+    {"wall-ms", required_argument, NULL, O_WALL},
+    {"cpu-ms", required_argument, NULL, O_CPU},
+    {"memory", required_argument, NULL, O_MEM},
+    {"pids", required_argument, NULL, O_PIDS},
+    {"nofile", required_argument, NULL, O_NOFILE},
+    {"fsize", required_argument, NULL, O_FSIZE},
+    {"tmp-size", required_argument, NULL, O_TMP},
+    {"output-limit", required_argument, NULL, O_OUTPUT},
+    {"bind", required_argument, NULL, O_BIND},
+    {"bind-rw", required_argument, NULL, O_BINDRW},
+    {"workdir", required_argument, NULL, O_WORKDIR},
+    {"file", required_argument, NULL, O_FILE},
+    {"env", required_argument, NULL, O_ENV},
+    {"net", no_argument, NULL, O_NET},
+    {"cwd", required_argument, NULL, O_CWD},
+    {"stdin-null", no_argument, NULL, O_STDIN_NULL},
+    {"no-cgroup", no_argument, NULL, O_NOCG},
+    {"json", optional_argument, NULL, O_JSON},
+    {"check", no_argument, NULL, O_CHECK},
+    {"version", no_argument, NULL, O_VERSION},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* Parse the options into a (bad ones exit with status 2); returns -1 to go
+ * on, or the exit status of --help and --version. */
+static int parse_args(int argc, char **argv, cli_args *a)
 {
-    enum {
-        O_WALL = 256,
-        O_CPU,
-        O_MEM,
-        O_PIDS,
-        O_NOFILE,
-        O_FSIZE,
-        O_TMP,
-        O_OUTPUT,
-        O_BIND,
-        O_BINDRW,
-        O_WORKDIR,
-        O_FILE,
-        O_ENV,
-        O_NET,
-        O_CWD,
-        O_STDIN_NULL,
-        O_NOCG,
-        O_JSON,
-        O_CHECK,
-        O_VERSION,
-        O_HELP,
-    };
-    static const struct option longopts[] = {
-        {"wall-ms", required_argument, NULL, O_WALL},
-        {"cpu-ms", required_argument, NULL, O_CPU},
-        {"memory", required_argument, NULL, O_MEM},
-        {"pids", required_argument, NULL, O_PIDS},
-        {"nofile", required_argument, NULL, O_NOFILE},
-        {"fsize", required_argument, NULL, O_FSIZE},
-        {"tmp-size", required_argument, NULL, O_TMP},
-        {"output-limit", required_argument, NULL, O_OUTPUT},
-        {"bind", required_argument, NULL, O_BIND},
-        {"bind-rw", required_argument, NULL, O_BINDRW},
-        {"workdir", required_argument, NULL, O_WORKDIR},
-        {"file", required_argument, NULL, O_FILE},
-        {"env", required_argument, NULL, O_ENV},
-        {"net", no_argument, NULL, O_NET},
-        {"cwd", required_argument, NULL, O_CWD},
-        {"stdin-null", no_argument, NULL, O_STDIN_NULL},
-        {"no-cgroup", no_argument, NULL, O_NOCG},
-        {"json", optional_argument, NULL, O_JSON},
-        {"check", no_argument, NULL, O_CHECK},
-        {"version", no_argument, NULL, O_VERSION},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    fd3_given = fcntl(3, F_GETFD) >= 0;
-    rn_box_options o = {0};
-    rn_box_context_options co = {0};
-    size_t cap = (size_t)argc + 1;
-    rn_box_bind *binds = calloc(cap, sizeof(*binds));
-    rn_box_file *files = calloc(cap, sizeof(*files));
-    const char **env = calloc(cap + 8, sizeof(*env));
-    size_t nbinds = 0, nfiles = 0, nenv = 0;
-    bool json = false, check = false;
-    const char *json_file = NULL;
-    uint64_t output_limit = 0;
-    int ret = EXIT_INTERNAL;
-    rn_box_context *ctx = NULL;
-    rn_box *box = NULL;
-    if (!binds || !files || !env)
-        goto out;
-    env[nenv++] = "PATH=/usr/local/bin:/usr/bin:/bin";
-    env[nenv++] = "HOME=/work";
-    env[nenv++] = "LANG=C.UTF-8";
-    env[nenv++] = "USER=runner";
+    a->env[a->nenv++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+    a->env[a->nenv++] = "HOME=/work";
+    a->env[a->nenv++] = "LANG=C.UTF-8";
+    a->env[a->nenv++] = "USER=runner";
 
     opterr = 0;
     int c;
@@ -434,40 +434,40 @@ int main(int argc, char **argv)
         const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "";
         switch (c) {
         case O_WALL:
-            o.wall_ms = parse_count("wall-ms", optarg);
+            a->o.wall_ms = parse_count("wall-ms", optarg);
             break;
         case O_CPU:
-            o.cpu_ms = parse_count("cpu-ms", optarg);
+            a->o.cpu_ms = parse_count("cpu-ms", optarg);
             break;
         case O_MEM:
-            o.memory_bytes = parse_size("memory", optarg);
+            a->o.memory_bytes = parse_size("memory", optarg);
             break;
         case O_PIDS:
-            o.pids = parse_count("pids", optarg);
+            a->o.pids = parse_count("pids", optarg);
             break;
         case O_NOFILE:
-            o.nofile = parse_count("nofile", optarg);
+            a->o.nofile = parse_count("nofile", optarg);
             break;
         case O_FSIZE:
-            o.fsize_bytes = parse_size("fsize", optarg);
+            a->o.fsize_bytes = parse_size("fsize", optarg);
             break;
         case O_TMP:
-            o.tmp_bytes = parse_size("tmp-size", optarg);
+            a->o.tmp_bytes = parse_size("tmp-size", optarg);
             break;
         case O_OUTPUT:
-            output_limit = parse_size("output-limit", optarg);
+            a->output_limit = parse_size("output-limit", optarg);
             break;
         case O_BIND:
-            parse_bind(optarg, false, &binds[nbinds++]);
+            parse_bind(optarg, false, &a->binds[a->nbinds++]);
             break;
         case O_BINDRW:
-            parse_bind(optarg, true, &binds[nbinds++]);
+            parse_bind(optarg, true, &a->binds[a->nbinds++]);
             break;
         case O_WORKDIR:
-            o.workdir = optarg;
+            a->o.workdir = optarg;
             break;
         case O_FILE:
-            read_file(optarg, &files[nfiles++]);
+            read_file(optarg, &a->files[a->nfiles++]);
             break;
         case O_ENV: {
             const char *eq = strchr(optarg, '=');
@@ -475,71 +475,62 @@ int main(int argc, char **argv)
                 usage_error("--env wants K=V: %s", optarg);
             size_t klen = (size_t)(eq - optarg) + 1;
             size_t k;
-            for (k = 0; k < nenv && strncmp(env[k], optarg, klen); k++)
+            for (k = 0; k < a->nenv && strncmp(a->env[k], optarg, klen); k++)
                 ;
-            env[k] = optarg;
-            if (k == nenv)
-                nenv++;
+            a->env[k] = optarg;
+            if (k == a->nenv)
+                a->nenv++;
             break;
         }
         case O_NET:
-            o.network = true;
+            a->o.network = true;
             break;
         case O_CWD:
             if (optarg[0] != '/')
                 usage_error("--cwd wants an absolute path: %s", optarg);
-            o.cwd = optarg;
+            a->o.cwd = optarg;
             break;
         case O_STDIN_NULL:
-            o.stdin_null = true;
+            a->o.stdin_null = true;
             break;
         case O_NOCG:
-            co.no_cgroup = true;
+            a->co.no_cgroup = true;
             break;
         case O_JSON:
-            json = true;
-            json_file = optarg;
+            a->json = true;
+            a->json_file = optarg;
             break;
         case O_CHECK:
-            check = true;
+            a->check = true;
             break;
         case O_VERSION:
             printf("runnel-box %s\n", RN_BOX_VERSION);
-            ret = 0;
-            goto out;
+            return 0;
         case O_HELP:
             fputs(usage_text, stdout);
-            ret = 0;
-            goto out;
+            return 0;
         case ':':
             usage_error("option %s needs a value", name);
         default:
             usage_error("unknown option %s", name);
         }
     }
-    if (!check && optind >= argc)
+    if (!a->check && optind >= argc)
         usage_error("%s", "no command given");
+    return -1;
+}
 
-    int r = rn_box_context_new(&co, &ctx);
-    if (r < 0) {
-        fprintf(stderr, "runnel-box: cannot set up the sandbox: %s\n", strerror(-r));
-        goto out;
-    }
-    if (check) {
-        char buf[8192];
-        r = rn_box_context_describe(ctx, buf, sizeof(buf));
-        if (r > 0)
-            fputs(buf, stdout);
-        ret = 0;
-        goto out;
-    }
-
-    o.argv = (const char *const *)argv + optind;
-    o.envp = env;
-    o.binds = binds;
-    o.nbinds = nbinds;
-    o.files = files;
-    o.nfiles = nfiles;
+/* Run argv in a sandbox of ctx as a asks, forwarding stdio; returns the
+ * exit status. */
+static int run(rn_box_context *ctx, cli_args *a, char **argv)
+{
+    rn_box_options *o = &a->o;
+    o->argv = (const char *const *)argv;
+    o->envp = a->env;
+    o->binds = a->binds;
+    o->nbinds = a->nbinds;
+    o->files = a->files;
+    o->nfiles = a->nfiles;
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
@@ -547,35 +538,67 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    r = rn_box_spawn(ctx, &o, &box);
+    rn_box *box = NULL;
+    int r = rn_box_spawn(ctx, o, &box);
     if (r < 0) {
-        fprintf(stderr, "runnel-box: cannot start %s: %s\n", o.argv[0], strerror(-r));
-        goto out;
+        fprintf(stderr, "runnel-box: cannot start %s: %s\n", o->argv[0], strerror(-r));
+        return EXIT_INTERNAL;
     }
     rn_box_result res;
     memset(&res, 0, sizeof(res));
-    r = pump(box, !o.stdin_null, output_limit, &res);
+    r = pump(box, !o->stdin_null, a->output_limit, &res);
+    rn_box_free(box);
     if (r < 0) {
         fprintf(stderr, "runnel-box: %s\n", strerror(-r));
-        goto out;
+        return EXIT_INTERNAL;
     }
     if (res.reason == RN_BOX_SETUP_FAILED)
         fprintf(stderr, "runnel-box: sandbox set-up failed at %s: %s\n",
                 rn_box_stage_name(res.setup_stage), strerror(res.setup_errno));
-    if (json)
-        print_json(json_file, &res);
-    ret = exit_status(&res);
-out:
-    rn_box_free(box);
-    rn_box_context_free(ctx);
-    for (size_t i = 0; files && i < nfiles; i++) {
-        free((void *)files[i].name);
-        free((void *)files[i].data);
+    if (a->json)
+        print_json(a->json_file, &res);
+    return exit_status(&res);
+}
+
+int main(int argc, char **argv)
+{
+    fd3_given = fcntl(3, F_GETFD) >= 0;
+    cli_args a = {0};
+    size_t cap = (size_t)argc + 1;
+    a.binds = calloc(cap, sizeof(*a.binds));
+    a.files = calloc(cap, sizeof(*a.files));
+    a.env = calloc(cap + 8, sizeof(*a.env));
+    int ret = EXIT_INTERNAL;
+    rn_box_context *ctx = NULL;
+    if (!a.binds || !a.files || !a.env)
+        goto out;
+    if ((ret = parse_args(argc, argv, &a)) >= 0)
+        goto out;
+    ret = EXIT_INTERNAL;
+    int r = rn_box_context_new(&a.co, &ctx);
+    if (r < 0) {
+        fprintf(stderr, "runnel-box: cannot set up the sandbox: %s\n", strerror(-r));
+        goto out;
     }
-    for (size_t i = 0; binds && i < nbinds; i++)
-        free((void *)binds[i].src);
-    free(files);
-    free(binds);
-    free(env);
+    if (a.check) {
+        char buf[8192];
+        r = rn_box_context_describe(ctx, buf, sizeof(buf));
+        if (r > 0)
+            fputs(buf, stdout);
+        ret = 0;
+        goto out;
+    }
+    ret = run(ctx, &a, argv + optind);
+out:
+    rn_box_context_free(ctx);
+    for (size_t i = 0; a.files && i < a.nfiles; i++) {
+        free((void *)a.files[i].name);
+        free((void *)a.files[i].data);
+    }
+    for (size_t i = 0; a.binds && i < a.nbinds; i++)
+        free((void *)a.binds[i].src);
+    free(a.files);
+    free(a.binds);
+    free(a.env);
     return ret;
 }

@@ -33,6 +33,11 @@ run_suite() {
 }
 
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Users' machines are cgroup-v2-only: the sandbox label and a runneld smoke
+# again, on the plain build, inside a QEMU guest whose kernel has cgroup v2
+# alone (../shared/vm/cgroup2-vm.sh); prints each part's counts and its time.
+echo "== cgroup v2 leg (QEMU guest)"
+bash tests/cgroup2/leg.sh build
 # A small quarantine: the slow-reader test bounds the server's RSS growth.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \

@@ -483,6 +483,102 @@ static int case_syscalls(void)
     return 0;
 }
 
+/* The policy is an allow-list: a call it does not know, a number past the
+ * table and every call newer than it fail with ENOSYS (the dangerous old
+ * ones left out: ENOSYS, or EPERM where they are refused by name). */
+static int case_allowlist(void)
+{
+    EXPECT_ERR(syscall(1000), ENOSYS);
+    EXPECT_ERR(syscall(4095), ENOSYS);
+    /* 444 landlock_create_ruleset ... 462 mseal, 467 open_tree_attr, 469
+     * file_setattr: the same numbers on every arch. */
+    for (long nr = 444; nr <= 470; nr++) {
+        errno = 0;
+        long rv = syscall(nr, 0, 0, 0, 0, 0, 0);
+        EXPECT(rv == -1 && errno == ENOSYS, "syscall %ld: got %ld errno %d (%s), want ENOSYS", nr,
+               rv, errno, strerror(errno));
+    }
+#if defined(__x86_64__)
+    EXPECT_ERR(syscall(154 /* modify_ldt */, 0, NULL, 0), ENOSYS);
+    EXPECT_ERR(syscall(237 /* mbind */, NULL, 0, 0, NULL, 0, 0), ENOSYS);
+    EXPECT_ERR(syscall(238 /* set_mempolicy */, 0, NULL, 0), ENOSYS);
+    EXPECT_ERR(syscall(256 /* migrate_pages */, 0, 0, NULL, NULL), ENOSYS);
+    EXPECT_ERR(syscall(279 /* move_pages */, 0, 0, NULL, NULL, NULL, 0), ENOSYS);
+    EXPECT_ERR(syscall(312 /* kcmp */, getpid(), getpid(), 0, 0, 0), ENOSYS);
+    EXPECT_ERR(syscall(438 /* pidfd_getfd */, 0, 0, 0), ENOSYS);
+    EXPECT_ERR(syscall(172 /* iopl */, 3), ENOSYS);
+    EXPECT_ERR(syscall(173 /* ioperm */, 0, 1, 1), ENOSYS);
+#endif
+    EXPECT_ERR(syscall(447 /* memfd_secret */, 0), ENOSYS);
+    EXPECT_ERR(syscall(457 /* statmount */, NULL, NULL, 0, 0), ENOSYS);
+    EXPECT_ERR(syscall(458 /* listmount */, NULL, NULL, 0, 0), ENOSYS);
+    EXPECT_ERR(syscall(462 /* mseal */, 0, 0, 0), ENOSYS);
+    EXPECT_ERR(syscall(467 /* open_tree_attr */, AT_FDCWD, "/", 0, NULL, 0), ENOSYS);
+    EXPECT_ERR(syscall(469 /* file_setattr */, AT_FDCWD, "/", NULL, 0, 0), ENOSYS);
+    /* clone3's flags are out of BPF's reach: ENOSYS, and glibc falls back. */
+    EXPECT_ERR(syscall(435 /* clone3 */, NULL, 0), ENOSYS);
+    /* What is on the list still works, arguments checked where they are. */
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(7);
+    int status = 0;
+    EXPECT(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+               WEXITSTATUS(status) == 7,
+           "fork/waitpid");
+    int fds[2];
+    EXPECT(pipe2(fds, O_CLOEXEC) == 0 && write(fds[1], "x", 1) == 1, "pipe2/write");
+    int n = 0;
+    EXPECT(ioctl(fds[0], FIONREAD, &n) == 0 && n == 1, "ioctl FIONREAD: %d", n);
+    close(fds[0]);
+    close(fds[1]);
+    EXPECT(syscall(SYS_getpid) == getpid(), "getpid");
+    return 0;
+}
+
+/* The host-identifying /proc files read empty (or cannot be opened), and
+ * cannot be written; the run's own /proc still works. */
+static int case_procmask(void)
+{
+    static const char *const masked[] = {
+        "/proc/cmdline",    "/proc/sys/kernel/random/boot_id",
+        "/proc/interrupts", "/proc/sched_debug",
+        "/proc/timer_list",
+    };
+    for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+        int fd = open(masked[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            EXPECT(errno == ENOENT || errno == EACCES, "%s: open: %s", masked[i], strerror(errno));
+            continue;
+        }
+        char buf[256];
+        ssize_t n = read(fd, buf, sizeof(buf));
+        EXPECT(n <= 0, "%s is readable: %zd bytes", masked[i], n);
+        close(fd);
+        /* What is written (to /dev/null, where it may be opened at all)
+         * does not come back. */
+        fd = open(masked[i], O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            EXPECT(write(fd, "x", 1) == 1, "%s: write: %s", masked[i], strerror(errno));
+            close(fd);
+        }
+        fd = open(masked[i], O_RDONLY | O_CLOEXEC);
+        EXPECT(fd >= 0 && read(fd, buf, sizeof(buf)) == 0, "%s is not empty after a write",
+               masked[i]);
+        if (fd >= 0)
+            close(fd);
+    }
+    char buf[64];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    EXPECT(fd >= 0 && read(fd, buf, sizeof(buf)) > 0, "/proc/self/stat unreadable");
+    if (fd >= 0)
+        close(fd);
+    fd = open("/proc/sys/kernel/random/uuid", O_RDONLY | O_CLOEXEC);
+    EXPECT(fd >= 0 && read(fd, buf, sizeof(buf)) == 37, "/proc/sys/kernel/random/uuid unreadable");
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
 /* Both must kill the process with SIGSYS before returning. */
 static int case_x32(void)
 {
@@ -727,6 +823,10 @@ int main(int argc, char **argv)
         r = case_sockets();
     else if (!strcmp(c, "syscalls"))
         r = case_syscalls();
+    else if (!strcmp(c, "procmask"))
+        r = case_procmask();
+    else if (!strcmp(c, "allowlist"))
+        r = case_allowlist();
     else if (!strcmp(c, "x32"))
         r = case_x32();
     else if (!strcmp(c, "i386"))
