@@ -128,7 +128,8 @@ static const char config_text[] =
     "{\"limits\":{\"per_connection\":2,\"code_bytes\":4096,\"message_bytes\":65536,"
     "\"queue\":2,\"output_bytes\":65536},"
     "\"linkis\":{\"max_jobs\":16,\"retention_ms\":1000},"
-    "\"zeppelin\":{\"max_notes\":8,\"max_paragraphs\":8,\"max_watchers\":4},"
+    "\"zeppelin\":{\"max_notes\":8,\"max_paragraphs\":8,\"max_watchers\":4,"
+    "\"notebook_dir\":\"/dev/null/runnel-fuzz-notebook\"},"
     "\"lenses\":{\"environments\":{\"demo\":\"/nonexistent/runnel-fuzz/demo\","
     "\"secure\":{\"path\":\"/nonexistent/runnel-fuzz/secure\",\"auth\":true}},"
     "\"tokens\":{\"fuzz-token-1\":[\"secure\"]},\"max_sql_bytes\":1024}}";
