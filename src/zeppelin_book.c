@@ -278,7 +278,8 @@ static void ack_free(zp_ack *a)
         free(a->frames[i].data);
     free(a->frames);
     free(a->old_file);
-    rn_conn_unref(a->conn);
+    if (a->conn)
+        rn_conn_unref(a->conn);
     free(a);
 }
 
