@@ -706,6 +706,20 @@ int zp_path_normalize(const char *in, char *out, size_t size, char *why, size_t 
         snprintf(why, wsize, "Note name can not contain '..'");
         return -EINVAL;
     }
+    /* Folders are directories: each a file name, not nested past what a
+     * scan reads back. */
+    unsigned depth = 0;
+    for (const char *seg = out + 1, *next; *seg; seg = next + 1) {
+        next = strchr(seg, '/');
+        if (!next)
+            break;
+        if (next - seg > ZP_NAME_MAX || ++depth > ZP_DEPTH_MAX) {
+            snprintf(why, wsize, "%s",
+                     depth > ZP_DEPTH_MAX ? "Note path has too many folders (limit 16)"
+                                          : "Note folder name must be less than 255");
+            return -EINVAL;
+        }
+    }
     /* Empty folders ("//") and control characters would make bad files. */
     for (const char *s = out; *s; s++) {
         if ((unsigned char)*s < 0x20 || *s == 0x7f || (s[0] == '/' && s[1] == '/')) {

@@ -25,6 +25,7 @@
 #define ZP_PARA_FIXED     1024  /* bytes counted per paragraph besides its strings */
 #define ZP_PATH_MAX       1024  /* a note's path, "/folder/name" */
 #define ZP_NAME_MAX       255   /* the last part of a path, as Zeppelin limits it */
+#define ZP_DEPTH_MAX      16    /* folders in a path (the store reads that deep) */
 #define ZP_TRASH          "~Trash"
 #define ZP_FORMAT_VERSION "0.11.2" /* the Zeppelin version whose format is written */
 
@@ -176,8 +177,9 @@ int zp_note_parse(const char *json, size_t len, const char *id, const char *path
 
 /* Normalize a note path as Zeppelin does: blank is "/Untitled Note", a
  * leading '/' is added, CR and LF become spaces; a path ending in '/',
- * containing "..", or whose name is over 255 bytes is refused (-EINVAL,
- * why says which). */
+ * containing "..", "//" or control characters, whose name or a folder
+ * is over 255 bytes, or with over 16 folders is refused (-EINVAL, why says
+ * which). */
 int zp_path_normalize(const char *in, char *out, size_t size, char *why, size_t wsize);
 
 /* The note's file name under the notebook directory: path without its

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_DEPTH 16 /* folders below the directory that are read */
+#define STORE_DEPTH 17 /* folders below the directory that are read (16 and ~Trash) */
 
 typedef struct store_op store_op;
 struct store_op {
@@ -350,12 +350,14 @@ static void scan_dir(scan_ctx *c, const char *rel, int depth)
         struct stat st;
         if (lstat(full, &st) < 0)
             continue;
-        if (e->d_name[0] == '.') {
-            /* A write a crash cut short: the note file itself is intact. */
-            if (S_ISREG(st.st_mode) && ends_with(e->d_name, ".zpln.tmp"))
-                unlink(full);
+        /* A write a crash cut short: the note file itself is intact. */
+        if (e->d_name[0] == '.' && S_ISREG(st.st_mode) && ends_with(e->d_name, ".zpln.tmp")) {
+            unlink(full);
             continue;
         }
+        /* A notebook directory kept in git, as Zeppelin's GitNotebookRepo does. */
+        if (!strcmp(e->d_name, ".git"))
+            continue;
         if (S_ISDIR(st.st_mode)) {
             if (depth < STORE_DEPTH)
                 scan_dir(c, sub, depth + 1);

@@ -33,7 +33,7 @@ const char *zp_store_dir(const zp_store *s);
 /* Read every .zpln under the directory (blocking: for start-up): found gets
  * each file's name relative to the directory and its bytes; skipped gets
  * the name and why a file that looks like a note could not be read.
- * Temporary files a crash left behind are removed. 0 (also when the
+ * Temporary files a crash left behind are removed; .git is not read. 0 (also when the
  * directory does not exist yet) or a negative errno. */
 int zp_store_scan(zp_store *s,
                   void (*found)(void *ud, const char *rel, const char *data, size_t len),

@@ -32,6 +32,13 @@ static void test_paths(void)
     CHECK_INT(zp_path_normalize("/a/../b", out, sizeof(out), why, sizeof(why)), -EINVAL);
     CHECK_STR(why, "Note name can not contain '..'");
     CHECK_INT(zp_path_normalize("/a//b", out, sizeof(out), why, sizeof(why)), -EINVAL);
+    CHECK_INT(zp_path_normalize("/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/n", out, sizeof(out), why,
+                                sizeof(why)),
+              0);
+    CHECK_INT(zp_path_normalize("/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/n", out, sizeof(out),
+                                why, sizeof(why)),
+              -EINVAL);
+    CHECK_STR(why, "Note path has too many folders (limit 16)");
     char longname[300];
     memset(longname, 'n', 256);
     longname[256] = 0;
