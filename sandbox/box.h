@@ -78,7 +78,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define RN_BOX_VERSION "0.1.0"
+#include "bind.h"
+
+#include "version.h"
+#define RN_BOX_VERSION RUNNEL_VERSION
 
 /* Why a run ended. The order is stable: it is exported in results. */
 typedef enum {
@@ -131,13 +134,6 @@ typedef struct {
     int setup_errno; /* positive errno of the failed setup step */
 } rn_box_result;
 
-/* One bind mount into the sandbox. */
-typedef struct {
-    const char *src; /* host path */
-    const char *dst; /* path inside; NULL means same as src */
-    bool writable;   /* default read-only */
-    bool optional;   /* skip silently when src does not exist */
-} rn_box_bind;
 
 /* One file placed in the work directory before the program starts. */
 typedef struct {
@@ -235,6 +231,9 @@ enum {
     RN_BOX_PROT_UIDRANGE = 1 << 11, /* rootful: a distinct host uid per run */
 };
 unsigned rn_box_context_protections(const rn_box_context *ctx);
+
+/* The name of one protection bit ("userns", "seccomp", ...), NULL if unknown. */
+const char *rn_box_protection_name(unsigned bit);
 
 /* Start a run. On success *out owns three pipe fds and a pidfd, all
  * non-blocking and close-on-exec. Returns -EAGAIN when the uid range is

@@ -1,14 +1,19 @@
 /* runneld's configuration: embedded defaults, then one JSON file, then
  * RUNNEL_* environment variables (RUNNEL_LIMITS_WALL_MS=5000 sets
- * limits.wall_ms). Every key is listed in config.c's table. */
+ * limits.wall_ms). The top-level keys are config.c's table; each envelope's
+ * section is its own table (envelope.h), parsed into a struct of its own. */
 #ifndef RUNNEL_CONFIG_H
 #define RUNNEL_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
+
+/* Envelopes the registry may hold. */
+#define RN_ENVELOPES_MAX 16
 
 typedef struct {
     char listen[256];
@@ -48,25 +53,23 @@ typedef struct {
     char tls_cert[1024];
     char tls_key[1024];
     bool playground; /* serve the playground page at / */
-    /* Sections owned by envelopes ("linkis", "zeppelin", "lenses"), kept
-     * as parsed JSON for the envelope's own init to validate. */
-    struct cJSON *sections;
+    /* Each envelope's section, parsed from its key table (the registry's
+     * order; NULL for an envelope without keys). */
+    void *env_conf[RN_ENVELOPES_MAX];
 } rn_config;
 
-/* Names of the top-level sections envelopes own. */
-extern const char *const rn_config_envelope_sections[];
+/* The parsed section of the index-th envelope of the registry, or NULL. */
+const void *rn_config_envelope(const rn_config *cfg, size_t index);
 
-/* The section an envelope owns, or NULL when the file has none. */
-const struct cJSON *rn_config_section(const rn_config *cfg, const char *name);
-
-/* Free what loading allocated (the sections). */
+/* Free what the defaults and loading allocated (the sections). */
 void rn_config_free(rn_config *cfg);
 
 /* Copy src into dst, duplicating the sections. */
 int rn_config_copy(rn_config *dst, const rn_config *src);
 
-/* Fill in the embedded defaults (specs_default is the built-in specs dir). */
-void rn_config_defaults(rn_config *cfg, const char *specs_default);
+/* Fill in the embedded defaults (specs_default is the built-in specs dir);
+ * -ENOMEM when the sections cannot be made (free with rn_config_free). */
+int rn_config_defaults(rn_config *cfg, const char *specs_default);
 
 /* Apply a JSON config file. On error returns -EINVAL (or -errno reading it)
  * and writes "FILE:LINE: message" into err. */
@@ -79,11 +82,8 @@ int rn_config_load_text(rn_config *cfg, const char *name, const char *text, char
 /* Apply RUNNEL_* environment overrides; -EINVAL with a message on a bad one. */
 int rn_config_apply_env(rn_config *cfg, char *const *envp, char *err, size_t errsize);
 
-/* Whether item is one of the newline-separated entries of list. */
-bool rn_config_list_has(const char *list, const char *item);
-
-/* Number of keys and the i-th dotted key name (for docs and tests). */
-size_t rn_config_key_count(void);
-const char *rn_config_key_name(size_t i);
+/* Every key, one per line: name, type, default, description, tab-separated
+ * (`runneld --config-keys`, from which runnel.conf(5) is checked). */
+void rn_config_print_keys(FILE *f);
 
 #endif

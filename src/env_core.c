@@ -2,29 +2,47 @@
  * readiness for load balancers, and Prometheus metrics. */
 #include <string.h>
 
-#include "app.h"
+#include "envelope.h"
 #include "jbuf.h"
 #include "metrics.h"
 
-static void core_metrics(rn_http *h)
+static int core_init(rn_host *host, const void *conf, void **state, char *err, size_t size)
 {
-    rn_app *app = rn_app_get();
+    (void)conf;
+    (void)err;
+    (void)size;
+    *state = host;
+    return 0;
+}
+
+static void core_health(void *state, rn_http *h)
+{
+    rn_host_info info;
+    rn_host_info_get(state, &info);
+    const char *body = info.draining ? "{\"status\":\"draining\"}" : "{\"status\":\"ok\"}";
+    rn_http_reply(h, info.draining ? 503 : 200, "application/json", body, strlen(body));
+}
+
+static void core_metrics(void *state, rn_http *h)
+{
+    rn_host *host = state;
+    rn_host_info info;
+    rn_host_info_get(host, &info);
     rn_jbuf b;
     rn_jbuf_init(&b, 0);
     rn_metrics_render(&b);
     rn_metrics_gauge(&b, "runnel_runs_in_flight", "Runs holding a sandbox slot now.", NULL,
-                     rn_jobs_running(app->jobs));
-    rn_metrics_gauge(&b, "runnel_queue_length", "Runs waiting for a slot.", NULL,
-                     rn_jobs_queued(app->jobs));
+                     info.running);
+    rn_metrics_gauge(&b, "runnel_queue_length", "Runs waiting for a slot.", NULL, info.queued);
     rn_jbuf_str(&b, "# HELP runnel_connections Open WebSocket connections, by envelope.\n"
                     "# TYPE runnel_connections gauge\n");
-    for (const char *const *n = rn_envelope_names; *n; n++)
-        rn_jbuf_printf(&b, "runnel_connections{envelope=\"%s\"} %u\n", *n,
-                       rn_server_connections(app->server, *n));
+    for (size_t i = 0; rn_envelopes[i]; i++)
+        if (rn_envelopes[i]->ws)
+            rn_jbuf_printf(&b, "runnel_connections{envelope=\"%s\"} %u\n", rn_envelopes[i]->name,
+                           rn_host_connections(host, rn_envelopes[i]->name));
     rn_metrics_gauge(&b, "runnel_uptime_seconds", "Seconds since start.", NULL,
-                     (double)(uv_now(app->loop) - app->started_ms) / 1000.0);
-    rn_metrics_gauge(&b, "runnel_draining", "1 while shutting down.", NULL,
-                     rn_server_draining(app->server));
+                     (double)info.uptime_ms / 1000.0);
+    rn_metrics_gauge(&b, "runnel_draining", "1 while shutting down.", NULL, info.draining);
     if (b.oom)
         rn_http_reply(h, 500, "text/plain", "out of memory", 13);
     else
@@ -32,24 +50,15 @@ static void core_metrics(rn_http *h)
     rn_jbuf_free(&b);
 }
 
-static bool core_http(rn_http *h)
-{
-    const char *path = rn_http_path(h);
-    rn_app *app = rn_app_get();
-    if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz")) {
-        bool draining = rn_server_draining(app->server);
-        const char *body = draining ? "{\"status\":\"draining\"}" : "{\"status\":\"ok\"}";
-        rn_http_reply(h, draining ? 503 : 200, "application/json", body, strlen(body));
-        return true;
-    }
-    if (!strcmp(path, "/metrics")) {
-        core_metrics(h);
-        return true;
-    }
-    return false;
-}
+static const rn_route core_routes[] = {
+    {NULL, "/healthz", RN_ROUTE_PUBLIC, core_health},
+    {NULL, "/readyz", RN_ROUTE_PUBLIC, core_health},
+    {NULL, "/metrics", 0, core_metrics},
+    {0},
+};
 
 const rn_envelope rn_env_core = {
     .name = "core",
-    .http = core_http,
+    .init = core_init,
+    .routes = core_routes,
 };

@@ -19,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "app.h"
+#include "envelope.h"
 #include "jbuf.h"
 #include "log.h"
 
@@ -40,6 +40,19 @@ typedef struct {
     char *token;
     char **envs; /* NULL-terminated; "*" = every environment */
 } lenses_token;
+
+/* The lenses section of the configuration. */
+typedef struct {
+    cJSON *environments; /* name: path | {path, auth} */
+    cJSON *tokens;       /* token: [environment, ...] */
+    bool auth;
+    char default_environment[128];
+    uint64_t max_rows, max_bytes, max_time_ms, heartbeat_ms, max_sql_bytes, memory_bytes;
+    uint64_t max_record_bytes;
+    char helper[1024];
+} lenses_conf;
+
+static rn_host *host;
 
 static struct {
     lenses_env envs[LENSES_MAX_ENVS];
@@ -118,7 +131,9 @@ static void copy_path(char *out, size_t size, const char *src)
 /* The demo environment shipped in the repo (beside the specs) or installed. */
 static void demo_path(char *out, size_t size)
 {
-    const char *specs = rn_app_get()->cfg.specs;
+    rn_host_info info;
+    rn_host_info_get(host, &info);
+    const char *specs = info.specs_dir ? info.specs_dir : "";
     char p[PATH_MAX + 64];
     snprintf(p, sizeof(p), "%s/../runtimes/lenses-demo", specs);
     char real[PATH_MAX];
@@ -158,21 +173,6 @@ static void find_helper(char *out, size_t size)
         snprintf(out, size, "%s", "/usr/libexec/runnel/runnel-sql");
 }
 
-static int get_u64(const cJSON *sec, const char *key, uint64_t min, uint64_t *out, char *err,
-                   size_t size)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(sec, key);
-    if (!v)
-        return 0;
-    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
-    if (!cJSON_IsNumber(v) || d != floor(d) || d < (double)min || d > 9007199254740991.0) {
-        snprintf(err, size, "lenses.%s: must be an integer >= %llu", key, (unsigned long long)min);
-        return -EINVAL;
-    }
-    *out = (uint64_t)d;
-    return 0;
-}
-
 static int add_env(const char *name, const char *path, bool auth, char *err, size_t size)
 {
     if (!valid_env_name(name, strlen(name))) {
@@ -204,9 +204,8 @@ static const lenses_env *find_env(const char *name, size_t n)
     return NULL;
 }
 
-static int parse_envs(const cJSON *sec, bool auth, char *err, size_t size)
+static int parse_envs(const cJSON *envs, bool auth, char *err, size_t size)
 {
-    const cJSON *envs = sec ? cJSON_GetObjectItemCaseSensitive(sec, "environments") : NULL;
     if (!envs) {
         char p[PATH_MAX];
         demo_path(p, sizeof(p));
@@ -265,9 +264,8 @@ static int parse_envs(const cJSON *sec, bool auth, char *err, size_t size)
     return 0;
 }
 
-static int parse_tokens(const cJSON *sec, char *err, size_t size)
+static int parse_tokens(const cJSON *toks, char *err, size_t size)
 {
-    const cJSON *toks = sec ? cJSON_GetObjectItemCaseSensitive(sec, "tokens") : NULL;
     if (!toks)
         return 0;
     if (!cJSON_IsObject(toks)) {
@@ -367,77 +365,40 @@ oom:
     return -ENOMEM;
 }
 
-static int lenses_init(const cJSON *sec, char *err, size_t size)
+static int lenses_init(rn_host *h, const void *conf, void **state, char *err, size_t size)
 {
-    static const char *const known[] = {
-        "environments",     "tokens",      "auth",         "default_environment", "max_rows",
-        "max_bytes",        "max_time_ms", "heartbeat_ms", "max_sql_bytes",       "memory_bytes",
-        "max_record_bytes", "helper",      NULL,
-    };
+    const lenses_conf *c = conf;
+    host = h;
+    *state = h;
     cfg_free();
-    cfg.max_rows = 10000;
-    cfg.max_bytes = 20u << 20;
-    cfg.max_time_ms = 30000;
-    cfg.heartbeat_ms = 5000;
-    cfg.max_sql_bytes = 64 << 10;
-    cfg.max_record_bytes = 4u << 20;
-    bool auth = true;
+    cfg.max_rows = c->max_rows;
+    cfg.max_bytes = c->max_bytes;
+    cfg.max_time_ms = c->max_time_ms;
+    cfg.heartbeat_ms = c->heartbeat_ms;
+    cfg.max_sql_bytes = c->max_sql_bytes;
+    cfg.memory_bytes = c->memory_bytes;
+    cfg.max_record_bytes = c->max_record_bytes;
+    bool auth = c->auth;
     int r = -EINVAL;
-    if (sec && !cJSON_IsObject(sec)) {
-        snprintf(err, size, "lenses: must be an object");
+    if ((r = parse_envs(c->environments, auth, err, size)) < 0)
         goto fail;
-    }
-    for (const cJSON *k = sec ? sec->child : NULL; k; k = k->next) {
-        bool ok = false;
-        for (const char *const *n = known; *n && !ok; n++)
-            ok = !strcmp(k->string, *n);
-        if (!ok) {
-            snprintf(err, size, "lenses.%.64s: unknown key", k->string);
-            goto fail;
-        }
-    }
-    if (sec) {
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(sec, "auth");
-        if (a && !cJSON_IsBool(a)) {
-            snprintf(err, size, "lenses.auth: must be a boolean");
-            goto fail;
-        }
-        if (a)
-            auth = cJSON_IsTrue(a);
-        if ((r = get_u64(sec, "max_rows", 1, &cfg.max_rows, err, size)) < 0 ||
-            (r = get_u64(sec, "max_bytes", 1024, &cfg.max_bytes, err, size)) < 0 ||
-            (r = get_u64(sec, "max_time_ms", 100, &cfg.max_time_ms, err, size)) < 0 ||
-            (r = get_u64(sec, "heartbeat_ms", 100, &cfg.heartbeat_ms, err, size)) < 0 ||
-            (r = get_u64(sec, "max_sql_bytes", 16, &cfg.max_sql_bytes, err, size)) < 0 ||
-            (r = get_u64(sec, "memory_bytes", 0, &cfg.memory_bytes, err, size)) < 0 ||
-            (r = get_u64(sec, "max_record_bytes", 1024, &cfg.max_record_bytes, err, size)) < 0)
-            goto fail;
-        r = -EINVAL;
-        if (cfg.max_sql_bytes > (1u << 20)) {
-            snprintf(err, size, "lenses.max_sql_bytes: must be at most 1048576");
-            goto fail;
-        }
-    }
-    if ((r = parse_envs(sec, auth, err, size)) < 0)
-        goto fail;
-    const cJSON *d = sec ? cJSON_GetObjectItemCaseSensitive(sec, "default_environment") : NULL;
-    if (d && (!cJSON_IsString(d) || !find_env(d->valuestring, strlen(d->valuestring)))) {
+    const char *d = c->default_environment[0] ? c->default_environment : NULL;
+    if (d && !find_env(d, strlen(d))) {
         snprintf(err, size, "lenses.default_environment: must name a configured environment");
         r = -EINVAL;
         goto fail;
     }
     snprintf(cfg.default_env, sizeof(cfg.default_env), "%s",
-             d ? d->valuestring : (find_env("demo", 4) ? "demo" : cfg.envs[0].name));
-    if ((r = parse_tokens(sec, err, size)) < 0)
+             d ? d : (find_env("demo", 4) ? "demo" : cfg.envs[0].name));
+    if ((r = parse_tokens(c->tokens, err, size)) < 0)
         goto fail;
-    const cJSON *h = sec ? cJSON_GetObjectItemCaseSensitive(sec, "helper") : NULL;
-    if (h) {
-        if (!cJSON_IsString(h) || h->valuestring[0] != '/' || !is_exec(h->valuestring)) {
+    if (c->helper[0]) {
+        if (c->helper[0] != '/' || !is_exec(c->helper)) {
             snprintf(err, size, "lenses.helper: must be the absolute path of runnel-sql");
             r = -EINVAL;
             goto fail;
         }
-        copy_path(cfg.helper, sizeof(cfg.helper), h->valuestring);
+        copy_path(cfg.helper, sizeof(cfg.helper), c->helper);
     } else {
         find_helper(cfg.helper, sizeof(cfg.helper));
     }
@@ -454,8 +415,9 @@ fail:
     return r < 0 ? r : -EINVAL;
 }
 
-static void lenses_fini(void)
+static void lenses_fini(void *state)
 {
+    (void)state;
     cfg_free();
 }
 
@@ -490,13 +452,6 @@ static bool path_env(const char *path, const char **name, size_t *len)
     return false;
 }
 
-static bool lenses_ws_match(const char *path)
-{
-    const char *name;
-    size_t len;
-    return path_env(path, &name, &len);
-}
-
 static bool token_eq(const char *a, const char *b, size_t blen)
 {
     size_t al = strlen(a);
@@ -506,8 +461,9 @@ static bool token_eq(const char *a, const char *b, size_t blen)
     return !diff;
 }
 
-static int lenses_ws_accept(rn_http *h, char *msg, size_t size)
+static int lenses_ws_accept(void *state, rn_http *h, char *msg, size_t size)
 {
+    (void)state;
     const char *name;
     size_t len;
     if (!path_env(rn_http_path(h), &name, &len))
@@ -755,7 +711,9 @@ static const rn_job_callbacks callbacks = {NULL, on_output, on_end};
  * fire first with a SENTINEL. */
 static void effective_limits(uint64_t *max_time, uint64_t *max_bytes, uint64_t *wall)
 {
-    const rn_jobs_limits *l = rn_jobs_get_limits(rn_app_get()->jobs);
+    rn_host_info info;
+    rn_host_info_get(host, &info);
+    const rn_jobs_limits *l = info.limits;
     uint64_t w = l->wall_ms ? l->wall_ms : 10000;
     uint64_t t = cfg.max_time_ms;
     if (t + 500 > w)
@@ -770,7 +728,6 @@ static void effective_limits(uint64_t *max_time, uint64_t *max_bytes, uint64_t *
 
 static void start_query(lenses_run *run, const char *msg, size_t len)
 {
-    rn_app *app = rn_app_get();
     char err[512];
     cJSON *root = cJSON_ParseWithLength(msg, len);
     const cJSON *sql = NULL, *live = NULL, *stats = NULL;
@@ -835,8 +792,9 @@ static void start_query(lenses_run *run, const char *msg, size_t len)
     snprintf(a_time, sizeof(a_time), "%llu", (unsigned long long)max_time);
     snprintf(a_stats, sizeof(a_stats), "%llu", (unsigned long long)stats_ms);
     snprintf(a_start, sizeof(a_start), "%lld", (long long)run->started_at);
-    uint64_t mem =
-        cfg.memory_bytes ? cfg.memory_bytes : rn_jobs_get_limits(app->jobs)->memory_bytes;
+    rn_host_info info;
+    rn_host_info_get(host, &info);
+    uint64_t mem = cfg.memory_bytes ? cfg.memory_bytes : info.limits->memory_bytes;
     snprintf(a_mem, sizeof(a_mem), "%llu", (unsigned long long)mem);
     snprintf(a_rec, sizeof(a_rec), "%llu", (unsigned long long)cfg.max_record_bytes);
     const char *args[] = {"--data",
@@ -873,17 +831,18 @@ static void start_query(lenses_run *run, const char *msg, size_t len)
     req.wall_ms = wall;
     req.memory_bytes = cfg.memory_bytes;
     req.output_bytes = 0;
-    int r = rn_jobs_submit(app->jobs, &req, &callbacks, run, &run->job);
+    rn_host_origin from = {.conn = run->conn, .track = true, .inflight = -1};
+    rn_host_refusal why;
+    rn_conn_ref(run->conn);
+    int r = rn_host_submit(host, &from, &req, &callbacks, run, &run->job, &why);
     if (r < 0) {
-        rn_jobs_error_text(app->jobs, r, "sql", err, sizeof(err));
-        send_error(run, err);
+        rn_conn_unref(run->conn);
+        send_error(run, why.message);
         goto done;
     }
-    rn_conn_ref(run->conn);
-    rn_conn_track(run->conn, run->job);
     run->heartbeat = malloc(sizeof(*run->heartbeat));
     if (run->heartbeat) {
-        uv_timer_init(app->loop, run->heartbeat);
+        uv_timer_init(rn_host_loop(host), run->heartbeat);
         run->heartbeat->data = run;
         uv_timer_start(run->heartbeat, on_heartbeat, cfg.heartbeat_ms, cfg.heartbeat_ms);
     }
@@ -907,8 +866,9 @@ static void run_free(void *p)
     free(run);
 }
 
-static int lenses_ws_open(rn_conn *c)
+static int lenses_ws_open(void *state, rn_conn *c)
 {
+    (void)state;
     const char *name;
     size_t len;
     if (!path_env(rn_conn_path(c), &name, &len))
@@ -928,8 +888,9 @@ static int lenses_ws_open(rn_conn *c)
     return 0;
 }
 
-static void lenses_ws_message(rn_conn *c, const char *msg, size_t len, bool binary)
+static void lenses_ws_message(void *state, rn_conn *c, const char *msg, size_t len, bool binary)
 {
+    (void)state;
     lenses_run *run = rn_conn_data(c);
     if (!run || run->started)
         return; /* one query per socket; later messages are ignored */
@@ -942,23 +903,50 @@ static void lenses_ws_message(rn_conn *c, const char *msg, size_t len, bool bina
     start_query(run, msg, len);
 }
 
-static bool lenses_http(rn_http *h)
-{
-    if (!lenses_ws_match(rn_http_path(h)) || rn_http_is_upgrade(h))
-        return false;
-    static const char body[] = "{\"error\":\"Upgrade Required\",\"code\":426}";
-    rn_http_reply(h, 426, "application/json", body, sizeof(body) - 1);
-    return true;
-}
+/* The checks of the path's environment are ws_accept's. */
+#define LENSES_WS (RN_ROUTE_SLASH | RN_ROUTE_OWN_AUTH)
+static const rn_ws_endpoint lenses_ws[] = {
+    {NULL, "/api/ws/v2/sql/execute", LENSES_WS, NULL},
+    {NULL, "/api/v1/environments/*" SQL_TAIL, LENSES_WS, NULL},
+    {NULL, "/environment/*" SQL_TAIL, LENSES_WS, NULL},
+    {0},
+};
+
+static const rn_conf_key lenses_keys[] = {
+    RN_CONF_KEY_JSON("environments", lenses_conf, environments,
+                     "datasets: name: path or name: {path, auth} (default: the demo)"),
+    RN_CONF_KEY_JSON("tokens", lenses_conf, tokens, "Lenses tokens: token: [environment, ...]"),
+    RN_CONF_KEY_BOOL("auth", lenses_conf, auth, "true",
+                     "environments need a token unless they say otherwise"),
+    RN_CONF_KEY_STR("default_environment", lenses_conf, default_environment, NULL,
+                    "environment of /api/ws/v2/sql/execute (default: demo, else the first)"),
+    RN_CONF_KEY_U64("max_rows", lenses_conf, max_rows, 1, 9007199254740991ull, "10000",
+                    "rows per query"),
+    RN_CONF_KEY_U64("max_bytes", lenses_conf, max_bytes, 1024, 9007199254740991ull, "20971520",
+                    "record bytes per query"),
+    RN_CONF_KEY_U64("max_time_ms", lenses_conf, max_time_ms, 100, 9007199254740991ull, "30000",
+                    "time per query"),
+    RN_CONF_KEY_U64("heartbeat_ms", lenses_conf, heartbeat_ms, 100, 9007199254740991ull, "5000",
+                    "HEARTBEAT frames while a query runs"),
+    RN_CONF_KEY_U64("max_sql_bytes", lenses_conf, max_sql_bytes, 16, 1048576, "65536",
+                    "SQL text per query"),
+    RN_CONF_KEY_U64("memory_bytes", lenses_conf, memory_bytes, 0, 9007199254740991ull, "0",
+                    "memory per query (0 = limits.memory_bytes)"),
+    RN_CONF_KEY_U64("max_record_bytes", lenses_conf, max_record_bytes, 1024, 9007199254740991ull,
+                    "4194304", "bytes of one record"),
+    RN_CONF_KEY_STR("helper", lenses_conf, helper, NULL,
+                    "path of runnel-sql (default: beside runneld, then libexec)"),
+};
 
 const rn_envelope rn_env_lenses = {
     .name = "lenses",
+    .keys = lenses_keys,
+    .nkeys = sizeof(lenses_keys) / sizeof(lenses_keys[0]),
+    .conf_size = sizeof(lenses_conf),
     .init = lenses_init,
     .fini = lenses_fini,
-    .ws_match = lenses_ws_match,
+    .ws = lenses_ws,
     .ws_accept = lenses_ws_accept,
     .ws_open = lenses_ws_open,
     .ws_message = lenses_ws_message,
-    .own_auth = true,
-    .http = lenses_http,
 };

@@ -23,7 +23,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "app.h"
+#include "envelope.h"
 #include "jbuf.h"
 #include "linkis_req.h"
 #include "log.h"
@@ -86,7 +86,19 @@ typedef struct lk_job {
     lk_log log;
 } lk_job;
 
+/* The linkis section of the configuration. */
+typedef struct {
+    cJSON *users; /* {enabled, list: [{userName, password, admin}]} */
+    uint64_t retention_ms;
+    uint64_t max_jobs;
+    uint64_t max_log_bytes;
+    uint64_t session_timeout_ms;
+    char instance[LK_INSTANCE_MAX + 1];
+    bool kill_on_disconnect;
+} lk_conf;
+
 static struct {
+    rn_host *host;
     bool users_enabled;
     lk_user *users;
     size_t nusers;
@@ -101,6 +113,13 @@ static struct {
     uint64_t next_task;
     lk_session *sessions;
 } G;
+
+static bool tls_on(void)
+{
+    rn_host_info info;
+    rn_host_info_get(G.host, &info);
+    return info.tls;
+}
 
 /* ---------------------------------------------------------------- output */
 
@@ -658,17 +677,18 @@ static bool param_int(const lk_params *p, const char *name, long long dflt, long
 
 static void do_execute(const lk_out *o, const cJSON *data, const char *user, lk_ws *w)
 {
-    rn_app *app = rn_app_get();
+    rn_host_info info;
+    rn_host_info_get(G.host, &info);
     char msg[1024];
-    if (w && w->inflight >= app->cfg.per_connection) {
-        snprintf(msg, sizeof(msg), "too many jobs running on this connection (limit %llu)",
-                 (unsigned long long)app->cfg.per_connection);
+    if (w && w->inflight >= info.per_connection) {
+        snprintf(msg, sizeof(msg), "too many jobs running on this connection (limit %u)",
+                 info.per_connection);
         out_error(o, LK_ST_ERROR, msg, 0);
         return;
     }
-    const rn_jobs_limits *lim = rn_jobs_get_limits(app->jobs);
+    const rn_jobs_limits *lim = info.limits;
     lk_req req;
-    int st = lk_req_parse(data, app->specs, lim->code_bytes, &req, msg, sizeof(msg));
+    int st = lk_req_parse(data, rn_host_specs(G.host), lim->code_bytes, &req, msg, sizeof(msg));
     if (st) {
         out_error(o, st, msg, 0);
         lk_req_free(&req);
@@ -713,15 +733,20 @@ static void do_execute(const lk_out *o, const cJSON *data, const char *user, lk_
         .memory_bytes = req.memory_bytes,
         .output_bytes = req.output_bytes,
     };
-    int err = rn_jobs_submit(app->jobs, &jr, &job_callbacks, j, &j->job);
+    rn_host_origin from = {.conn = w ? w->conn : NULL,
+                           .http = w ? NULL : o->http,
+                           .track = w && G.kill_on_disconnect,
+                           .inflight = w ? (int)w->inflight : -1};
+    rn_host_refusal why;
+    int err = rn_host_submit(G.host, &from, &jr, &job_callbacks, j, &j->job, &why);
     if (err < 0) {
-        int code = rn_jobs_error_text(app->jobs, err, req.spec->name, msg, sizeof(msg));
-        if (code == 500) {
+        if (why.status == 500) {
             char stack[128];
             snprintf(stack, sizeof(stack), "runnel: rn_jobs_submit: %s", strerror(-err));
-            out_internal(o, msg, stack);
+            out_internal(o, why.message, stack);
         } else {
-            out_error(o, code == 400 || code == 413 ? LK_ST_INVALID : LK_ST_ERROR, msg, 0);
+            out_error(o, why.status == 400 || why.status == 413 ? LK_ST_INVALID : LK_ST_ERROR,
+                      why.message, 0);
         }
         goto fail;
     }
@@ -731,10 +756,7 @@ static void do_execute(const lk_out *o, const cJSON *data, const char *user, lk_
         j->conn = w->conn;
         rn_conn_ref(w->conn);
         w->inflight++;
-        if (G.kill_on_disconnect) {
-            j->tracked = true;
-            rn_conn_track(w->conn, j->job);
-        }
+        j->tracked = G.kill_on_disconnect;
     }
     rn_log(RN_LOG_INFO, "linkis.execute",
            "execID=%s taskID=%llu user=%s runType=%s engine=%s language=%s runid=%s", j->exec_id,
@@ -951,7 +973,7 @@ static void rest_login(rn_http *h, const lk_out *o, const char *ticket)
     }
     char cookie[256];
     snprintf(cookie, sizeof(cookie), LK_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax%s", s->ticket,
-             rn_app_get()->cfg.tls_cert[0] ? "; Secure" : "");
+             tls_on() ? "; Secure" : "");
     rn_http_add_header(h, "set-cookie", cookie);
     write_user_fields(&f, s->user);
     out_send(o, LK_ST_OK, "login successful(登录成功)！", &f, 0);
@@ -1012,24 +1034,9 @@ static void dispatch(const lk_out *o, lk_route r, const char *id, const lk_param
 
 /* ---------------------------------------------------------------- WebSocket */
 
-static bool linkis_ws_match(const char *path)
+static int linkis_ws_open(void *state, rn_conn *c)
 {
-    static const char *const paths[] = {
-        "/api/rest_j/v1/entrance/connect", "/api/rest_j/entrance/connect",
-        "/api/res_j/entrance/connect",     "/api/res_j/v1/entrance/connect",
-        "/ws/api/entrance/connect",
-    };
-    size_t n = strlen(path);
-    if (n > 1 && path[n - 1] == '/')
-        n--;
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-        if (strlen(paths[i]) == n && !strncmp(path, paths[i], n))
-            return true;
-    return false;
-}
-
-static int linkis_ws_open(rn_conn *c)
-{
+    (void)state;
     lk_ws *w = calloc(1, sizeof(*w));
     if (!w)
         return -ENOMEM;
@@ -1039,8 +1046,9 @@ static int linkis_ws_open(rn_conn *c)
     return 0;
 }
 
-static void linkis_ws_message(rn_conn *c, const char *msg, size_t len, bool binary)
+static void linkis_ws_message(void *state, rn_conn *c, const char *msg, size_t len, bool binary)
 {
+    (void)state;
     lk_ws *w = rn_conn_data(c);
     lk_out o = {.conn = c};
     if (binary) {
@@ -1109,45 +1117,42 @@ out:
 
 /* ---------------------------------------------------------------- REST */
 
-static bool linkis_http(rn_http *h)
+static void linkis_http(void *state, rn_http *h)
 {
+    (void)state;
     const char *path = rn_http_path(h), *m = rn_http_method(h);
     char id[LK_ID_MAX + 1];
     lk_route r = lk_route_parse(path, id, sizeof(id));
-    bool owned = !strncmp(path, "/api/rest_j/", 12) || !strncmp(path, "/api/res_j/", 11) ||
-                 (r != LK_R_NONE && strncmp(path, "/api/user/", 10));
-    if (!owned)
-        return false;
     lk_out o = {.http = h, .method = path};
     if (r == LK_R_NONE || r == LK_R_UNKNOWN) {
         char msg[1200];
         snprintf(msg, sizeof(msg), "Unresolvable request: %s %.1000s", m, path);
         out_error(&o, LK_ST_ERROR, msg, 404);
-        return true;
+        return;
     }
     if (r == LK_R_CONNECT) {
         out_error(&o, LK_ST_ERROR, "Upgrade Required: open a WebSocket here", 426);
-        return true;
+        return;
     }
     bool post_only = r == LK_R_EXECUTE || r == LK_R_LOGIN;
     if (post_only ? strcmp(m, "POST") : (strcmp(m, "GET") && strcmp(m, "POST"))) {
         out_error(&o, LK_ST_ERROR, "Method Not Allowed", 405);
-        return true;
+        return;
     }
     char tbuf[128];
     const char *ticket = cookie_ticket(rn_http_header(h, "cookie"), tbuf, sizeof(tbuf));
     if (r == LK_R_LOGIN) {
         rest_login(h, &o, ticket);
-        return true;
+        return;
     }
     if (r == LK_R_LOGOUT) {
         rest_logout(h, &o, ticket);
-        return true;
+        return;
     }
     const char *user = request_user(ticket);
     if (!user) {
         out_error(&o, LK_ST_NOLOGIN, nologin_msg, 0);
-        return true;
+        return;
     }
     cJSON *root = NULL;
     const cJSON *exec_data = NULL;
@@ -1159,7 +1164,7 @@ static bool linkis_http(rn_http *h)
             out_error(&o, LK_ST_ERROR,
                       root ? "invalid request: expected a JSON object" : "invalid JSON", 0);
             cJSON_Delete(root);
-            return true;
+            return;
         }
         /* The whole WebSocket frame {method, data} posted is accepted too. */
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "data");
@@ -1171,7 +1176,7 @@ static bool linkis_http(rn_http *h)
     lk_params p = {.http = h};
     dispatch(&o, r, id, &p, exec_data, user, NULL);
     cJSON_Delete(root);
-    return true;
+    return;
 }
 
 /* ---------------------------------------------------------------- config */
@@ -1183,21 +1188,6 @@ static void free_users(void)
     free(G.users);
     G.users = NULL;
     G.nusers = 0;
-}
-
-static int cfg_uint(const cJSON *sec, const char *key, uint64_t min, uint64_t *out, char *err,
-                    size_t size)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(sec, key);
-    if (!v)
-        return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-        v->valuedouble < (double)min || v->valuedouble > 9007199254740991.0) {
-        snprintf(err, size, "linkis.%s: must be an integer >= %llu", key, (unsigned long long)min);
-        return -EINVAL;
-    }
-    *out = (uint64_t)v->valuedouble;
-    return 0;
 }
 
 static int cfg_users(const cJSON *u, char *err, size_t size)
@@ -1284,66 +1274,36 @@ static int cfg_users(const cJSON *u, char *err, size_t size)
 
 static void default_instance(void)
 {
-    rn_app *app = rn_app_get();
+    rn_host_info info;
+    rn_host_info_get(G.host, &info);
     char host[256];
-    snprintf(host, sizeof(host), "%s", app->cfg.listen);
-    char *colon = strrchr(host, ':');
-    if (colon)
-        *colon = 0;
+    snprintf(host, sizeof(host), "%s", info.listen_host);
     if (!host[0] || !strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !strcmp(host, "[::]")) {
         if (gethostname(host, sizeof(host)) < 0)
             snprintf(host, sizeof(host), "localhost");
         host[sizeof(host) - 1] = 0;
     }
-    int port = app->server ? rn_server_port(app->server) : 0;
+    int port = info.port;
     snprintf(G.instance, sizeof(G.instance), "%.80s:%d", host, port);
 }
 
-static int linkis_init(const cJSON *sec, char *err, size_t size)
+static int linkis_init(rn_host *host, const void *conf, void **state, char *err, size_t size)
 {
-    static const char *const keys[] = {
-        "users",    "retention_ms",      "max_jobs", "max_log_bytes", "session_timeout_ms",
-        "instance", "kill_on_disconnect"};
+    const lk_conf *c = conf;
+    int r = -EINVAL;
     free_users();
+    G.host = host;
+    *state = &G;
     G.users_enabled = false;
-    G.retention_ms = 600000;
-    G.max_jobs = 1000;
-    G.max_log_bytes = 256ull << 20;
-    G.session_timeout_ms = 7200000;
-    G.kill_on_disconnect = false;
+    G.retention_ms = c->retention_ms;
+    G.max_jobs = c->max_jobs;
+    G.max_log_bytes = c->max_log_bytes;
+    G.session_timeout_ms = c->session_timeout_ms;
+    G.kill_on_disconnect = c->kill_on_disconnect;
     G.instance[0] = 0;
-    if (sec && !cJSON_IsObject(sec)) {
-        snprintf(err, size, "linkis: must be an object");
-        return -EINVAL;
-    }
-    const cJSON *it;
-    cJSON_ArrayForEach(it, sec)
-    {
-        bool known = false;
-        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-            known |= !strcmp(it->string, keys[i]);
-        if (!known) {
-            snprintf(err, size, "linkis.%.64s: unknown key", it->string);
-            return -EINVAL;
-        }
-    }
-    int r;
-    if ((r = cfg_uint(sec, "retention_ms", 0, &G.retention_ms, err, size)) ||
-        (r = cfg_uint(sec, "max_jobs", 1, &G.max_jobs, err, size)) ||
-        (r = cfg_uint(sec, "max_log_bytes", 0, &G.max_log_bytes, err, size)) ||
-        (r = cfg_uint(sec, "session_timeout_ms", 1000, &G.session_timeout_ms, err, size)))
-        goto fail;
-    const cJSON *kd = cJSON_GetObjectItemCaseSensitive(sec, "kill_on_disconnect");
-    if (kd && !cJSON_IsBool(kd)) {
-        snprintf(err, size, "linkis.kill_on_disconnect: must be true or false");
-        r = -EINVAL;
-        goto fail;
-    }
-    G.kill_on_disconnect = cJSON_IsTrue(kd);
-    const cJSON *inst = cJSON_GetObjectItemCaseSensitive(sec, "instance");
-    if (inst) {
-        const char *s = cJSON_IsString(inst) ? inst->valuestring : "";
-        bool ok = s[0] && strlen(s) <= LK_INSTANCE_MAX;
+    if (c->instance[0]) {
+        const char *s = c->instance;
+        bool ok = true;
         for (const char *p = s; ok && *p; p++)
             ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
                  strchr(".-_:[]", *p);
@@ -1352,14 +1312,13 @@ static int linkis_init(const cJSON *sec, char *err, size_t size)
                      "linkis.instance: must be host:port, at most %d characters of letters, "
                      "digits and . - _ : [ ]",
                      LK_INSTANCE_MAX);
-            r = -EINVAL;
             goto fail;
         }
         snprintf(G.instance, sizeof(G.instance), "%s", s);
     } else {
         default_instance();
     }
-    if ((r = cfg_users(cJSON_GetObjectItemCaseSensitive(sec, "users"), err, size)))
+    if ((r = cfg_users(c->users, err, size)))
         goto fail;
     if (!G.sessions && !(G.sessions = calloc(LK_SESSIONS_MAX, sizeof(*G.sessions)))) {
         snprintf(err, size, "linkis: out of memory");
@@ -1376,8 +1335,9 @@ fail:
     return r;
 }
 
-static void linkis_fini(void)
+static void linkis_fini(void *state)
 {
+    (void)state;
     while (G.head) {
         lk_job *j = G.head;
         store_unlink(j);
@@ -1388,12 +1348,68 @@ static void linkis_fini(void)
     G.sessions = NULL;
 }
 
+static void linkis_http_error(void *state, rn_http *h, int status, const char *message)
+{
+    (void)state;
+    char msg[1200];
+    lk_out o = {.http = h, .method = rn_http_path(h)};
+    if (status == 404)
+        snprintf(msg, sizeof(msg), "Unresolvable request: %s %.1000s", rn_http_method(h),
+                 rn_http_path(h));
+    else if (status == 426)
+        snprintf(msg, sizeof(msg), "Upgrade Required: open a WebSocket here");
+    else
+        snprintf(msg, sizeof(msg), "%s", message);
+    out_error(&o, LK_ST_ERROR, msg, status);
+}
+
+#define LK_SLASH RN_ROUTE_SLASH
+static const rn_ws_endpoint linkis_ws[] = {
+    {NULL, "/api/rest_j/v1/entrance/connect", LK_SLASH, NULL},
+    {NULL, "/api/rest_j/entrance/connect", LK_SLASH, NULL},
+    {NULL, "/api/res_j/entrance/connect", LK_SLASH, NULL},
+    {NULL, "/api/res_j/v1/entrance/connect", LK_SLASH, NULL},
+    {NULL, "/ws/api/entrance/connect", LK_SLASH, NULL},
+    {0},
+};
+
+/* Linkis' own router (linkis_req.c) splits the paths below these. */
+static const rn_route linkis_routes[] = {
+    {NULL, "/api/rest_j", RN_ROUTE_PREFIX, linkis_http},
+    {NULL, "/api/res_j", RN_ROUTE_PREFIX, linkis_http},
+    {NULL, "/api/entrance", RN_ROUTE_PREFIX, linkis_http},
+    {NULL, "/ws/api/entrance", RN_ROUTE_PREFIX, linkis_http},
+    {NULL, "/ws/api/user", RN_ROUTE_PREFIX, linkis_http},
+    {0},
+};
+
+static const rn_conf_key linkis_keys[] = {
+    RN_CONF_KEY_JSON("users", lk_conf, users,
+                     "Linkis logins: {enabled, list: [{userName, password, admin}]}"),
+    RN_CONF_KEY_U64("retention_ms", lk_conf, retention_ms, 0, 9007199254740991ull, "600000",
+                    "how long a finished job stays answerable"),
+    RN_CONF_KEY_U64("max_jobs", lk_conf, max_jobs, 1, 9007199254740991ull, "1000",
+                    "jobs kept (running and finished)"),
+    RN_CONF_KEY_U64("max_log_bytes", lk_conf, max_log_bytes, 0, 9007199254740991ull, "268435456",
+                    "log bytes kept over all jobs"),
+    RN_CONF_KEY_U64("session_timeout_ms", lk_conf, session_timeout_ms, 1000, 9007199254740991ull,
+                    "7200000", "idle time before a login session ends"),
+    RN_CONF_KEY_STR("instance", lk_conf, instance, NULL,
+                    "host:port in execIDs (default: the listen address)"),
+    RN_CONF_KEY_BOOL("kill_on_disconnect", lk_conf, kill_on_disconnect, "false",
+                     "kill a WebSocket's jobs when it closes"),
+};
+
 const rn_envelope rn_env_linkis = {
     .name = "linkis",
+    .keys = linkis_keys,
+    .nkeys = sizeof(linkis_keys) / sizeof(linkis_keys[0]),
+    .conf_size = sizeof(lk_conf),
     .init = linkis_init,
     .fini = linkis_fini,
-    .ws_match = linkis_ws_match,
+    .routes = linkis_routes,
+    .ws = linkis_ws,
+    .http_error = linkis_http_error,
     .ws_open = linkis_ws_open,
     .ws_message = linkis_ws_message,
-    .http = linkis_http,
 };

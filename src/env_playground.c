@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app.h"
+#include "envelope.h"
 
 extern const unsigned char rn_playground_html[];
 extern const size_t rn_playground_html_len;
@@ -14,18 +14,15 @@ extern const char rn_playground_etag[];
 static uv_timer_t announce_timer;
 static bool announced;
 
-static bool playground_http(rn_http *h)
+static void playground_page(void *state, rn_http *h)
 {
-    const char *path = rn_http_path(h), *m = rn_http_method(h);
-    if (strcmp(path, "/") && strcmp(path, "/index.html"))
-        return false;
-    if (!rn_app_get()->cfg.playground)
-        return false; /* the server's plain 404 */
-    if (strcmp(m, "GET") && strcmp(m, "HEAD")) {
-        static const char msg[] = "Method Not Allowed";
-        rn_http_add_header(h, "allow", "GET, HEAD");
-        rn_http_reply(h, 405, "text/plain", msg, sizeof(msg) - 1);
-        return true;
+    rn_host_info info;
+    rn_host_info_get(state, &info);
+    if (!info.playground) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "Cannot %s %s", rn_http_method(h), rn_http_path(h));
+        rn_http_reply(h, 404, "text/plain", msg, strlen(msg)); /* the server's plain 404 */
+        return;
     }
     /* The page changes with the build: revalidate every time. */
     rn_http_add_header(h, "cache-control", "no-cache");
@@ -39,41 +36,57 @@ static bool playground_http(rn_http *h)
                        "base-uri 'none'; form-action 'none'");
     rn_http_reply(h, 200, "text/html; charset=utf-8", (const char *)rn_playground_html,
                   rn_playground_html_len);
-    return true;
+}
+
+/* Errors in the page's own plain text. */
+static void playground_error(void *state, rn_http *h, int status, const char *message)
+{
+    (void)state;
+    rn_http_reply(h, status, "text/plain", message, strlen(message));
 }
 
 static void on_announce(uv_timer_t *t)
 {
-    rn_app *app = rn_app_get();
+    rn_host_info info;
+    rn_host_info_get(t->data, &info);
     char host[256];
-    snprintf(host, sizeof(host), "%s", app->cfg.listen);
-    char *colon = strrchr(host, ':');
-    if (colon)
-        *colon = 0;
+    snprintf(host, sizeof(host), "%s", info.listen_host);
     if (!strcmp(host, "0.0.0.0") || !strcmp(host, "[::]") || !strcmp(host, "::") || !host[0])
         snprintf(host, sizeof(host), "localhost");
     fprintf(stderr, "runneld: open %s://%s:%d/ in a browser for the playground\n",
-            app->cfg.tls_cert[0] ? "https" : "http", host, rn_server_port(app->server));
+            info.tls ? "https" : "http", host, info.port);
     uv_close((uv_handle_t *)t, NULL);
 }
 
-static int playground_init(const cJSON *section, char *err, size_t size)
+static int playground_init(rn_host *host, const void *conf, void **state, char *err, size_t size)
 {
-    rn_app *app = rn_app_get();
-    (void)section;
+    (void)conf;
     (void)err;
     (void)size;
-    if (announced || !app->cfg.playground || !app->loop || !app->server)
+    *state = host;
+    rn_host_info info;
+    rn_host_info_get(host, &info);
+    if (announced || !info.playground || !info.port)
         return 0;
     announced = true;
     /* After main's "listening" line: the first turn of the loop. */
-    uv_timer_init(app->loop, &announce_timer);
+    announce_timer.data = host;
+    uv_timer_init(rn_host_loop(host), &announce_timer);
     uv_timer_start(&announce_timer, on_announce, 0, 0);
     return 0;
 }
 
+static const rn_route playground_routes[] = {
+    {"GET", "/", RN_ROUTE_PUBLIC, playground_page},
+    {"HEAD", "/", RN_ROUTE_PUBLIC, playground_page},
+    {"GET", "/index.html", RN_ROUTE_PUBLIC, playground_page},
+    {"HEAD", "/index.html", RN_ROUTE_PUBLIC, playground_page},
+    {0},
+};
+
 const rn_envelope rn_env_playground = {
     .name = "playground",
     .init = playground_init,
-    .http = playground_http,
+    .routes = playground_routes,
+    .http_error = playground_error,
 };

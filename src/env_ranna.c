@@ -9,10 +9,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "app.h"
+#include "envelope.h"
 #include "jbuf.h"
 #include "log.h"
 #include "ranna_req.h"
+
+/* The host, from init. */
+static rn_host *host;
 
 enum { OP_PING = 0, OP_EXEC = 1, OP_KILL = 2, OP_INPUT = 3 };
 enum { EV_PONG = 0, EV_ERROR = 1, EV_SPAWN = 2, EV_LOG = 3, EV_STOP = 4 };
@@ -114,21 +117,20 @@ static const rn_job_callbacks ws_callbacks = {NULL, ws_on_output, ws_on_end};
 
 /* ---------------------------------------------------------------- WS ops */
 
+/* The host's sentence, with where ranna clients find the languages. */
+static void refusal_text(const rn_host_refusal *why, char *msg, size_t size)
+{
+    snprintf(msg, size, "%s%s", why->message,
+             why->err == -ENOENT ? " (GET /v1/spec lists them)" : "");
+}
+
 static void op_exec(rn_conn *c, int64_t nonce, const cJSON *args)
 {
-    rn_app *app = rn_app_get();
     ranna_req req;
     char msg[512];
     int code = ranna_req_parse(args, &req, msg, sizeof(msg));
     if (code) {
         send_error(c, nonce, code, msg);
-        ranna_req_free(&req);
-        return;
-    }
-    if (rn_conn_job_count(c) >= app->cfg.per_connection) {
-        snprintf(msg, sizeof(msg), "too many runs in flight on this connection (limit %llu)",
-                 (unsigned long long)app->cfg.per_connection);
-        send_error(c, nonce, 429, msg);
         ranna_req_free(&req);
         return;
     }
@@ -140,17 +142,18 @@ static void op_exec(rn_conn *c, int64_t nonce, const cJSON *args)
     }
     run->conn = c;
     run->nonce = nonce;
-    int err = rn_jobs_submit(app->jobs, &req.job, &ws_callbacks, run, &run->job);
-    if (err < 0) {
-        code = rn_jobs_error_text(app->jobs, err, req.job.language, msg, sizeof(msg));
-        send_error(c, nonce, code, msg);
+    rn_host_origin from = {.conn = c, .track = true, .inflight = -1};
+    rn_host_refusal why;
+    rn_conn_ref(c);
+    if (rn_host_submit(host, &from, &req.job, &ws_callbacks, run, &run->job, &why) < 0) {
+        rn_conn_unref(c);
+        refusal_text(&why, msg, sizeof(msg));
+        send_error(c, nonce, why.status, msg);
         free(run);
         ranna_req_free(&req);
         return;
     }
     ranna_req_free(&req);
-    rn_conn_ref(c);
-    rn_conn_track(c, run->job);
     rn_jbuf b;
     event_begin(&b, EV_SPAWN, nonce);
     rn_jbuf_str(&b, "{\"runid\":");
@@ -276,11 +279,6 @@ out:
     cJSON_Delete(root);
 }
 
-static bool ranna_ws_match(const char *path)
-{
-    return !strcasecmp(path, "/v1/ws") || !strcasecmp(path, "/v1/ws/");
-}
-
 /* ---------------------------------------------------------------- REST */
 
 static void rest_error(rn_http *h, int code, const char *msg)
@@ -333,9 +331,9 @@ static void rest_on_abort(void *ud)
 
 static const rn_job_callbacks rest_callbacks = {NULL, rest_on_output, rest_on_end};
 
-static void rest_exec(rn_http *h)
+static void rest_exec(void *state, rn_http *h)
 {
-    rn_app *app = rn_app_get();
+    (void)state;
     size_t len;
     const char *body = rn_http_body(h, &len);
     char msg[512];
@@ -360,13 +358,15 @@ static void rest_exec(rn_http *h)
     rn_jbuf_init(&run->out, 0);
     rn_jbuf_init(&run->err, 0);
     run->http = h;
-    int err = rn_jobs_submit(app->jobs, &req.job, &rest_callbacks, run, &run->job);
-    if (err < 0) {
-        code = rn_jobs_error_text(app->jobs, err, req.job.language, msg, sizeof(msg));
+    rn_host_origin from = {.http = h, .inflight = -1};
+    rn_host_refusal why;
+    if (rn_host_submit(host, &from, &req.job, &rest_callbacks, run, &run->job, &why) < 0) {
         /* ranna's own wording for an unknown language, which clients match */
-        if (err == -ENOENT)
+        if (why.err == -ENOENT)
             snprintf(msg, sizeof(msg), "unsupported language spec");
-        rest_error(h, code, msg);
+        else
+            refusal_text(&why, msg, sizeof(msg));
+        rest_error(h, why.status, msg);
         free(run);
         goto out;
     }
@@ -433,10 +433,11 @@ static void write_spec(rn_jbuf *b, const rn_spec *s)
     rn_jbuf_str(b, "]}");
 }
 
-static void rest_spec(rn_http *h)
+static void rest_spec(void *state, rn_http *h)
 {
-    rn_app *app = rn_app_get();
-    size_t n = rn_specs_count(app->specs), cap = n * 8 + 8, k = 0;
+    (void)state;
+    const rn_specs *specs = rn_host_specs(host);
+    size_t n = rn_specs_count(specs), cap = n * 8 + 8, k = 0;
     /* (key, spec, alias-target) triples, sorted by key like Go's maps */
     const char *(*keys)[3] = calloc(cap, sizeof(*keys));
     if (!keys) {
@@ -444,7 +445,7 @@ static void rest_spec(rn_http *h)
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        const rn_spec *s = rn_specs_at(app->specs, i);
+        const rn_spec *s = rn_specs_at(specs, i);
         if (k + 1 >= cap)
             break;
         keys[k][0] = s->name;
@@ -480,46 +481,43 @@ static void rest_spec(rn_http *h)
     free(keys);
 }
 
-static void rest_info(rn_http *h)
+static void rest_info(void *state, rn_http *h)
 {
-    rn_app *app = rn_app_get();
-    const rn_jobs_limits *l = rn_jobs_get_limits(app->jobs);
-    unsigned mask = rn_box_context_protections(app->box);
-    static const char *const names[] = {"userns",  "pidns",     "mountns",   "netns",
-                                        "ipcns",   "utsns",     "cgroupns",  "seccomp",
-                                        "capdrop", "cgroup_v1", "cgroup_v2", "uid_range"};
+    (void)state;
+    rn_host_info info;
+    rn_host_info_get(host, &info);
+    const rn_jobs_limits *l = info.limits;
     rn_jbuf b;
     rn_jbuf_init(&b, 0);
-    rn_jbuf_str(&b, "{\"version\":\"" RUNNEL_VERSION "\",\"builddate\":\"" __DATE__ "\"");
-    rn_jbuf_str(
-        &b, ",\"go_version\":\"\",\"sandbox\":{\"type\":\"runnel\",\"version\":\"" RN_BOX_VERSION
-            "\"},\"protections\":[");
-    bool first = true;
-    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (mask & (1u << i)) {
-            if (!first)
-                rn_jbuf_str(&b, ",");
-            rn_jbuf_jcstr(&b, names[i]);
-            first = false;
-        }
+    rn_jbuf_str(&b, "{\"version\":");
+    rn_jbuf_jcstr(&b, info.version);
+    rn_jbuf_str(&b, ",\"builddate\":\"" __DATE__ "\",\"go_version\":\"\",\"sandbox\":{"
+                    "\"type\":\"runnel\",\"version\":");
+    rn_jbuf_jcstr(&b, info.sandbox_version);
+    rn_jbuf_str(&b, "},\"protections\":[");
+    for (size_t i = 0; i < info.nprotections; i++) {
+        if (i)
+            rn_jbuf_str(&b, ",");
+        rn_jbuf_jcstr(&b, info.protections[i]);
     }
     rn_jbuf_str(&b, "]");
     rn_jbuf_printf(&b,
-                   ",\"limits\":{\"concurrency\":%u,\"queue\":%u,\"per_connection\":%llu,"
+                   ",\"limits\":{\"concurrency\":%u,\"queue\":%u,\"per_connection\":%u,"
                    "\"wall_ms\":%llu,\"cpu_ms\":%llu,\"memory_bytes\":%llu,\"output_bytes\":%llu,"
                    "\"code_bytes\":%llu,\"message_bytes\":%llu,\"pids\":%u,\"tmp_bytes\":%llu}",
-                   l->concurrency, l->queue_max, (unsigned long long)app->cfg.per_connection,
+                   l->concurrency, l->queue_max, info.per_connection,
                    (unsigned long long)l->wall_ms,
                    (unsigned long long)(l->cpu_ms ? l->cpu_ms : l->wall_ms),
                    (unsigned long long)l->memory_bytes, (unsigned long long)l->output_bytes,
-                   (unsigned long long)l->code_bytes, (unsigned long long)app->cfg.message_bytes,
+                   (unsigned long long)l->code_bytes, (unsigned long long)info.message_bytes,
                    l->pids, (unsigned long long)l->tmp_bytes);
-    rn_jbuf_printf(&b, ",\"running\":%u,\"queued\":%u,\"warm\":%u", rn_jobs_running(app->jobs),
-                   rn_jobs_queued(app->jobs), rn_box_warm_count(app->box));
-    size_t n = rn_specs_count(app->specs), avail = 0;
+    rn_jbuf_printf(&b, ",\"running\":%u,\"queued\":%u,\"warm\":%u", info.running, info.queued,
+                   info.warm);
+    const rn_specs *specs = rn_host_specs(host);
+    size_t n = rn_specs_count(specs), avail = 0;
     rn_jbuf_str(&b, ",\"languages\":[");
     for (size_t i = 0; i < n; i++) {
-        const rn_spec *s = rn_specs_at(app->specs, i);
+        const rn_spec *s = rn_specs_at(specs, i);
         avail += s->available;
         if (i)
             rn_jbuf_str(&b, ",");
@@ -534,59 +532,59 @@ static void rest_info(rn_http *h)
     rn_jbuf_free(&b);
 }
 
-/* Routing as ranna's framework does it: case-insensitive, a trailing slash
- * ignored. */
-static bool path_is(const char *path, const char *want)
+static void rest_options(void *state, rn_http *h)
 {
-    size_t n = strlen(want);
-    if (strncasecmp(path, want, n))
-        return false;
-    return path[n] == 0 || (path[n] == '/' && path[n + 1] == 0);
+    (void)state;
+    rn_http_add_header(h, "access-control-allow-origin", "*");
+    rn_http_add_header(h, "access-control-allow-methods", "GET, POST, OPTIONS");
+    rn_http_add_header(h, "access-control-allow-headers", "*");
+    rn_http_reply(h, 200, "text/plain", "OK", 2);
 }
 
-static bool ranna_http(rn_http *h)
+static void ranna_error(void *state, rn_http *h, int status, const char *message)
 {
-    const char *path = rn_http_path(h), *m = rn_http_method(h);
-    if (strncasecmp(path, "/v1", 3) || (path[3] && path[3] != '/'))
-        return false;
-    if (!strcmp(m, "OPTIONS")) {
-        rn_http_add_header(h, "access-control-allow-origin", "*");
-        rn_http_add_header(h, "access-control-allow-methods", "GET, POST, OPTIONS");
-        rn_http_add_header(h, "access-control-allow-headers", "*");
-        rn_http_reply(h, 200, "text/plain", "OK", 2);
-        return true;
-    }
-    struct {
-        const char *path, *method;
-        void (*fn)(rn_http *);
-    } routes[] = {
-        {"/v1/exec", "POST", rest_exec},
-        {"/v1/spec", "GET", rest_spec},
-        {"/v1/info", "GET", rest_info},
-    };
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (!path_is(path, routes[i].path))
-            continue;
-        if (strcmp(m, routes[i].method)) {
-            rest_error(h, 405, "Method Not Allowed");
-            return true;
-        }
-        routes[i].fn(h);
-        return true;
-    }
-    if (path_is(path, "/v1/ws")) {
-        rest_error(h, 426, "Upgrade Required");
-        return true;
-    }
-    char msg[1100];
-    snprintf(msg, sizeof(msg), "Cannot %s %.1000s", m, path);
-    rest_error(h, 404, msg);
-    return true;
+    (void)state;
+    rest_error(h, status, message);
 }
+
+static int ranna_init(rn_host *h, const void *conf, void **state, char *err, size_t size)
+{
+    (void)conf;
+    (void)err;
+    (void)size;
+    host = h;
+    *state = h;
+    return 0;
+}
+
+static void ranna_ws_message_cb(void *state, rn_conn *c, const char *msg, size_t len, bool binary)
+{
+    (void)state;
+    ranna_ws_message(c, msg, len, binary);
+}
+
+/* Routing as ranna's framework does it: case-insensitive, one trailing
+ * slash ignored. */
+#define RANNA_ROUTE (RN_ROUTE_NOCASE | RN_ROUTE_SLASH)
+static const rn_route ranna_routes[] = {
+    {"POST", "/v1/exec", RANNA_ROUTE, rest_exec},
+    {"GET", "/v1/spec", RANNA_ROUTE, rest_spec},
+    {"GET", "/v1/info", RANNA_ROUTE, rest_info},
+    {"OPTIONS", "/v1", RN_ROUTE_NOCASE | RN_ROUTE_PREFIX, rest_options},
+    {NULL, "/v1", RN_ROUTE_NOCASE | RN_ROUTE_PREFIX, NULL},
+    {0},
+};
+
+static const rn_ws_endpoint ranna_ws[] = {
+    {NULL, "/v1/ws", RANNA_ROUTE, NULL},
+    {0},
+};
 
 const rn_envelope rn_env_ranna = {
     .name = "ranna",
-    .ws_match = ranna_ws_match,
-    .ws_message = ranna_ws_message,
-    .http = ranna_http,
+    .init = ranna_init,
+    .routes = ranna_routes,
+    .ws = ranna_ws,
+    .http_error = ranna_error,
+    .ws_message = ranna_ws_message_cb,
 };

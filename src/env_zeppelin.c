@@ -37,6 +37,20 @@ zp_globals zp_g = {
 };
 #define G zp_g
 
+/* ---------------------------------------------------------------- host */
+
+const rn_jobs_limits *zp_host_limits(void)
+{
+    rn_host_info info;
+    rn_host_info_get(G.host, &info);
+    return info.limits;
+}
+
+const rn_specs *zp_host_specs(void)
+{
+    return rn_host_specs(G.host);
+}
+
 /* ---------------------------------------------------------------- frames */
 
 void zp_jstr(rn_jbuf *b, const char *s)
@@ -325,8 +339,9 @@ static const char *const quiet[] = {
     "ANGULAR_OBJECT_CLIENT_UNBIND",
 };
 
-static void zp_ws_message(rn_conn *c, const char *msg, size_t len, bool binary)
+static void zp_ws_message(void *state, rn_conn *c, const char *msg, size_t len, bool binary)
 {
+    (void)state;
     zp_req r;
     memset(&r, 0, sizeof(r));
     r.c = c;
@@ -386,8 +401,9 @@ static void conn_free(void *p)
     free(p);
 }
 
-static int zp_ws_open(rn_conn *c)
+static int zp_ws_open(void *state, rn_conn *c)
 {
+    (void)state;
     zp_conn *zc = calloc(1, sizeof(*zc));
     if (!zc)
         return -ENOMEM;
@@ -400,8 +416,9 @@ static int zp_ws_open(rn_conn *c)
     return 0;
 }
 
-static void zp_ws_close(rn_conn *c)
+static void zp_ws_close(void *state, rn_conn *c)
 {
+    (void)state;
     zp_conn *zc = rn_conn_data(c);
     if (!zc)
         return;
@@ -415,24 +432,88 @@ static void zp_ws_close(rn_conn *c)
     zc->next = zc->prev = NULL;
 }
 
-static bool zp_ws_match(const char *path)
+static const char *zp_path_of(void *state)
 {
-    size_t n = strlen(G.path);
-    return !strncmp(path, G.path, n) && (!path[n] || (path[n] == '/' && !path[n + 1]));
+    (void)state;
+    return G.path;
 }
 
 /* ---------------------------------------------------------------- HTTP */
+
+/* The REST calls the web clients make when they start, answered as a
+ * Zeppelin server with no plugins and no revision storage answers them. */
 
 static void http_json(rn_http *h, int status, const char *body)
 {
     rn_http_reply(h, status, "application/json", body, strlen(body));
 }
 
-static void http_notes(rn_http *h)
+/* {"status":"OK","message":message,"body":body} */
+static void http_ok(rn_http *h, const char *message, const char *body)
 {
     rn_jbuf b;
     rn_jbuf_init(&b, 0);
-    rn_jbuf_str(&b, "{\"status\":\"OK\",\"message\":\"\",\"body\":[");
+    rn_jbuf_str(&b, "{\"status\":\"OK\",\"message\":");
+    rn_jbuf_jcstr(&b, message);
+    rn_jbuf_str(&b, ",\"body\":");
+    rn_jbuf_str(&b, body);
+    rn_jbuf_str(&b, "}");
+    if (b.oom)
+        http_json(h, 500, "{\"status\":\"INTERNAL_SERVER_ERROR\",\"message\":\"\"}");
+    else
+        rn_http_reply(h, 200, "application/json", b.data, b.len);
+    rn_jbuf_free(&b);
+}
+
+static void zp_ticket(void *state, rn_http *h)
+{
+    (void)state;
+    http_ok(h, "", "{\"principal\":\"anonymous\",\"roles\":\"[]\",\"ticket\":\"anonymous\"}");
+}
+
+static void zp_version(void *state, rn_http *h)
+{
+    (void)state;
+    http_ok(h, "Zeppelin version",
+            "{\"version\":\"" RUNNEL_VERSION "\",\"git-commit-id\":\"\",\"git-timestamp\":\"\"}");
+}
+
+static void zp_client_conf(void *state, rn_http *h)
+{
+    char body[96];
+    rn_host_info info;
+    (void)state;
+    rn_host_info_get(G.host, &info);
+    snprintf(body, sizeof(body), "{\"wsMaxMessageSize\":\"%llu\"}",
+             (unsigned long long)info.message_bytes);
+    http_ok(h, "", body);
+}
+
+static void zp_capabilities(void *state, rn_http *h)
+{
+    (void)state;
+    http_ok(h, "", "{\"isRevisionSupported\":false}");
+}
+
+static void zp_empty_list(void *state, rn_http *h)
+{
+    (void)state;
+    http_ok(h, "", "[]");
+}
+
+static void zp_empty_object(void *state, rn_http *h)
+{
+    (void)state;
+    http_ok(h, "", "{}");
+}
+
+/* GET /api/notebook: [{id, path}] of every note. */
+static void zp_notebook(void *state, rn_http *h)
+{
+    (void)state;
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "[");
     for (const zp_note *n = G.notes; n; n = n->next) {
         if (n != G.notes)
             rn_jbuf_str(&b, ",");
@@ -442,148 +523,50 @@ static void http_notes(rn_http *h)
         zp_jstr(&b, n->path);
         rn_jbuf_str(&b, "}");
     }
-    rn_jbuf_str(&b, "]}");
+    rn_jbuf_str(&b, "]");
     if (b.oom)
-        http_json(h, 500, "{\"status\":\"INTERNAL_SERVER_ERROR\",\"message\":\"out of memory\"}");
+        http_json(h, 500, "{\"status\":\"INTERNAL_SERVER_ERROR\",\"message\":\"\"}");
     else
-        rn_http_reply(h, 200, "application/json", b.data, b.len);
+        http_ok(h, "", b.data);
     rn_jbuf_free(&b);
 }
 
-/* The REST calls the web clients make when they start, answered as
- * Zeppelin does with nothing configured (no plugins, no revisions). */
-static bool zp_http(rn_http *h)
+/* Errors as Zeppelin's REST layer words them. */
+static void zp_http_error(void *state, rn_http *h, int status, const char *message)
 {
-    const char *path = rn_http_path(h), *m = rn_http_method(h);
-    char body[512];
-    static const struct {
-        const char *path;
-        const char *body; /* the "body" of {status, message, body} */
-    } fixed[] = {
-        {"/api/security/ticket",
-         "{\"principal\":\"anonymous\",\"roles\":\"[]\",\"ticket\":\"anonymous\"}"},
-        {"/api/version",
-         "{\"version\":\"" RUNNEL_VERSION "\",\"git-commit-id\":\"\",\"git-timestamp\":\"\"}"},
-        {"/api/notebook/capabilities", "{\"isRevisionSupported\":false}"},
-        {"/api/helium/order/visualization", "[]"},
-        {"/api/helium/package", "{}"},
-        {"/api/helium/enabledPackage", "[]"},
-        {"/api/helium/spell/config", "{}"},
-        {"/api/notebook-repositories", "[]"},
-    };
-    if (zp_ws_match(path)) {
-        http_json(h, 426, "{\"status\":\"UPGRADE_REQUIRED\",\"message\":\"WebSocket only\"}");
-        return true;
-    }
-    bool mine = !strcmp(path, "/api/configurations/client") || !strcmp(path, "/api/notebook");
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        mine |= !strcmp(path, fixed[i].path);
-    if (!mine)
-        return false;
-    if (strcmp(m, "GET")) {
+    (void)state;
+    (void)message;
+    if (status == 405)
         http_json(h, 405, "{\"status\":\"METHOD_NOT_ALLOWED\",\"message\":\"\"}");
-        return true;
-    }
-    if (!strcmp(path, "/api/notebook")) {
-        http_notes(h);
-        return true;
-    }
-    if (!strcmp(path, "/api/configurations/client")) {
-        snprintf(body, sizeof(body),
-                 "{\"status\":\"OK\",\"message\":\"\",\"body\":{\"wsMaxMessageSize\":\"%llu\"}}",
-                 (unsigned long long)rn_app_get()->cfg.message_bytes);
-        http_json(h, 200, body);
-        return true;
-    }
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-        if (!strcmp(path, fixed[i].path)) {
-            snprintf(body, sizeof(body), "{\"status\":\"OK\",\"message\":\"%s\",\"body\":%s}",
-                     !strcmp(path, "/api/version") ? "Zeppelin version" : "", fixed[i].body);
-            http_json(h, 200, body);
-        }
-    }
-    return true;
+    else if (status == 426)
+        http_json(h, 426, "{\"status\":\"UPGRADE_REQUIRED\",\"message\":\"WebSocket only\"}");
+    else if (status == 413)
+        http_json(h, 413, "{\"status\":\"PAYLOAD_TOO_LARGE\",\"message\":\"\"}");
+    else
+        http_json(h, 404, "{\"status\":\"NOT_FOUND\",\"message\":\"\"}");
 }
 
 /* ---------------------------------------------------------------- config */
 
-static int get_uint(const cJSON *sec, const char *key, uint64_t min, uint64_t max, uint64_t *out,
-                    char *err, size_t size)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(sec, key);
-    if (!j)
-        return 0;
-    if (!cJSON_IsNumber(j) || j->valuedouble < (double)min || j->valuedouble > (double)max ||
-        j->valuedouble != (double)(uint64_t)j->valuedouble) {
-        snprintf(err, size, "zeppelin.%s must be an integer from %llu to %llu", key,
-                 (unsigned long long)min, (unsigned long long)max);
-        return -EINVAL;
-    }
-    *out = (uint64_t)j->valuedouble;
-    return 0;
-}
+/* The zeppelin section of the configuration. */
+typedef struct {
+    char path[128];
+    char notebook_dir[1024];
+    uint64_t max_notes, max_paragraphs, max_watchers, max_note_bytes;
+    uint64_t note_ttl_ms, progress_interval_ms, store_bytes;
+    char default_interpreter[64];
+    cJSON *interpreters;
+} zp_conf;
 
-static int get_unsigned(const cJSON *sec, const char *key, uint64_t max, unsigned *out, char *err,
-                        size_t size)
+static int check_interpreters(const zp_conf *c, char *err, size_t size)
 {
-    uint64_t v = *out;
-    if (get_uint(sec, key, 1, max, &v, err, size))
-        return -EINVAL;
-    *out = (unsigned)v;
-    return 0;
-}
-
-static int check_keys(const cJSON *sec, char *err, size_t size)
-{
-    static const char *const known[] = {"path",           "max_notes",
-                                        "max_paragraphs", "max_watchers",
-                                        "note_ttl_ms",    "progress_interval_ms",
-                                        "store_bytes",    "max_note_bytes",
-                                        "notebook_dir",   "default_interpreter",
-                                        "interpreters"};
-    if (!cJSON_IsObject(sec)) {
-        snprintf(err, size, "zeppelin must be an object");
-        return -EINVAL;
-    }
-    for (const cJSON *it = sec->child; it; it = it->next) {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            ok |= !strcmp(it->string, known[i]);
-        if (!ok) {
-            snprintf(err, size, "zeppelin.%.64s: unknown key", it->string);
-            return -EINVAL;
-        }
-    }
-    return 0;
-}
-
-static int get_strings(const cJSON *sec, char *err, size_t size)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(sec, "path");
-    if (j) {
-        if (!cJSON_IsString(j) || j->valuestring[0] != '/' ||
-            strlen(j->valuestring) >= sizeof(G.path)) {
-            snprintf(err, size, "zeppelin.path must be a path starting with '/'");
-            return -EINVAL;
-        }
-        snprintf(G.path, sizeof(G.path), "%s", j->valuestring);
-    }
-    j = cJSON_GetObjectItemCaseSensitive(sec, "notebook_dir");
-    if (j) {
-        if (!cJSON_IsString(j) || !j->valuestring[0] ||
-            strlen(j->valuestring) >= sizeof(G.notebook_dir) - 256) {
-            snprintf(err, size, "zeppelin.notebook_dir must be a directory path");
-            return -EINVAL;
-        }
-        snprintf(G.notebook_dir, sizeof(G.notebook_dir), "%s", j->valuestring);
-    }
-    const cJSON *map = cJSON_GetObjectItemCaseSensitive(sec, "interpreters");
+    const rn_specs *specs = rn_host_specs(G.host);
+    const cJSON *map = c->interpreters;
     if (map) {
         if (!cJSON_IsObject(map)) {
             snprintf(err, size, "zeppelin.interpreters must be an object of name: language");
             return -EINVAL;
         }
-        rn_specs *specs = rn_app_get()->specs;
         for (const cJSON *it = map->child; it; it = it->next) {
             if (!cJSON_IsString(it) || strlen(it->string) >= 64 || !it->string[0] ||
                 (it->valuestring[0] && strcmp(it->valuestring, ZP_TARGET_TEXT) && specs &&
@@ -601,54 +584,51 @@ static int get_strings(const cJSON *sec, char *err, size_t size)
             return -ENOMEM;
         }
     }
-    j = cJSON_GetObjectItemCaseSensitive(sec, "default_interpreter");
-    if (j) {
-        bool text;
-        if (!cJSON_IsString(j) || !j->valuestring[0] ||
-            strlen(j->valuestring) >= sizeof(G.default_interpreter)) {
-            snprintf(err, size, "zeppelin.default_interpreter must be an interpreter name");
-            return -EINVAL;
-        }
-        snprintf(G.default_interpreter, sizeof(G.default_interpreter), "%s", j->valuestring);
-        if (rn_app_get()->specs && !zp_resolve(G.default_interpreter, &text) && !text) {
-            snprintf(err, size, "zeppelin.default_interpreter: unknown interpreter '%.64s'",
-                     j->valuestring);
-            return -EINVAL;
-        }
+    bool text;
+    if (!c->default_interpreter[0]) {
+        snprintf(err, size, "zeppelin.default_interpreter must be an interpreter name");
+        return -EINVAL;
+    }
+    snprintf(G.default_interpreter, sizeof(G.default_interpreter), "%s", c->default_interpreter);
+    if (specs && !zp_resolve(G.default_interpreter, &text) && !text &&
+        strcmp(G.default_interpreter, "python")) {
+        snprintf(err, size, "zeppelin.default_interpreter: unknown interpreter '%.64s'",
+                 c->default_interpreter);
+        return -EINVAL;
     }
     return 0;
 }
 
-/* The embedded default: the state directory when run as root (the
- * packaged service's StateDirectory), else "notebook" in the working
- * directory, as Zeppelin keeps it in its home. */
-static void default_dir(void)
+static int zp_init(rn_host *host, const void *conf, void **state, char *err, size_t size)
 {
-    if (G.notebook_dir[0])
-        return;
-    snprintf(G.notebook_dir, sizeof(G.notebook_dir), "%s",
-             geteuid() == 0 ? "/var/lib/runnel/notebook" : "notebook");
-}
-
-static int zp_init(const cJSON *sec, char *err, size_t size)
-{
-    if (sec) {
-        if (check_keys(sec, err, size) ||
-            get_unsigned(sec, "max_notes", 1000000, &G.max_notes, err, size) ||
-            get_unsigned(sec, "max_paragraphs", 10000, &G.max_paragraphs, err, size) ||
-            get_unsigned(sec, "max_watchers", 10000, &G.max_watchers, err, size) ||
-            get_uint(sec, "note_ttl_ms", 1000, 30ull * 86400000, &G.note_ttl_ms, err, size) ||
-            get_uint(sec, "progress_interval_ms", 50, 600000, &G.progress_ms, err, size) ||
-            get_uint(sec, "store_bytes", 1 << 20, 1ull << 40, &G.store_bytes, err, size) ||
-            get_uint(sec, "max_note_bytes", 1 << 16, 1ull << 32, &G.max_note_bytes, err, size))
-            return -EINVAL;
-        int r = get_strings(sec, err, size);
-        if (r)
-            return r;
+    const zp_conf *c = conf;
+    G.host = host;
+    *state = &G;
+    G.max_notes = (unsigned)c->max_notes;
+    G.max_paragraphs = (unsigned)c->max_paragraphs;
+    G.max_watchers = (unsigned)c->max_watchers;
+    G.max_note_bytes = c->max_note_bytes;
+    G.note_ttl_ms = c->note_ttl_ms;
+    G.progress_ms = c->progress_interval_ms;
+    G.store_bytes = c->store_bytes;
+    if (c->path[0] != '/') {
+        snprintf(err, size, "zeppelin.path must be a path starting with '/'");
+        return -EINVAL;
     }
-    default_dir();
+    snprintf(G.path, sizeof(G.path), "%s", c->path);
+    int r = check_interpreters(c, err, size);
+    if (r)
+        return r;
+    /* The embedded default: the state directory when run as root (the
+     * packaged service's StateDirectory), else "notebook" in the working
+     * directory, as Zeppelin keeps it in its home. */
+    if (c->notebook_dir[0])
+        snprintf(G.notebook_dir, sizeof(G.notebook_dir), "%s", c->notebook_dir);
+    else
+        snprintf(G.notebook_dir, sizeof(G.notebook_dir), "%s",
+                 geteuid() == 0 ? "/var/lib/runnel/notebook" : "notebook");
     /* A file may hold a note's text in JSON escapes: six bytes a byte. */
-    if (zp_store_new(rn_app_get()->loop, G.notebook_dir, G.max_note_bytes * 6 + 65536, &G.store) <
+    if (zp_store_new(rn_host_loop(host), G.notebook_dir, G.max_note_bytes * 6 + 65536, &G.store) <
         0) {
         snprintf(err, size, "out of memory");
         return -ENOMEM;
@@ -657,8 +637,9 @@ static int zp_init(const cJSON *sec, char *err, size_t size)
     return 0;
 }
 
-static void zp_fini(void)
+static void zp_fini(void *state)
 {
+    (void)state;
     while (G.notes)
         zp_note_drop(G.notes);
     cJSON_Delete(G.interpreters);
@@ -667,13 +648,62 @@ static void zp_fini(void)
     G.store = NULL;
 }
 
+static const rn_route zp_routes[] = {
+    {"GET", "/api/security/ticket", 0, zp_ticket},
+    {"GET", "/api/version", 0, zp_version},
+    {"GET", "/api/configurations/client", 0, zp_client_conf},
+    {"GET", "/api/notebook", 0, zp_notebook},
+    {"GET", "/api/notebook/capabilities", 0, zp_capabilities},
+    {"GET", "/api/helium/order/visualization", 0, zp_empty_list},
+    {"GET", "/api/helium/enabledPackage", 0, zp_empty_list},
+    {"GET", "/api/helium/package", 0, zp_empty_object},
+    {"GET", "/api/helium/spell/config", 0, zp_empty_object},
+    {"GET", "/api/notebook-repositories", 0, zp_empty_list},
+    {0},
+};
+
+static const rn_ws_endpoint zp_ws[] = {
+    {NULL, NULL, RN_ROUTE_CONFIGURED | RN_ROUTE_SLASH, NULL},
+    {0},
+};
+
+static const rn_conf_key zp_keys[] = {
+    RN_CONF_KEY_STR("path", zp_conf, path, "\"/ws\"", "the WebSocket path"),
+    RN_CONF_KEY_STR("notebook_dir", zp_conf, notebook_dir, NULL,
+                    "directory of the note files (default /var/lib/runnel/notebook as root, "
+                    "else notebook)"),
+    RN_CONF_KEY_U64("max_notes", zp_conf, max_notes, 1, 100000, "256",
+                    "notes on the server (on disk), the trash included"),
+    RN_CONF_KEY_U64("max_paragraphs", zp_conf, max_paragraphs, 1, 10000, "100",
+                    "paragraphs per note"),
+    RN_CONF_KEY_U64("max_note_bytes", zp_conf, max_note_bytes, 65536, 1ull << 32, "8388608",
+                    "text, config and output of one note"),
+    RN_CONF_KEY_U64("max_watchers", zp_conf, max_watchers, 1, 10000, "16",
+                    "connections watching one note"),
+    RN_CONF_KEY_U64("note_ttl_ms", zp_conf, note_ttl_ms, 1000, 30ull * 86400000, "3600000",
+                    "an idle note is dropped from memory (not from disk) after this long"),
+    RN_CONF_KEY_U64("progress_interval_ms", zp_conf, progress_interval_ms, 50, 600000, "500",
+                    "PROGRESS frames while a paragraph runs"),
+    RN_CONF_KEY_U64("store_bytes", zp_conf, store_bytes, 1 << 20, 1ull << 40, "67108864",
+                    "bytes of notes kept in memory"),
+    RN_CONF_KEY_STR("default_interpreter", zp_conf, default_interpreter, "\"python\"",
+                    "interpreter of a paragraph without %magic"),
+    RN_CONF_KEY_JSON("interpreters", zp_conf, interpreters,
+                     "interpreter name -> runnel language, \"text\" or \"\" (refused)"),
+};
+
 const rn_envelope rn_env_zeppelin = {
     .name = "zeppelin",
+    .keys = zp_keys,
+    .nkeys = sizeof(zp_keys) / sizeof(zp_keys[0]),
+    .conf_size = sizeof(zp_conf),
     .init = zp_init,
     .fini = zp_fini,
-    .ws_match = zp_ws_match,
+    .path_of = zp_path_of,
+    .routes = zp_routes,
+    .ws = zp_ws,
+    .http_error = zp_http_error,
     .ws_open = zp_ws_open,
     .ws_message = zp_ws_message,
     .ws_close = zp_ws_close,
-    .http = zp_http,
 };

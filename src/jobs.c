@@ -15,7 +15,7 @@
 #include "metrics.h"
 #include "runner.h"
 
-#define JOB_MAX_ARGS       256
+#define JOB_MAX_ARGS       RN_JOB_MAX_ARGS
 #define JOB_MAX_ENV        256
 #define JOB_MAX_STRING     65536
 #define JOB_BUILD_DIR      "/build"
@@ -81,7 +81,6 @@ struct rn_jobs {
     unsigned nretired;
     unsigned old_alive; /* jobs that may still point into a retired set */
     uv_loop_t *loop;
-    const char *client;
     unsigned rate_per_minute;
     rate_slot *rates;
     rn_box_context *box;
@@ -864,9 +863,10 @@ void rn_jobs_shutdown(rn_jobs *jobs, void (*cb)(void *ud), void *ud)
         rn_job_kill(j);
 }
 
-void rn_jobs_set_client(rn_jobs *jobs, const char *client)
+
+unsigned rn_jobs_get_rate(const rn_jobs *jobs)
 {
-    jobs->client = client;
+    return jobs->rate_per_minute;
 }
 
 void rn_jobs_set_rate(rn_jobs *jobs, unsigned runs_per_minute)
@@ -879,7 +879,7 @@ void rn_jobs_set_rate(rn_jobs *jobs, unsigned runs_per_minute)
  * flood of addresses cannot grow memory (it can only reset buckets). */
 static bool rate_take(rn_jobs *jobs, const char *client)
 {
-    if (!jobs->rate_per_minute || !client)
+    if (!jobs->rate_per_minute)
         return true;
     if (!jobs->rates && !(jobs->rates = calloc(RATE_SLOTS, sizeof(rate_slot))))
         return true;
@@ -952,7 +952,7 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
         return -ENOEXEC;
     if (jobs->nqueued >= jobs->limits.queue_max && jobs->nrunning >= jobs->limits.concurrency)
         return -EBUSY;
-    if (!rate_take(jobs, req->client ? req->client : jobs->client))
+    if (!rate_take(jobs, req->client ? req->client : ""))
         return -EDQUOT;
 
     rn_job *job = calloc(1, sizeof(*job));
@@ -1110,10 +1110,6 @@ const rn_spec *rn_job_spec(const rn_job *job)
     return job->spec;
 }
 
-rn_job_stage rn_job_stage_of(const rn_job *job)
-{
-    return job->stage;
-}
 
 unsigned rn_jobs_running(const rn_jobs *jobs)
 {
@@ -1130,43 +1126,3 @@ const rn_jobs_limits *rn_jobs_get_limits(const rn_jobs *jobs)
     return &jobs->limits;
 }
 
-int rn_jobs_error_text(const rn_jobs *jobs, int err, const char *language, char *msg, size_t size)
-{
-    const rn_spec *spec = language ? rn_specs_find(jobs->specs, language) : NULL;
-    switch (err) {
-    case -ENOENT:
-        snprintf(msg, size, "unsupported language spec: '%.64s' (GET /v1/spec lists them)",
-                 language ? language : "");
-        return 400;
-    case -ENOTSUP:
-        snprintf(msg, size, "this spec has no support for inline expressions");
-        return 400;
-    case -E2BIG:
-        snprintf(msg, size,
-                 "request too large: code is limited to %llu bytes, arguments and "
-                 "environment to %d entries",
-                 (unsigned long long)jobs->limits.code_bytes, JOB_MAX_ARGS);
-        return 413;
-    case -EBUSY:
-        snprintf(msg, size, "server is busy: %u runs are queued, try again later", jobs->nqueued);
-        return 429;
-    case -ENOEXEC:
-        snprintf(msg, size, "language '%.64s' is not installed on this server%s%.200s%s",
-                 language ? language : "", spec && spec->missing ? " (missing " : "",
-                 spec && spec->missing ? spec->missing : "", spec && spec->missing ? ")" : "");
-        return 503;
-    case -EDQUOT:
-        snprintf(msg, size, "you have been rate limited: %u runs per minute per client",
-                 jobs->rate_per_minute);
-        return 429;
-    case -ESHUTDOWN:
-        snprintf(msg, size, "server is shutting down");
-        return 503;
-    case -EINVAL:
-        snprintf(msg, size, "invalid request: empty code, or a bad argument or environment entry");
-        return 400;
-    default:
-        snprintf(msg, size, "internal error: %s", strerror(-err));
-        return 500;
-    }
-}

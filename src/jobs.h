@@ -15,8 +15,13 @@
 
 #include <uv.h>
 
-#include "../sandbox/box.h"
+#include "../sandbox/bind.h"
 #include "specs.h"
+
+/* Arguments, and environment entries, a request may carry. */
+#define RN_JOB_MAX_ARGS 256
+
+struct rn_box_context;
 
 typedef struct rn_jobs rn_jobs;
 typedef struct rn_job rn_job;
@@ -69,7 +74,7 @@ typedef struct {
     uint64_t output_bytes; /* stdout + stderr delivered */
     bool compile_cached;   /* the compile stage was a cache hit */
     bool compiled;         /* the language has a compile stage */
-    rn_box_stage setup_stage;
+    int setup_stage;       /* the sandbox's setup step that failed (for logs) */
     int setup_errno;
     char message[160]; /* a human sentence for non-EXITED ends */
 } rn_job_result;
@@ -86,8 +91,8 @@ typedef struct {
     const char *stdin_data; /* fed to the program, then EOF unless keep_stdin */
     size_t stdin_len;
     bool keep_stdin; /* leave stdin open for rn_job_write_stdin */
-    /* The client's address for the per-IP run rate; NULL = the address of
-     * the request being dispatched now (see rn_jobs_set_client). */
+    /* The client's address for the per-IP run rate (the host sets it from
+     * the request that caused the job); NULL shares one bucket. */
     const char *client;
     /* Per-request limits; 0 = default. They can only lower the server's. */
     uint64_t wall_ms;
@@ -113,7 +118,7 @@ typedef struct {
 
 /* Create the manager on a loop. The specs and sandbox context stay owned by
  * the caller and must outlive it. */
-int rn_jobs_new(uv_loop_t *loop, rn_box_context *box, const rn_specs *specs,
+int rn_jobs_new(uv_loop_t *loop, struct rn_box_context *box, const rn_specs *specs,
                 const rn_jobs_limits *limits, rn_jobs **out);
 
 /* Swap the specs (reload); jobs already submitted keep the spec they
@@ -139,13 +144,12 @@ void rn_jobs_shutdown(rn_jobs *jobs, void (*cb)(void *ud), void *ud);
 int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callbacks *cb, void *ud,
                    rn_job **out);
 
-/* The address of the request being dispatched (set by the server around
- * each envelope call, NULL after); used when a request names no client. */
-void rn_jobs_set_client(rn_jobs *jobs, const char *client);
-
 /* Runs a client may start per minute (token bucket, burst = the rate);
  * 0 = unlimited. Refusals are -EDQUOT from rn_jobs_submit. */
 void rn_jobs_set_rate(rn_jobs *jobs, unsigned runs_per_minute);
+
+/* The rate set with rn_jobs_set_rate. */
+unsigned rn_jobs_get_rate(const rn_jobs *jobs);
 
 /* Kill a job at any stage; on_end follows with reason killed. */
 void rn_job_kill(rn_job *job);
@@ -166,17 +170,10 @@ const char *rn_job_id(const rn_job *job);
 /* The resolved spec. */
 const rn_spec *rn_job_spec(const rn_job *job);
 
-/* Current stage. */
-rn_job_stage rn_job_stage_of(const rn_job *job);
-
 /* Figures for /v1/info and metrics. */
 unsigned rn_jobs_running(const rn_jobs *jobs);
 unsigned rn_jobs_queued(const rn_jobs *jobs);
 const rn_jobs_limits *rn_jobs_get_limits(const rn_jobs *jobs);
-
-/* Turn an rn_jobs_submit error into an HTTP-like code (400, 413, 429,
- * 500, 503) and a sentence for the client; language is the one asked for. */
-int rn_jobs_error_text(const rn_jobs *jobs, int err, const char *language, char *msg, size_t size);
 
 /* "exited", "signaled", "timeout", "cpu_limit", "oom", "output_limit",
  * "killed", "setup_failed", "compile_error", "internal". */

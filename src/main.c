@@ -11,8 +11,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "../sandbox/box.h"
+#include "config.h"
+#include "envelopes.h"
+#include "host_impl.h"
+#include "jobs.h"
 #include "log.h"
+#include "server.h"
+#include "specs.h"
+#include "version.h"
 
 #ifndef RUNNEL_DEFAULT_SPECS
 #define RUNNEL_DEFAULT_SPECS "/usr/share/runnel/specs"
@@ -25,25 +32,25 @@
 
 extern char **environ;
 
-static rn_app app;
+/* What this process runs: the pieces main owns and hands to the host. */
+static struct {
+    uv_loop_t *loop;
+    rn_config cfg;
+    rn_box_context *box;
+    rn_specs *specs;
+    rn_jobs *jobs;
+    rn_server *server;
+    rn_host *host;
+    void *states[RN_ENVELOPES_MAX];
+    size_t started; /* envelopes initialised */
+    uint64_t started_ms;
+} app;
 static const char *opt_listen, *opt_config, *opt_specs, *opt_level;
 static const char *specs_default = RUNNEL_DEFAULT_SPECS;
 static uv_signal_t sig_hup;
 static uv_signal_t sig_term, sig_int;
 static uv_timer_t deadline;
 static int pending_shutdown;
-
-rn_app *rn_app_get(void)
-{
-    return &app;
-}
-
-static const rn_envelope *const envelopes[] = {
-    &rn_env_core,     &rn_env_playground, &rn_env_ranna, &rn_env_linkis,
-    &rn_env_zeppelin, &rn_env_lenses,     NULL,
-};
-
-const char *const rn_envelope_names[] = {"ranna", "linkis", "zeppelin", "lenses", NULL};
 
 static void sd_notify_ready(const char *state);
 
@@ -57,6 +64,7 @@ static void usage(FILE *f)
                "  --config FILE        JSON configuration file (see runnel.conf(5))\n"
                "  --specs DIR          directory of language specs\n"
                "  --log-level LEVEL    error, warn, info or debug (default info)\n"
+               "  --config-keys        list every configuration key and exit\n"
                "  --version            print the version and exit\n"
                "  --help               print this help and exit\n"
                "\n"
@@ -123,7 +131,10 @@ static void on_signal(uv_signal_t *s, int signum)
 /* Defaults, then the file, then RUNNEL_* variables, then the command line. */
 static int load_config(rn_config *cfg, rn_log_level *level, char *err, size_t errsize)
 {
-    rn_config_defaults(cfg, specs_default);
+    if (rn_config_defaults(cfg, specs_default) < 0) {
+        snprintf(err, errsize, "out of memory");
+        goto fail;
+    }
     if (opt_config && rn_config_load_file(cfg, opt_config, err, errsize) < 0)
         goto fail;
     if (rn_config_apply_env(cfg, environ, err, errsize) < 0)
@@ -168,6 +179,35 @@ static void retire_specs(void *old, void *ud)
     rn_specs_free(old);
 }
 
+static char listen_host[256];
+
+/* What the host reports, from the configuration in force now. */
+static void host_refresh(void)
+{
+    snprintf(listen_host, sizeof(listen_host), "%s", app.cfg.listen);
+    char *colon = strrchr(listen_host, ':');
+    if (colon)
+        *colon = 0;
+    rn_host_parts parts = {
+        .loop = app.loop,
+        .box = app.box,
+        .jobs = app.jobs,
+        .specs = app.specs,
+        .server = app.server,
+        .started_ms = app.started_ms,
+        .per_connection = (unsigned)app.cfg.per_connection,
+        .message_bytes = app.cfg.message_bytes,
+        .listen_host = listen_host,
+        .tls = app.cfg.tls_cert[0] != 0,
+        .playground = app.cfg.playground,
+        .specs_dir = app.cfg.specs,
+    };
+    if (app.host)
+        rn_host_update(app.host, &parts);
+    else if (rn_host_new(&parts, &app.host) < 0)
+        app.host = NULL;
+}
+
 /* SIGHUP: re-read the config and the specs; a broken one is refused and
  * the running one kept. Connections and runs are not touched. */
 static void on_hup(uv_signal_t *sig, int signum)
@@ -202,7 +242,7 @@ static void on_hup(uv_signal_t *sig, int signum)
                "msg=\"listen, tls, cache.dir and sandbox.* changes take effect at restart\"");
     /* Envelopes keep the sections they were started with. */
     rn_config_free(&cfg);
-    cfg.sections = app.cfg.sections;
+    memcpy(cfg.env_conf, app.cfg.env_conf, sizeof(cfg.env_conf));
     snprintf(cfg.listen, sizeof(cfg.listen), "%s", app.cfg.listen);
     snprintf(cfg.tls_cert, sizeof(cfg.tls_cert), "%s", app.cfg.tls_cert);
     snprintf(cfg.tls_key, sizeof(cfg.tls_key), "%s", app.cfg.tls_key);
@@ -216,6 +256,7 @@ static void on_hup(uv_signal_t *sig, int signum)
     rn_jobs_set_rate(app.jobs, (unsigned)app.cfg.runs_per_minute_per_ip);
     rn_jobs_set_specs(app.jobs, specs, retire_specs, NULL);
     app.specs = specs;
+    host_refresh();
     sd_notify_ready("READY=1");
     rn_log(RN_LOG_INFO, "config.reloaded", "languages=%zu specs=%s", rn_specs_count(specs),
            app.cfg.specs);
@@ -263,13 +304,10 @@ static int mkdir_p(const char *path, mode_t mode)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"config", required_argument, NULL, 'c'},
-        {"specs", required_argument, NULL, 's'},
-        {"log-level", required_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'}, {"config", required_argument, NULL, 'c'},
+        {"specs", required_argument, NULL, 's'},  {"log-level", required_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},      {"config-keys", no_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int c;
     opterr = 0;
@@ -289,6 +327,9 @@ int main(int argc, char **argv)
             break;
         case 'V':
             printf("runneld %s\n", RUNNEL_VERSION);
+            return 0;
+        case 'K':
+            rn_config_print_keys(stdout);
             return 0;
         case 'h':
             usage(stdout);
@@ -363,8 +404,8 @@ int main(int argc, char **argv)
     sopts.message_bytes = app.cfg.message_bytes;
     sopts.queue_bytes = app.cfg.queue_bytes;
     sopts.idle_client_ms = app.cfg.idle_client_ms ? app.cfg.idle_client_ms : app.cfg.wall_ms;
-    sopts.per_connection = (unsigned)app.cfg.per_connection;
-    sopts.envelopes = envelopes;
+    sopts.envelopes = rn_envelopes;
+    sopts.states = app.states;
     sopts.auth_tokens = app.cfg.auth_tokens;
     sopts.origins = app.cfg.origins;
     sopts.trusted_proxies = app.cfg.trusted_proxies;
@@ -378,12 +419,17 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    for (const rn_envelope *const *e = envelopes; *e; e++) {
-        if ((*e)->init && (*e)->init(rn_config_section(&app.cfg, (*e)->name), err, sizeof(err))) {
-            fprintf(stderr, "runneld: %s: %s\n", (*e)->name, err);
-            return 1;
-        }
+    host_refresh();
+    if (!app.host) {
+        fprintf(stderr, "runneld: out of memory\n");
+        return 1;
     }
+    r = rn_envelopes_start(app.host, &app.cfg, app.states, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "runneld: %s\n", err);
+        return 1;
+    }
+    app.started = rn_envelope_count();
 
     uv_signal_init(app.loop, &sig_term);
     uv_signal_init(app.loop, &sig_int);
@@ -419,20 +465,15 @@ int main(int argc, char **argv)
         }
     }
     const char *scheme = app.cfg.tls_cert[0] ? "https" : "http";
-    const char *wscheme = app.cfg.tls_cert[0] ? "wss" : "ws";
-    fprintf(stderr,
-            "runneld %s listening on %s://%s:%d (ranna WebSocket at %s://%s:%d/v1/ws), "
-            "%zu of %zu languages available\n",
-            RUNNEL_VERSION, scheme, host, rn_server_port(app.server), wscheme, host,
-            rn_server_port(app.server), avail, nspecs);
+    fprintf(stderr, "runneld %s listening on %s://%s:%d, %zu of %zu languages available\n",
+            RUNNEL_VERSION, scheme, host, rn_server_port(app.server), avail, nspecs);
 
     sd_notify_ready("READY=1\nSTATUS=serving");
     uv_run(app.loop, UV_RUN_DEFAULT);
     rn_log(RN_LOG_INFO, "shutdown.done", NULL);
     uv_loop_close(app.loop);
-    for (const rn_envelope *const *e = envelopes; *e; e++)
-        if ((*e)->fini)
-            (*e)->fini();
+    rn_envelopes_stop(app.states, app.started);
+    rn_host_free(app.host);
     rn_specs_free(app.specs);
     rn_box_context_free(app.box);
     rn_config_free(&app.cfg);

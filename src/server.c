@@ -14,6 +14,7 @@
 #include "jbuf.h"
 #include "log.h"
 #include "metrics.h"
+#include "routes.h"
 
 #define SERVER_SWEEP_MS       1000
 #define SERVER_MAX_PATH       1024
@@ -59,6 +60,7 @@ struct rn_conn {
     rn_server *server;
     struct lws *wsi;
     const rn_envelope *env;
+    void *env_state;
     struct rn_conn *next, *prev; /* server's open list */
     unsigned long id;
     int refs;
@@ -192,12 +194,15 @@ static void free_headers(char **hdrs)
     }
 }
 
-static const rn_envelope *find_ws_envelope(const rn_server *s, const char *path)
+static const rn_envelope *find_ws_envelope(const rn_server *s, const char *path, void **state,
+                                           unsigned *flags)
 {
-    for (const rn_envelope *const *e = s->opts.envelopes; e && *e; e++)
-        if ((*e)->ws_match && (*e)->ws_match(path))
-            return *e;
-    return NULL;
+    rn_route_hit hit;
+    if (rn_routes_ws(s->opts.envelopes, s->opts.states, path, &hit) < 0)
+        return NULL;
+    *state = hit.state;
+    *flags = hit.route->flags;
+    return hit.env;
 }
 
 /* Whether a list (newline-separated) has item. */
@@ -486,14 +491,6 @@ unsigned rn_conn_job_count(const rn_conn *c)
     return c->njobs;
 }
 
-bool rn_conn_owns(const rn_conn *c, const rn_job *job)
-{
-    for (unsigned i = 0; i < c->njobs; i++)
-        if (c->jobs[i] == job)
-            return true;
-    return false;
-}
-
 rn_job *rn_conn_find_job(const rn_conn *c, const char *runid)
 {
     for (unsigned i = 0; i < c->njobs; i++)
@@ -515,11 +512,6 @@ const char *rn_conn_peer(const rn_conn *c)
 const char *rn_conn_header(const rn_conn *c, const char *name)
 {
     return find_header(c->headers, name);
-}
-
-rn_server *rn_conn_server(const rn_conn *c)
-{
-    return c->server;
 }
 
 unsigned long rn_conn_id(const rn_conn *c)
@@ -547,7 +539,7 @@ static void conn_closed(rn_conn *c)
     for (unsigned i = 0; i < c->njobs; i++)
         rn_job_kill(c->jobs[i]);
     if (c->env->ws_close)
-        c->env->ws_close(c);
+        c->env->ws_close(c->env_state, c);
     rn_conn_unref(c);
 }
 
@@ -672,9 +664,7 @@ static int conn_receive(rn_conn *c, struct lws *wsi, const char *in, size_t len)
     if (c->server->draining)
         return 0; /* closing with 1001; the jobs manager may be gone */
     rn_conn_ref(c);
-    rn_jobs_set_client(c->server->jobs, c->peer);
-    c->env->ws_message(c, c->rx, n, c->rx_binary);
-    rn_jobs_set_client(c->server->jobs, NULL);
+    c->env->ws_message(c->env_state, c, c->rx, n, c->rx_binary);
     bool gone = !c->open;
     rn_conn_unref(c);
     (void)gone;
@@ -775,19 +765,9 @@ bool rn_http_is_upgrade(const rn_http *h)
     return h->upgrade;
 }
 
-rn_server *rn_http_server(const rn_http *h)
-{
-    return h->server;
-}
-
 const char *rn_http_peer(const rn_http *h)
 {
     return h->peer;
-}
-
-bool rn_http_open(const rn_http *h)
-{
-    return h->wsi != NULL || h->detached;
 }
 
 void rn_http_on_abort(rn_http *h, void (*cb)(void *ud), void *ud)
@@ -898,24 +878,33 @@ static int http_writable(pss_t *pss, struct lws *wsi)
 
 static void http_route(rn_server *s, rn_http *h);
 
-static bool http_public(const char *path)
+/* An error in the shape of the envelope that claims the path, else the
+ * server's plain JSON one. */
+static void http_error(rn_server *s, rn_http *h, const rn_route_hit *hit, int status,
+                       const char *message)
 {
-    return !strcmp(path, "/healthz") || !strcmp(path, "/readyz") || !strcmp(path, "/") ||
-           !strcmp(path, "/index.html");
-}
-
-static const rn_envelope *http_owner_with_own_auth(const rn_server *s, const rn_http *h)
-{
-    for (const rn_envelope *const *e = s->opts.envelopes; e && *e; e++)
-        if ((*e)->own_auth && (*e)->ws_match && (*e)->ws_match(h->path))
-            return *e;
-    return NULL;
+    (void)s;
+    if (hit && hit->env && hit->env->http_error) {
+        hit->env->http_error(hit->state, h, status, message);
+        return;
+    }
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"error\":");
+    rn_jbuf_jcstr(&b, message);
+    rn_jbuf_printf(&b, ",\"code\":%d}", status);
+    if (b.oom)
+        rn_http_reply(h, 500, "text/plain", "out of memory", 13);
+    else
+        rn_http_reply(h, status, "application/json", b.data, b.len);
+    rn_jbuf_free(&b);
 }
 
 static void http_dispatch(rn_server *s, rn_http *h)
 {
     char qt[512];
-    if (!http_public(h->path) && !http_owner_with_own_auth(s, h) &&
+    unsigned flags = rn_routes_flags(s->opts.envelopes, s->opts.states, h->method, h->path);
+    if (!(flags & (RN_ROUTE_PUBLIC | RN_ROUTE_OWN_AUTH)) &&
         !authorized(s, find_header(h->headers, "authorization"),
                     rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
         static const char msg[] = "{\"error\":\"unauthorized\",\"code\":401}";
@@ -923,34 +912,49 @@ static void http_dispatch(rn_server *s, rn_http *h)
         rn_http_reply(h, 401, "application/json", msg, sizeof(msg) - 1);
         return;
     }
-    if (s->draining && strcmp(h->path, "/healthz") && strcmp(h->path, "/readyz")) {
+    if (s->draining && !(flags & RN_ROUTE_PUBLIC)) {
         /* The jobs manager may already be gone: no envelope sees it. */
         static const char msg[] = "{\"error\":\"server is shutting down\",\"code\":503}";
         rn_http_reply(h, 503, "application/json", msg, sizeof(msg) - 1);
         return;
     }
-    if (s->draining) {
-        http_route(s, h); /* health only, which never touches the jobs */
-        return;
-    }
-    rn_jobs_set_client(s->jobs, h->peer);
     http_route(s, h);
-    rn_jobs_set_client(s->jobs, NULL);
 }
 
 static void http_route(rn_server *s, rn_http *h)
 {
+    rn_route_hit hit;
+    char allow[128];
+    int r = rn_routes_http(s->opts.envelopes, s->opts.states, h->method, h->path, &hit, allow,
+                           sizeof(allow));
     if (h->body_too_big) {
-        static const char msg[] = "{\"error\":\"request body too large\",\"code\":413}";
-        rn_http_reply(h, 413, "application/json", msg, sizeof(msg) - 1);
+        http_error(s, h, &hit, 413, "request body too large");
         return;
     }
-    for (const rn_envelope *const *e = s->opts.envelopes; e && *e; e++)
-        if ((*e)->http && (*e)->http(h))
-            return;
+    if (r == 0) {
+        hit.route->handle(hit.state, h);
+        return;
+    }
     char msg[SERVER_MAX_PATH + 64];
-    int n = snprintf(msg, sizeof(msg), "Cannot %s %s", h->method, h->path);
-    rn_http_reply(h, 404, "text/plain", msg, (size_t)(n < 0 ? 0 : n));
+    void *ws_state;
+    unsigned ws_flags;
+    const rn_envelope *ws_env = find_ws_envelope(s, h->path, &ws_state, &ws_flags);
+    if (ws_env && (!hit.env || hit.env == ws_env)) {
+        rn_route_hit ws_hit = {.env = ws_env, .state = ws_state};
+        http_error(s, h, &ws_hit, 426, "Upgrade Required");
+        return;
+    }
+    if (r == -EPERM) {
+        rn_http_add_header(h, "allow", allow);
+        http_error(s, h, &hit, 405, "Method Not Allowed");
+        return;
+    }
+    snprintf(msg, sizeof(msg), "Cannot %s %s", h->method, h->path);
+    if (hit.env) {
+        http_error(s, h, &hit, 404, msg);
+        return;
+    }
+    rn_http_reply(h, 404, "text/plain", msg, strlen(msg));
 }
 
 static const struct {
@@ -1124,7 +1128,9 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         char path[SERVER_MAX_PATH];
         if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0)
             return 1;
-        const rn_envelope *env = find_ws_envelope(s, path);
+        void *env_state = NULL;
+        unsigned env_flags = 0;
+        const rn_envelope *env = find_ws_envelope(s, path, &env_state, &env_flags);
         int status = 0;
         char msg[256] = "";
         if (s->draining) {
@@ -1138,7 +1144,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             char qt[512];
             if (!h)
                 return 1;
-            if (!env->own_auth &&
+            if (!(env_flags & RN_ROUTE_OWN_AUTH) &&
                 !authorized(s, find_header(h->headers, "authorization"),
                             rn_http_query(h, "token", qt, sizeof(qt)) == 0 ? qt : NULL)) {
                 status = HTTP_STATUS_UNAUTHORIZED;
@@ -1152,7 +1158,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
                 status = 429;
                 snprintf(msg, sizeof(msg), "too many connections from %s", h->peer);
             } else if (env->ws_accept) {
-                status = env->ws_accept(h, msg, sizeof(msg));
+                status = env->ws_accept(env_state, h, msg, sizeof(msg));
             }
             if (status)
                 rn_metrics_add("runnel_requests_refused_total", "reason=\"upgrade\"", 1);
@@ -1177,7 +1183,8 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
         copy_headers(wsi, c->headers);
         resolve_client(s, c->peer, sizeof(c->peer), find_header(c->headers, "x-forwarded-for"));
-        c->env = find_ws_envelope(s, c->path);
+        unsigned env_flags = 0;
+        c->env = find_ws_envelope(s, c->path, &c->env_state, &env_flags);
         if (!c->env) {
             conn_free(c);
             return -1;
@@ -1195,7 +1202,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         }
         rn_log(RN_LOG_INFO, "conn.open", "conn=%lu envelope=%s peer=%s path=%s", c->id,
                c->env->name, c->peer, c->path);
-        if (c->env->ws_open && c->env->ws_open(c) != 0) {
+        if (c->env->ws_open && c->env->ws_open(c->env_state, c) != 0) {
             pss->conn = NULL;
             conn_closed(c);
             return -1;
@@ -1359,11 +1366,6 @@ bool rn_server_draining(const rn_server *s)
     return s->draining;
 }
 
-rn_jobs *rn_server_jobs(const rn_server *s)
-{
-    return s->jobs;
-}
-
 const rn_server_options *rn_server_options_of(const rn_server *s)
 {
     return &s->opts;
@@ -1456,15 +1458,20 @@ static void set_detached_headers(char **hdrs, const char *const *headers)
                 hdrs[i] = strdup(p[1]);
 }
 
-rn_conn *rn_conn_new_detached(rn_server *s, const rn_envelope *env, const char *path,
-                              const char *const *headers,
+rn_conn *rn_conn_new_detached(rn_server *s, const char *path, const char *const *headers,
                               void (*tap)(void *ud, const char *data, size_t len), void *ud)
 {
+    void *state;
+    unsigned flags;
+    const rn_envelope *env = find_ws_envelope(s, path, &state, &flags);
+    if (!env)
+        return NULL;
     rn_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->server = s;
     c->env = env;
+    c->env_state = state;
     c->refs = 1;
     c->open = true;
     c->detached = true;
@@ -1480,11 +1487,20 @@ rn_conn *rn_conn_new_detached(rn_server *s, const rn_envelope *env, const char *
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
-    if (env->ws_open && env->ws_open(c) != 0) {
+    if (env->ws_open && env->ws_open(state, c) != 0) {
         conn_closed(c);
         return NULL;
     }
     return c;
+}
+
+void rn_conn_message_detached(rn_conn *c, const char *msg, size_t len, bool binary)
+{
+    if (!c->open || !c->env->ws_message)
+        return;
+    rn_conn_ref(c);
+    c->env->ws_message(c->env_state, c, msg, len, binary);
+    rn_conn_unref(c);
 }
 
 void rn_conn_close_detached(rn_conn *c)
@@ -1521,6 +1537,23 @@ rn_http *rn_http_new_detached(rn_server *s, const char *method, const char *path
     h->body[len] = 0;
     h->body_len = len;
     return h;
+}
+
+int rn_http_dispatch_detached(rn_http *h, char *message, size_t size)
+{
+    rn_server *s = h->server;
+    if (!h->upgrade) {
+        http_dispatch(s, h);
+        return 0;
+    }
+    void *state;
+    unsigned flags;
+    const rn_envelope *env = find_ws_envelope(s, h->path, &state, &flags);
+    if (!env) {
+        snprintf(message, size, "no WebSocket endpoint at %.200s", h->path);
+        return 404;
+    }
+    return env->ws_accept ? env->ws_accept(state, h, message, size) : 0;
 }
 
 void rn_http_close_detached(rn_http *h)

@@ -23,47 +23,24 @@ typedef struct rn_server rn_server;
 typedef struct rn_conn rn_conn;
 typedef struct rn_http rn_http;
 
-typedef struct rn_envelope {
-    const char *name;
-    /* Called once at start-up (and on reload) with the envelope's config
-     * section (NULL when absent); non-zero refuses to start, with a
-     * one-line reason in err. May be NULL. */
-    int (*init)(const struct cJSON *section, char *err, size_t size);
-    /* Called once at shutdown to free what init made. May be NULL. */
-    void (*fini)(void);
-    /* Whether a WebSocket upgrade to this path is this envelope's. */
-    bool (*ws_match)(const char *path);
-    /* Before the upgrade (may be NULL): 0 accepts, an HTTP status (401,
-     * 403, 404...) refuses with that status; message goes in the body.
-     * Only the request accessors of h may be used, not rn_http_reply. */
-    int (*ws_accept)(rn_http *h, char *message, size_t size);
-    /* A connection was opened (state via rn_conn_set_data); non-zero refuses. */
-    int (*ws_open)(rn_conn *c);
-    /* One whole message (fragments already gathered, size-checked). */
-    void (*ws_message)(rn_conn *c, const char *msg, size_t len, bool binary);
-    /* The connection is gone: its tracked jobs are being killed. */
-    void (*ws_close)(rn_conn *c);
-    /* The envelope checks credentials itself (server-wide tokens are not
-     * asked for on its paths). */
-    bool own_auth;
-    /* Handle an HTTP request: return true if the path is this envelope's
-     * (a reply is then owed: now, or later with rn_http_hold). */
-    bool (*http)(rn_http *h);
-} rn_envelope;
+struct rn_envelope;
 
 typedef struct {
     const char *listen;          /* "host:port" */
     uint64_t message_bytes;      /* largest WebSocket message or HTTP body */
     uint64_t queue_bytes;        /* per-connection write queue high-water mark */
     uint64_t idle_client_ms;     /* a client that reads nothing this long is dropped */
-    unsigned per_connection;     /* runs in flight per connection */
     const char *auth_tokens;     /* newline-separated bearer tokens; "" = no auth */
     const char *origins;         /* newline-separated allowed Origins ("*" = any) */
     const char *trusted_proxies; /* newline-separated peers whose X-Forwarded-For counts */
     unsigned connections_per_ip; /* 0 = unlimited */
     const char *tls_cert;        /* PEM paths; both set = HTTPS and WSS */
     const char *tls_key;
-    const rn_envelope *const *envelopes; /* NULL-terminated */
+    /* The registry (envelope.h), NULL-terminated, and each envelope's
+     * state from its init (same order; read at dispatch, so it may be
+     * filled in after rn_server_new and before the loop runs). */
+    const struct rn_envelope *const *envelopes;
+    void *const *states;
 } rn_server_options;
 
 /* Start listening on the loop. The jobs manager must outlive the server. */
@@ -78,9 +55,6 @@ void rn_server_shutdown(rn_server *s, void (*done)(void *ud), void *ud);
 
 /* Whether the server is draining. */
 bool rn_server_draining(const rn_server *s);
-
-/* The jobs manager the server was made with. */
-rn_jobs *rn_server_jobs(const rn_server *s);
 
 /* Options given at start. */
 const rn_server_options *rn_server_options_of(const rn_server *s);
@@ -117,9 +91,6 @@ void rn_conn_untrack(rn_conn *c, rn_job *job);
 /* Jobs tracked now (for the per-connection limit). */
 unsigned rn_conn_job_count(const rn_conn *c);
 
-/* Whether job is tracked by this connection. */
-bool rn_conn_owns(const rn_conn *c, const rn_job *job);
-
 /* Find a tracked job by run id. */
 rn_job *rn_conn_find_job(const rn_conn *c, const char *runid);
 
@@ -131,9 +102,6 @@ const char *rn_conn_peer(const rn_conn *c);
 
 /* A request header of the upgrade ("authorization"), or NULL. */
 const char *rn_conn_header(const rn_conn *c, const char *name);
-
-/* The server the connection belongs to. */
-rn_server *rn_conn_server(const rn_conn *c);
 
 /* Connection id for logs. */
 unsigned long rn_conn_id(const rn_conn *c);
@@ -158,9 +126,6 @@ const char *rn_http_body(const rn_http *h, size_t *len);
 /* Whether this was a WebSocket upgrade request (plain GET otherwise). */
 bool rn_http_is_upgrade(const rn_http *h);
 
-/* The server. */
-rn_server *rn_http_server(const rn_http *h);
-
 /* The peer address. */
 const char *rn_http_peer(const rn_http *h);
 
@@ -173,9 +138,6 @@ void rn_http_reply(rn_http *h, int status, const char *content_type, const char 
 /* Take a reference to reply later (async); release with rn_http_release. */
 void rn_http_hold(rn_http *h);
 void rn_http_release(rn_http *h);
-
-/* Whether the client is still connected. */
-bool rn_http_open(const rn_http *h);
 
 /* Run cb(ud) if the client goes away before the reply (one per request). */
 void rn_http_on_abort(rn_http *h, void (*cb)(void *ud), void *ud);
@@ -193,11 +155,14 @@ int rn_server_new_detached(uv_loop_t *loop, rn_jobs *jobs, const rn_server_optio
                            rn_server **out);
 void rn_server_free_detached(rn_server *s);
 
-/* Open a connection on path; headers are name, value pairs, NULL-ended
- * (may be NULL). NULL when ws_open refused it. */
-rn_conn *rn_conn_new_detached(rn_server *s, const rn_envelope *env, const char *path,
-                              const char *const *headers,
+/* Open a connection on path (the envelope whose endpoint it is); headers
+ * are name, value pairs, NULL-ended (may be NULL). NULL when no envelope
+ * has the path or its ws_open refused it. */
+rn_conn *rn_conn_new_detached(rn_server *s, const char *path, const char *const *headers,
                               void (*tap)(void *ud, const char *data, size_t len), void *ud);
+
+/* Deliver one whole message as the server does. */
+void rn_conn_message_detached(rn_conn *c, const char *msg, size_t len, bool binary);
 
 /* The peer went away: its runs are killed, ws_close runs, the conn is let go. */
 void rn_conn_close_detached(rn_conn *c);
@@ -207,6 +172,11 @@ rn_http *rn_http_new_detached(rn_server *s, const char *method, const char *path
                               const char *const *headers, const char *body, size_t len,
                               void (*tap)(void *ud, int status, const char *body, size_t len),
                               void *ud);
+
+/* Route and serve the request as the server does (auth, 404/405 and the
+ * envelope's handler); an upgrade request only runs the endpoint's
+ * ws_accept and returns its status (0 = accepted) with the message. */
+int rn_http_dispatch_detached(rn_http *h, char *message, size_t size);
 
 /* The client went away: the abort callback runs if no reply was given. */
 void rn_http_close_detached(rn_http *h);

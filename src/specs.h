@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../sandbox/box.h"
+#include "../sandbox/bind.h"
 
 /* Limits a spec may override; 0 means "the server default". */
 typedef struct {

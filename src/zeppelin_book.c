@@ -19,7 +19,7 @@ void zp_limits(zp_note_limits *lim)
 {
     lim->max_paragraphs = G.max_paragraphs;
     lim->max_bytes = G.max_note_bytes;
-    lim->text_bytes = rn_app_get()->cfg.code_bytes;
+    lim->text_bytes = zp_host_limits()->code_bytes;
 }
 
 static void list_add(zp_note *n)

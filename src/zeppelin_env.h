@@ -11,9 +11,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "app.h"
+#include "envelope.h"
 #include "jbuf.h"
 #include "zeppelin_notes.h"
+#include "version.h"
 #include "zeppelin_store.h"
 
 typedef struct zp_conn zp_conn;
@@ -45,6 +46,7 @@ typedef enum {
 typedef struct zp_ack zp_ack;
 
 typedef struct {
+    rn_host *host;
     char path[128];
     unsigned max_notes, max_paragraphs, max_watchers;
     uint64_t note_ttl_ms, progress_ms, store_bytes, max_note_bytes;
@@ -58,6 +60,14 @@ typedef struct {
 } zp_globals;
 
 extern zp_globals zp_g;
+
+/* ---- the host (env_zeppelin.c) ---- */
+
+/* The job limits in force now (they change on a reload). */
+const rn_jobs_limits *zp_host_limits(void);
+
+/* The language specs in force now. */
+const rn_specs *zp_host_specs(void);
 
 /* ---- frames (env_zeppelin.c) ---- */
 

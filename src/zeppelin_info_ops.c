@@ -29,12 +29,14 @@ static void config_entry(rn_jbuf *b, const char *key, const char *fmt, ...)
 
 void zp_op_list_configurations(zp_req *r)
 {
-    rn_app *app = rn_app_get();
-    const rn_jobs_limits *l = rn_jobs_get_limits(app->jobs);
+    rn_host_info info;
+    rn_host_info_get(G.host, &info);
+    const rn_jobs_limits *l = info.limits;
+    const rn_specs *specs = zp_host_specs();
     rn_jbuf langs;
     rn_jbuf_init(&langs, 0);
-    for (size_t i = 0; i < rn_specs_count(app->specs); i++) {
-        const rn_spec *s = rn_specs_at(app->specs, i);
+    for (size_t i = 0; i < rn_specs_count(specs); i++) {
+        const rn_spec *s = rn_specs_at(specs, i);
         if (!s->available)
             continue;
         if (langs.len)
@@ -54,10 +56,8 @@ void zp_op_list_configurations(zp_req *r)
     config_entry(&b, "runnel.limits.code_bytes", "%llu", (unsigned long long)l->code_bytes);
     config_entry(&b, "runnel.limits.concurrency", "%u", l->concurrency);
     config_entry(&b, "runnel.limits.queue", "%u", l->queue_max);
-    config_entry(&b, "runnel.limits.per_connection", "%llu",
-                 (unsigned long long)app->cfg.per_connection);
-    config_entry(&b, "runnel.limits.message_bytes", "%llu",
-                 (unsigned long long)app->cfg.message_bytes);
+    config_entry(&b, "runnel.limits.per_connection", "%u", info.per_connection);
+    config_entry(&b, "runnel.limits.message_bytes", "%llu", (unsigned long long)info.message_bytes);
     config_entry(&b, "runnel.zeppelin.max_notes", "%u", G.max_notes);
     config_entry(&b, "runnel.zeppelin.max_paragraphs", "%u", G.max_paragraphs);
     config_entry(&b, "runnel.zeppelin.max_note_bytes", "%llu",
@@ -122,7 +122,7 @@ static void group_end(rn_jbuf *b, bool settings)
  * language under its own name. */
 static void write_groups(rn_jbuf *b, bool settings)
 {
-    rn_app *app = rn_app_get();
+    const rn_specs *specs = zp_host_specs();
     static const struct {
         const char *group;
         const char *names[4];
@@ -154,8 +154,8 @@ static void write_groups(rn_jbuf *b, bool settings)
         if (!first)
             group_end(b, settings);
     }
-    for (size_t i = 0; i < rn_specs_count(app->specs); i++) {
-        const rn_spec *s = rn_specs_at(app->specs, i);
+    for (size_t i = 0; i < rn_specs_count(specs); i++) {
+        const rn_spec *s = rn_specs_at(specs, i);
         if (!s->available)
             continue;
         /* the first of its names that resolves back to it here */

@@ -153,7 +153,7 @@ static int commit_fields(zp_req *r, zp_note *n, zp_para *p)
     const cJSON *title = cJSON_GetObjectItemCaseSensitive(r->data, "title");
     const cJSON *config = cJSON_GetObjectItemCaseSensitive(r->data, "config");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(r->data, "params");
-    uint64_t code_bytes = rn_app_get()->cfg.code_bytes;
+    uint64_t code_bytes = zp_host_limits()->code_bytes;
     if ((text && !cJSON_IsString(text) && !cJSON_IsNull(text)) ||
         (title && !cJSON_IsString(title) && !cJSON_IsNull(title)) ||
         (config && !cJSON_IsObject(config) && !cJSON_IsNull(config)) ||
@@ -301,7 +301,7 @@ void zp_op_patch_paragraph(zp_req *r)
         return;
     char *out = NULL;
     size_t len = 0;
-    uint64_t cap = rn_app_get()->cfg.code_bytes;
+    uint64_t cap = zp_host_limits()->code_bytes;
     int err = zp_patch_apply(p->text, p->text_len, patch, cap, &out, &len);
     if (err < 0) {
         rn_log(RN_LOG_DEBUG, "zeppelin.patch_refused", "note=%.64s paragraph=%.64s error=%d", n->id,

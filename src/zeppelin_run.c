@@ -6,8 +6,8 @@
  * kills the earlier run, and the new one starts once the old one has ended,
  * so a paragraph never has two runs. RUN_ALL_PARAGRAPHS runs the note's
  * paragraphs one after the other and stops at the first that fails, as
- * Zeppelin's NotebookService does. Every job carries the address of the
- * client whose request caused it, for the per-IP run rate. */
+ * Zeppelin's NotebookService does. Every job is submitted through the
+ * host on behalf of the connection whose request caused it. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -60,7 +60,7 @@ static int64_t now_epoch_ms(void)
 
 const rn_spec *zp_resolve(const char *name, bool *text)
 {
-    rn_specs *specs = rn_app_get()->specs;
+    const rn_specs *specs = zp_host_specs();
     char low[128];
     size_t n = strlen(name);
     *text = false;
@@ -120,7 +120,7 @@ static void runall_step(zp_note *n)
         if (!id || !zp_valid_id(id))
             continue; /* as Zeppelin: an entry without an id is skipped */
         zp_para *p = zp_note_para(n, id);
-        const char *bad = run_data_error(item, rn_app_get()->cfg.code_bytes);
+        const char *bad = run_data_error(item, zp_host_limits()->code_bytes);
         if (!rn_conn_open(ra->conn))
             break;
         if (!p) {
@@ -198,7 +198,7 @@ static void run_on_output(rn_job *job, int fd, const char *data, size_t len, voi
     (void)fd;
     set_running(run);
     /* The job caps output at its limit; this guards the store and the note. */
-    uint64_t cap = rn_jobs_get_limits(rn_app_get()->jobs)->output_bytes;
+    uint64_t cap = zp_host_limits()->output_bytes;
     if (p->out.len >= cap || zp_note_too_big(p->note, len)) {
         if (!p->out_cut && zp_note_too_big(p->note, len))
             snprintf(p->notice, sizeof(p->notice),
@@ -423,20 +423,13 @@ static void run_without_sandbox(zp_para *p, rn_conn *c, size_t script, bool blan
     end_now(p, c, "FINISHED", true);
 }
 
-/* Submit p's script as spec's language, on behalf of c. */
+/* Submit p's script as spec's language, on behalf of c: the host applies
+ * the per-connection limit and charges the run to c's client address (a
+ * re-run started when the earlier run ends included). */
 static void run_in_sandbox(zp_para *p, rn_conn *c, const rn_spec *spec, size_t script,
                            const char *name, const char *msgid)
 {
-    rn_app *app = rn_app_get();
     zp_note *n = p->note;
-    if (rn_conn_job_count(c) >= app->cfg.per_connection) {
-        snprintf(p->notice, sizeof(p->notice),
-                 "Too many paragraphs running on this connection (limit %llu)",
-                 (unsigned long long)app->cfg.per_connection);
-        end_now(p, c, "ERROR", false);
-        zp_send_error(c, msgid, "%s", p->notice);
-        return;
-    }
     struct zp_run *run = calloc(1, sizeof(*run));
     if (!run) {
         zp_send_error(c, msgid, "Out of memory");
@@ -447,13 +440,23 @@ static void run_in_sandbox(zp_para *p, rn_conn *c, const rn_spec *spec, size_t s
     req.language = spec->name;
     req.code = p->text + script;
     req.code_len = p->text_len - script;
-    req.client = rn_conn_peer(c);
     run->para = p;
     run->conn = c;
-    int err = rn_jobs_submit(app->jobs, &req, &run_callbacks, run, &run->job);
+    rn_host_origin from = {.conn = c, .track = true, .inflight = -1};
+    rn_host_refusal why;
+    rn_conn_ref(c);
+    int err = rn_host_submit(G.host, &from, &req, &run_callbacks, run, &run->job, &why);
     if (err < 0) {
         char msg[512];
-        rn_jobs_error_text(app->jobs, err, spec->name, msg, sizeof(msg));
+        rn_conn_unref(c);
+        if (err == -EMFILE) {
+            rn_host_info info;
+            rn_host_info_get(G.host, &info);
+            snprintf(msg, sizeof(msg), "Too many paragraphs running on this connection (limit %u)",
+                     info.per_connection);
+        } else {
+            snprintf(msg, sizeof(msg), "%s", why.message);
+        }
         msg[0] = (char)toupper((unsigned char)msg[0]);
         snprintf(p->notice, sizeof(p->notice), "%.*s", (int)sizeof(p->notice) - 1, msg);
         free(run);
@@ -461,14 +464,12 @@ static void run_in_sandbox(zp_para *p, rn_conn *c, const rn_spec *spec, size_t s
         zp_send_error(c, msgid, "%s", p->notice);
         return;
     }
-    const rn_jobs_limits *lim = rn_jobs_get_limits(app->jobs);
+    const rn_jobs_limits *lim = zp_host_limits();
     run->limit_ms = lim->wall_ms;
     if (spec->limits.wall_ms && spec->limits.wall_ms < run->limit_ms)
         run->limit_ms = spec->limits.wall_ms;
-    uv_timer_init(app->loop, &run->timer);
+    uv_timer_init(rn_host_loop(G.host), &run->timer);
     run->timer.data = run;
-    rn_conn_ref(c);
-    rn_conn_track(c, run->job);
     p->run = run;
     n->active++;
     p->status = "PENDING";
@@ -581,7 +582,7 @@ void zp_op_run_paragraph(zp_req *r)
 {
     if (!zp_need_data(r) || !zp_need_id(r, "id", "paragraph id"))
         return;
-    const char *bad = run_data_error(r->data, rn_app_get()->cfg.code_bytes);
+    const char *bad = run_data_error(r->data, zp_host_limits()->code_bytes);
     if (bad) {
         if (!strncmp(bad, "Paragraph", 9))
             zp_send_error(r->c, r->msgid, "%s", bad);

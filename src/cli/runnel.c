@@ -20,7 +20,8 @@
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
 
-#define RUNNEL_CLI_VERSION "0.1.0"
+#include "version.h"
+#define RUNNEL_CLI_VERSION RUNNEL_VERSION
 #define DEFAULT_SERVER     "http://127.0.0.1:8080"
 
 /* Exit codes of runnel's own conditions (the program's own status otherwise). */

@@ -15,18 +15,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = 0;
     rn_config cfg;
-    rn_config_defaults(&cfg, "/nonexistent/runnel-fuzz/specs");
+    if (rn_config_defaults(&cfg, "/nonexistent/runnel-fuzz/specs") < 0)
+        abort();
     char err[512];
     int r = rn_config_load_text(&cfg, "fuzz.json", text, err, sizeof(err));
     if (r < 0 && !memchr(err, 0, sizeof(err)))
         abort();
     if (r == 0) {
-        const rn_envelope *const envs[] = {&rn_env_linkis, &rn_env_zeppelin, &rn_env_lenses};
-        for (size_t i = 0; i < 3; i++) {
-            const cJSON *sec = rn_config_section(&cfg, envs[i]->name);
-            if (sec && envs[i]->init(sec, err, sizeof(err)) != 0 && !memchr(err, 0, sizeof(err)))
-                abort();
-        }
+        /* Each envelope's init checks what its key table cannot. */
+        fz_app_t *app = fz_app();
+        void *states[RN_ENVELOPES_MAX];
+        if (rn_envelopes_start(app->host, &cfg, states, err, sizeof(err)) == 0)
+            rn_envelopes_stop(states, rn_envelope_count());
+        else if (!memchr(err, 0, sizeof(err)))
+            abort();
         rn_config copy;
         if (rn_config_copy(&copy, &cfg) == 0)
             rn_config_free(&copy);

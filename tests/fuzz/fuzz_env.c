@@ -12,22 +12,10 @@
 #include "jbuf.h"
 #include "log.h"
 
-static rn_app app;
+static fz_app_t app;
 static bool ready;
 unsigned long fz_frames;
 bool fz_check_json = true;
-
-rn_app *rn_app_get(void)
-{
-    return &app;
-}
-
-const char *const rn_envelope_names[] = {"ranna", "linkis", "zeppelin", "lenses", NULL};
-
-static const rn_envelope *const envelopes[] = {
-    &rn_env_core,     &rn_env_playground, &rn_env_ranna, &rn_env_linkis,
-    &rn_env_zeppelin, &rn_env_lenses,     NULL,
-};
 
 /* Languages the seeds name, all pointing at programs that do not exist. */
 static const char *const spec_texts[] = {
@@ -121,6 +109,21 @@ static void make_jobs_and_server(void)
     r = rn_server_new_detached(app.loop, app.jobs, &sopts, &app.server);
     if (r < 0)
         die("rn_server_new_detached", r);
+    rn_host_parts parts = {
+        .loop = app.loop,
+        .jobs = app.jobs,
+        .specs = app.specs,
+        .server = app.server,
+        .started_ms = uv_now(app.loop),
+        .per_connection = (unsigned)app.cfg.per_connection,
+        .message_bytes = app.cfg.message_bytes,
+        .listen_host = "127.0.0.1",
+        .specs_dir = "/nonexistent/runnel-fuzz/specs",
+    };
+    if (app.host)
+        rn_host_update(app.host, &parts);
+    else if (rn_host_new(&parts, &app.host) < 0)
+        die("rn_host_new", ENOMEM);
 }
 
 /* Small limits so that the fuzzers reach the limit checks. */
@@ -134,7 +137,7 @@ static const char config_text[] =
     "\"secure\":{\"path\":\"/nonexistent/runnel-fuzz/secure\",\"auth\":true}},"
     "\"tokens\":{\"fuzz-token-1\":[\"secure\"]},\"max_sql_bytes\":1024}}";
 
-rn_app *fz_app(void)
+fz_app_t *fz_app(void)
 {
     if (ready)
         return &app;
@@ -143,8 +146,8 @@ rn_app *fz_app(void)
     if (uv_loop_init(&loop))
         die("uv_loop_init", EIO);
     app.loop = &loop;
-    app.started_ms = uv_now(&loop);
-    rn_config_defaults(&app.cfg, "/nonexistent/runnel-fuzz/specs");
+    if (rn_config_defaults(&app.cfg, "/nonexistent/runnel-fuzz/specs") < 0)
+        die("rn_config_defaults", ENOMEM);
     char err[512];
     if (rn_config_load_text(&app.cfg, "fuzz.json", config_text, err, sizeof(err)) < 0) {
         fprintf(stderr, "fuzz: config: %s\n", err);
@@ -155,17 +158,15 @@ rn_app *fz_app(void)
     sopts.message_bytes = app.cfg.message_bytes;
     sopts.queue_bytes = app.cfg.queue_bytes;
     sopts.idle_client_ms = app.cfg.idle_client_ms;
-    sopts.per_connection = (unsigned)app.cfg.per_connection;
     sopts.auth_tokens = "";
     sopts.origins = "";
     sopts.trusted_proxies = "";
-    sopts.envelopes = envelopes;
+    sopts.envelopes = rn_envelopes;
+    sopts.states = app.states;
     make_jobs_and_server();
-    for (const rn_envelope *const *e = envelopes; *e; e++) {
-        if ((*e)->init && (*e)->init(rn_config_section(&app.cfg, (*e)->name), err, sizeof(err))) {
-            fprintf(stderr, "fuzz: %s init: %s\n", (*e)->name, err);
-            abort();
-        }
+    if (rn_envelopes_start(app.host, &app.cfg, app.states, err, sizeof(err)) < 0) {
+        fprintf(stderr, "fuzz: %s\n", err);
+        abort();
     }
     ready = true;
     return &app;
@@ -192,9 +193,9 @@ static void tap(void *ud, const char *data, size_t len)
     cJSON_Delete(j);
 }
 
-rn_conn *fz_conn_open(const rn_envelope *env, const char *path, const char *const *headers)
+rn_conn *fz_conn_open(const char *path, const char *const *headers)
 {
-    return rn_conn_new_detached(app.server, env, path, headers, tap, NULL);
+    return rn_conn_new_detached(app.server, path, headers, tap, NULL);
 }
 
 void fz_conn_message(rn_conn *c, const char *msg, size_t len, bool binary)
@@ -209,18 +210,7 @@ void fz_conn_message(rn_conn *c, const char *msg, size_t len, bool binary)
         return;
     memcpy(copy, msg, len);
     copy[len] = 0;
-    rn_conn_ref(c);
-    rn_jobs_set_client(app.jobs, "127.0.0.1");
-    const rn_envelope *env = NULL;
-    for (const rn_envelope *const *e = envelopes; *e; e++)
-        if ((*e)->ws_match && (*e)->ws_match(rn_conn_path(c))) {
-            env = *e;
-            break;
-        }
-    if (env && rn_conn_open(c))
-        env->ws_message(c, copy, len, binary);
-    rn_jobs_set_client(app.jobs, NULL);
-    rn_conn_unref(c);
+    rn_conn_message_detached(c, copy, len, binary);
     free(copy);
     /* The loop does not run between messages, so nothing can start. */
     if (rn_jobs_running(app.jobs))

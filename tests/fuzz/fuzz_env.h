@@ -1,7 +1,8 @@
-/* Shared set-up for the envelope fuzzers: one in-process app (the rn_app
- * runneld's main.c would make) with detached connections and requests
- * (server.h's test hook), so whole messages go through the envelopes'
- * decoders without sockets.
+/* Shared set-up for the envelope fuzzers: one in-process server as
+ * runneld's main.c makes it (the registry's envelopes started on a host)
+ * with detached connections and requests (server.h's test hook), so whole
+ * messages go through the server's routing and the envelopes' decoders
+ * without sockets.
  *
  * No sandbox is ever spawned: the specs set holds only languages whose
  * programs do not exist (submits fail with "not installed"), there is no
@@ -15,13 +16,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "config.h"
+#include "envelopes.h"
+#include "host_impl.h"
+#include "jobs.h"
+#include "server.h"
+#include "specs.h"
+
+/* What the fuzzers share. */
+typedef struct {
+    uv_loop_t *loop;
+    rn_config cfg;
+    rn_specs *specs;
+    rn_jobs *jobs;
+    rn_server *server;
+    rn_host *host;
+    void *states[RN_ENVELOPES_MAX];
+} fz_app_t;
 
 /* Build the app once (idempotent). Aborts when it cannot. */
-rn_app *fz_app(void);
+fz_app_t *fz_app(void);
 
-/* Open a detached connection on path for env (NULL if ws_open refused). */
-rn_conn *fz_conn_open(const rn_envelope *env, const char *path, const char *const *headers);
+/* Open a detached connection on path, served by the envelope whose
+ * endpoint it is (NULL if none is or its ws_open refused). */
+rn_conn *fz_conn_open(const char *path, const char *const *headers);
 
 /* Deliver one message as the server does (ref held, client set). */
 void fz_conn_message(rn_conn *c, const char *msg, size_t len, bool binary);

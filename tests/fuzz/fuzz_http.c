@@ -64,7 +64,7 @@ static void queries(const rn_http *h)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    rn_app *app = fz_app();
+    fz_app_t *app = fz_app();
     const char *p = (const char *)data, *end = p + size;
     char *req = line_of(&p, end);
     char *hdr[MAX_HEADERS];
@@ -104,24 +104,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!h)
         abort();
     queries(h);
-    const rn_envelope *const *envs = rn_server_options_of(app->server)->envelopes;
-    if (rn_http_is_upgrade(h)) {
-        for (const rn_envelope *const *e = envs; *e; e++) {
-            if ((*e)->ws_match && (*e)->ws_match(path)) {
-                char msg[256] = "";
-                int st = (*e)->ws_accept ? (*e)->ws_accept(h, msg, sizeof(msg)) : 0;
-                if (st && (st < 300 || st > 599 || !memchr(msg, 0, sizeof(msg))))
-                    abort();
-                break;
-            }
-        }
-    } else {
-        bool taken = false;
-        for (const rn_envelope *const *e = envs; *e && !taken; e++)
-            taken = (*e)->http && (*e)->http(h);
-        if (taken && replies > 1)
-            abort();
-    }
+    char msg[256] = "";
+    int st = rn_http_dispatch_detached(h, msg, sizeof(msg));
+    if (st && (st < 300 || st > 599 || !memchr(msg, 0, sizeof(msg))))
+        abort();
+    if (!rn_http_is_upgrade(h) && replies > 1)
+        abort();
     rn_http_close_detached(h);
     fz_settle();
 out:

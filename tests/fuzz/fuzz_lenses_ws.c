@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_app();
     if (!size)
         return 0;
-    rn_conn *c = fz_conn_open(&rn_env_lenses, paths[data[0] % 4], NULL);
+    rn_conn *c = fz_conn_open(paths[data[0] % 4], NULL);
     if (c) {
         fz_split(data + 1, size - 1, one, c);
         fz_conn_close(c);

@@ -14,7 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    rn_app *app = fz_app();
+    fz_app_t *app = fz_app();
     const char *p = (const char *)data, *nl = memchr(p, '\n', size);
     size_t pl = nl ? (size_t)(nl - p) : size;
     char *path = strndup(p, pl);

@@ -21,8 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const cookie[] = {"cookie", "linkis_user_session_ticket_id_v1=fuzz", NULL};
     fz_app();
-    conns cs = {{fz_conn_open(&rn_env_linkis, "/api/rest_j/v1/entrance/connect", NULL),
-                 fz_conn_open(&rn_env_linkis, "/ws/api/entrance/connect/", cookie)}};
+    conns cs = {{fz_conn_open("/api/rest_j/v1/entrance/connect", NULL),
+                 fz_conn_open("/ws/api/entrance/connect/", cookie)}};
     fz_split(data, size, one, &cs);
     for (int i = 0; i < 2; i++)
         if (cs.c[i])

@@ -12,7 +12,7 @@ static void one(const char *p, size_t n, void *ud)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_app();
-    rn_conn *c = fz_conn_open(&rn_env_ranna, "/v1/ws", NULL);
+    rn_conn *c = fz_conn_open("/v1/ws", NULL);
     if (c) {
         fz_split(data, size, one, c);
         fz_conn_close(c);

@@ -773,8 +773,8 @@ def test_login_enabled(lk):
 def test_config_error_refuses_start(lk, tmp_path, linkis_specs):
     from conftest import RUNNEYD
     for section, needle in [
-        ({"retention": 5}, "linkis.retention: unknown key"),
-        ({"max_jobs": 0}, "linkis.max_jobs: must be an integer >= 1"),
+        ({"retention": 5}, "unknown key 'linkis.retention'"),
+        ({"max_jobs": 0}, "'linkis.max_jobs' must be an integer from 1 to"),
         ({"users": {"enabled": True, "list": []}},
          "linkis.users.list: must name at least one user"),
         ({"users": {"enabled": True, "list": [{"userName": "a b", "password": "x"}]}},

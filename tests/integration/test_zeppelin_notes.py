@@ -667,31 +667,3 @@ def test_limits_name_their_key(zstart):
         await ws.close()
     arun(main())
 
-
-def test_rerun_of_running_paragraph_counts_against_the_run_rate(server_factory, zspecs,  # noqa: F811
-                                                                 nbdir):
-    """A run started when the paragraph's earlier run ends (it was run
-    again while running) is charged to the client that asked for it, like
-    any other run: with 2 runs a minute, the third is refused."""
-    s = server_factory("zrate", _specs=zspecs, runs_per_minute_per_ip=2,
-                       _config={"zeppelin": {"notebook_dir": str(nbdir)}})
-
-    async def main():
-        ws = await ZWS.connect(s)
-        await ws.run("p", "%sh\nsleep 5", note="rate")
-        await ws.collect("p", stop=lambda f: f["op"] == "PARAGRAPH" and
-                         f["data"]["paragraph"]["status"] == "RUNNING", until_done=False)
-        await ws.run("p", "%sh\necho second", note="rate")
-        p = await ws.collect("p", 10)
-        assert p.final["status"] == "ABORT"
-        p = await ws.collect("p", 10)
-        assert p.final["status"] == "FINISHED" and p.appended() == "second\n"
-        await ws.run("q", "%sh\necho third", note="rate")
-        final = (await ws.expect("PARAGRAPH"))["data"]["paragraph"]
-        assert final["status"] == "ERROR" and final["results"]["msg"] == [
-            {"type": "TEXT", "data": "You have been rate limited: 2 runs per minute per client"}]
-        f = await ws.expect("ERROR_INFO")
-        assert f["data"]["info"] == ("You have been rate limited: "
-                                     "2 runs per minute per client")
-        await ws.close()
-    arun(main())
