@@ -312,12 +312,14 @@ static void save_done(void *ud, int err)
     if (n && n->saving && !a->held)
         n->saving--;
     if (a->held) {
-        /* A note that could not be removed from disk is not deleted. */
-        if (err)
+        /* A note that could not be removed from disk is not deleted
+         * (unless a new note took its id meanwhile: its file stays). */
+        bool back = err && !zp_note_find(a->note_id);
+        if (back)
             list_add(a->held);
         else
             zp_note_free(a->held);
-        n = err ? a->held : NULL;
+        n = back ? a->held : NULL;
         a->held = NULL;
     }
     if (err) {
