@@ -667,3 +667,47 @@ def test_limits_name_their_key(zstart):
         await ws.close()
     arun(main())
 
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a small tmpfs")
+def test_full_disk(zstart, nbdir):
+    """A notebook directory with no space left: the change is refused with
+    ERROR_INFO saying so, the note stays in memory, and once there is room
+    the next change saves it."""
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(nbdir)], check=True)
+    try:
+        s = zstart()
+        filler = nbdir / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        os.close(fd)
+
+        async def main():
+            ws = await ZWS.connect(s)
+            mid = await send(ws, "NEW_NOTE", {"name": "full"})
+            err = (await expect(ws, "ERROR_INFO", mid))["info"]
+            assert err.startswith("Failed to save note ") and "No space left on device" in err, err
+            mid = await send(ws, "LIST_NOTES")
+            notes = (await expect(ws, "NOTES_INFO", mid))["notes"]
+            assert [n["path"] for n in notes] == ["/full"]
+            filler.unlink()
+            mid = await send(ws, "GET_NOTE", {"id": notes[0]["id"]})
+            pid = (await expect(ws, "NOTE", mid))["note"]["paragraphs"][0]["id"]
+            await send(ws, "COMMIT_PARAGRAPH", {"id": pid, "paragraph": "%sh\necho room",
+                                                "config": {}, "params": {}})
+            await expect(ws, "PARAGRAPH")
+            await ws.close()
+            return notes[0]["id"]
+        nid = arun(main())
+        assert "event=zeppelin.save_failed" in s.log_text()
+        assert json.loads((nbdir / f"full_{nid}.zpln").read_text())["paragraphs"][0]["text"] == \
+            "%sh\necho room"
+        assert not list(nbdir.glob(".*.tmp"))
+        s.expect_exit = True
+        s.stop()
+    finally:
+        subprocess.run(["umount", str(nbdir)], check=True)
