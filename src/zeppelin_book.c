@@ -283,6 +283,15 @@ static void ack_free(zp_ack *a)
     free(a);
 }
 
+void zp_notes_info_all(void)
+{
+    rn_jbuf b;
+    zp_notes_info(&b, NULL);
+    for (zp_conn *zc = G.conns; zc; zc = zc->next)
+        zp_send_raw(zc->conn, &b);
+    rn_jbuf_free(&b);
+}
+
 static void ack_deliver(zp_ack *a)
 {
     zp_note *n = zp_note_find(a->note_id);
@@ -296,13 +305,8 @@ static void ack_deliver(zp_ack *a)
             if (a->frames[i].target == ZP_TO_WATCHERS || n->watchers[w] != a->conn)
                 zp_send_raw(n->watchers[w], &b);
     }
-    if (a->notes_info) {
-        rn_jbuf b;
-        zp_notes_info(&b, NULL);
-        for (zp_conn *zc = G.conns; zc; zc = zc->next)
-            zp_send_raw(zc->conn, &b);
-        rn_jbuf_free(&b);
-    }
+    if (a->notes_info)
+        zp_notes_info_all();
 }
 
 static void save_done(void *ud, int err)
@@ -357,6 +361,13 @@ void zp_note_save(zp_note *n, zp_ack *a)
         return;
     if (!G.store) {
         save_done(a, 0);
+        return;
+    }
+    /* A note dropped from memory is read back first: its file is never
+     * written from what is not in memory. */
+    int err = 0;
+    if (!n->loaded && !zp_note_get(n->id, &err)) {
+        save_done(a, err ? err : -EIO);
         return;
     }
     if (zp_note_file_name(n->id, n->path, rel, sizeof(rel)) < 0) {

@@ -1,8 +1,9 @@
 /* The Zeppelin envelope's own pieces, shared between its files:
  * env_zeppelin.c (frames, requests, connections, HTTP, config),
  * zeppelin_book.c (notes in memory, watchers, saving), zeppelin_run.c (paragraph runs),
- * zeppelin_note_ops.c (note ops) zeppelin_para_ops.c (paragraph and editor ops) and
- * zeppelin_info_ops.c (interpreters, configuration). Not for other envelopes. */
+ * zeppelin_note_ops.c (note ops), zeppelin_folder_ops.c (folder and trash ops),
+ * zeppelin_para_ops.c (paragraph and editor ops) and zeppelin_info_ops.c (interpreters,
+ * configuration). Not for other envelopes. */
 #ifndef RUNNEL_ZEPPELIN_ENV_H
 #define RUNNEL_ZEPPELIN_ENV_H
 
@@ -157,6 +158,9 @@ zp_ack *zp_ack_new(zp_req *r, const zp_note *n);
 /* Add an ended frame (copied) for target. */
 void zp_ack_frame(zp_ack *a, zp_target target, const rn_jbuf *b);
 
+/* NOTES_INFO to every connection now. */
+void zp_notes_info_all(void);
+
 /* Send NOTES_INFO to every connection once saved. */
 void zp_ack_notes_info(zp_ack *a);
 
@@ -228,6 +232,14 @@ void zp_op_remove_note_forms(zp_req *r);
 void zp_op_clear_all_output(zp_req *r);
 void zp_op_revisions(zp_req *r);
 void zp_op_note_revision(zp_req *r);
+
+/* ---- folder ops (zeppelin_folder_ops.c) ---- */
+void zp_op_rename_folder(zp_req *r);
+void zp_op_trash_folder(zp_req *r);
+void zp_op_restore_folder(zp_req *r);
+void zp_op_remove_folder(zp_req *r);
+void zp_op_empty_trash(zp_req *r);
+void zp_op_restore_all(zp_req *r);
 
 /* ---- paragraph and editor ops (zeppelin_para_ops.c), interpreter ops
  * (zeppelin_info_ops.c) ---- */

@@ -307,6 +307,60 @@ def test_paragraph_ops_and_quiet_ops(zstart, nbdir):
     assert on_disk["noteParams"] == {"city": "Oslo"} and on_disk["config"]["looknfeel"] == "simple"
 
 
+def test_folders_and_trash(zstart, nbdir):
+    """The home page's folder menu and trash: rename a folder, move it to
+    the trash and back, restore all, empty the trash, remove a folder."""
+    s = zstart()
+
+    async def main():
+        ws = await ZWS.connect(s)
+        other = await ZWS.connect(s)
+        ids = {}
+        for path in ("/f/a", "/f/sub/b", "/g"):
+            mid = await send(ws, "NEW_NOTE", {"name": path})
+            ids[path] = (await expect(ws, "NEW_NOTE", mid))["note"]["id"]
+            await expect(ws, "NOTES_INFO")
+            await expect(other, "NOTES_INFO")
+
+        async def paths():
+            for w in (ws, other):
+                got = {n["id"]: n["path"] for n in (await expect(w, "NOTES_INFO"))["notes"]}
+            return {p: got.get(i) for p, i in ids.items()}
+
+        await send(ws, "FOLDER_RENAME", {"id": "/f", "name": "/h"})
+        assert await paths() == {"/f/a": "/h/a", "/f/sub/b": "/h/sub/b", "/g": "/g"}
+        await send(ws, "MOVE_FOLDER_TO_TRASH", {"id": "h"})
+        assert await paths() == {"/f/a": "/~Trash/h/a", "/f/sub/b": "/~Trash/h/sub/b",
+                                 "/g": "/g"}
+        assert zpln_files(nbdir) == [f"g_{ids['/g']}.zpln", f"~Trash/h/a_{ids['/f/a']}.zpln",
+                                     f"~Trash/h/sub/b_{ids['/f/sub/b']}.zpln"]
+        await send(ws, "RESTORE_FOLDER", {"id": "~Trash/h"})
+        assert await paths() == {"/f/a": "/h/a", "/f/sub/b": "/h/sub/b", "/g": "/g"}
+        mid = await send(ws, "FOLDER_RENAME", {"id": "/h", "name": "/h/sub/deeper"})
+        assert (await expect(ws, "ERROR_INFO", mid))["info"] == \
+            "Can not move folder /h into itself"
+        mid = await send(ws, "FOLDER_RENAME", {"id": "/nope", "name": "/g2"})
+        assert (await expect(ws, "ERROR_INFO", mid))["info"] == "No such folder: /nope"
+        await send(ws, "MOVE_NOTE_TO_TRASH", {"id": ids["/g"]})
+        await expect(ws, "NOTE")
+        assert (await paths())["/g"] == "/~Trash/g"
+        await send(ws, "RESTORE_ALL")
+        assert (await paths())["/g"] == "/g"
+        await send(ws, "MOVE_FOLDER_TO_TRASH", {"id": "h"})
+        await paths()
+        await send(ws, "EMPTY_TRASH")
+        assert await paths() == {"/f/a": None, "/f/sub/b": None, "/g": "/g"}
+        assert zpln_files(nbdir) == [f"g_{ids['/g']}.zpln"]
+        mid = await send(ws, "REMOVE_FOLDER", {"id": "nothing"})
+        for w in (ws, other):
+            assert len((await expect(w, "NOTES_INFO"))["notes"]) == 1
+        await ws.nothing(0.3)
+        await other.nothing(0.1)
+        await ws.close()
+        await other.close()
+    arun(main())
+
+
 def test_rest_calls_of_the_front_ends(zstart):
     s = zstart()
     for path, body in (("/api/configurations/client", None),
