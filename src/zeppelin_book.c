@@ -222,7 +222,7 @@ struct zp_ack {
     rn_conn *conn; /* ref held */
     char msgid[ZP_ID_MAX + 1];
     bool has_msgid;
-    const char *op;
+    char op[40];
     char note_id[ZP_ID_MAX + 1];
     char *old_file; /* to restore n->file when a rename could not be saved */
     ack_frame *frames;
@@ -240,7 +240,7 @@ zp_ack *zp_ack_new(zp_req *r, const zp_note *n)
     }
     a->conn = r->c;
     rn_conn_ref(r->c);
-    a->op = r->op;
+    snprintf(a->op, sizeof(a->op), "%s", r->op);
     if (r->msgid) {
         snprintf(a->msgid, sizeof(a->msgid), "%s", r->msgid);
         a->has_msgid = true;
@@ -328,7 +328,7 @@ static void save_done(void *ud, int err)
     }
     if (err) {
         rn_log(RN_LOG_ERROR, "zeppelin.save_failed", "note=%.64s dir=%.300s op=%s error=\"%s\"",
-               a->note_id, zp_store_dir(G.store), a->op ? a->op : "run", strerror(-err));
+               a->note_id, zp_store_dir(G.store), a->op[0] ? a->op : "run", strerror(-err));
         if (n && a->old_file) {
             /* The file still has its old name. */
             free(n->file);
