@@ -490,7 +490,7 @@ static void zp_client_conf(void *state, rn_http *h)
     rn_host_info info;
     (void)state;
     rn_host_info_get(G.host, &info);
-    snprintf(body, sizeof(body), "{\"wsMaxMessageSize\":\"%llu\"}",
+    snprintf(body, sizeof(body), "{\"wsMaxMessageSize\":%llu}",
              (unsigned long long)info.message_bytes);
     http_ok(h, "", body);
 }

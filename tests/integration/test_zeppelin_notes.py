@@ -374,7 +374,7 @@ def test_rest_calls_of_the_front_ends(zstart):
         if body is not None:
             assert got["body"] == body, (path, got)
     st, _, got = s.http_json("GET", "/api/configurations/client")
-    assert int(got["body"]["wsMaxMessageSize"]) > 0
+    assert type(got["body"]["wsMaxMessageSize"]) is int and got["body"]["wsMaxMessageSize"] > 0
     st, _, _ = s.http("POST", "/api/notebook/capabilities")
     assert st == 405
 
