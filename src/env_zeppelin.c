@@ -633,6 +633,11 @@ static int zp_init(rn_host *host, const void *conf, void **state, char *err, siz
     else
         snprintf(G.notebook_dir, sizeof(G.notebook_dir), "%s",
                  geteuid() == 0 ? "/var/lib/runnel/notebook" : "notebook");
+    /* Started again (a check of a configuration): the notebook anew. */
+    while (G.notes)
+        zp_note_drop(G.notes);
+    zp_store_free(G.store);
+    G.store = NULL;
     /* A file may hold a note's text in JSON escapes: six bytes a byte. */
     if (zp_store_new(rn_host_loop(host), G.notebook_dir, G.max_note_bytes * 6 + 65536, &G.store) <
         0) {

@@ -23,8 +23,11 @@ struct store_op {
     char *data;
     size_t len;
     int err;
-    zp_store_done done;
-    void *ud;
+    struct store_cb {
+        zp_store_done done;
+        void *ud;
+    } * cbs; /* every caller waiting for this op, in order */
+    unsigned ncbs;
 };
 
 struct zp_store {
@@ -174,8 +177,17 @@ static void work_run(uv_work_t *w)
     op->err = op->data ? op_write(op) : op_remove(op);
 }
 
+/* Tell every caller waiting for op how it went. */
+static void op_report(store_op *op, int err)
+{
+    for (unsigned i = 0; i < op->ncbs; i++)
+        if (op->cbs[i].done)
+            op->cbs[i].done(op->cbs[i].ud, err);
+}
+
 static void op_free(store_op *op)
 {
+    free(op->cbs);
     free(op->rel);
     free(op->old_rel);
     free(op->data);
@@ -195,8 +207,7 @@ static void work_done(uv_work_t *w, int status)
         s->tail = NULL;
     s->busy = false;
     s->pending--;
-    if (op->done)
-        op->done(op->ud, op->err);
+    op_report(op, op->err);
     op_free(op);
     queue_next(s);
 }
@@ -215,17 +226,60 @@ static void queue_next(zp_store *s)
         if (!s->head)
             s->tail = NULL;
         s->pending--;
-        if (op->done)
-            op->done(op->ud, err);
+        op_report(op, err);
         op_free(op);
     }
+}
+
+static bool same(const char *a, const char *b)
+{
+    return a && b && !strcmp(a, b);
+}
+
+/* A queued write of rel not started yet that a newer write of rel can
+ * replace: nothing queued after it touches its files. */
+static store_op *replaceable(zp_store *s, const char *rel, const char *old_rel)
+{
+    store_op *found = NULL;
+    for (store_op *op = s->busy ? s->head->next : s->head; op; op = op->next) {
+        if (found && (same(op->rel, found->rel) || same(op->old_rel, found->rel) ||
+                      same(op->rel, found->old_rel) || same(op->old_rel, found->old_rel)))
+            found = NULL;
+        if (op->data && same(op->rel, rel) && (!old_rel || same(old_rel, rel)))
+            found = op;
+    }
+    return found;
+}
+
+static int add_cb(store_op *op, zp_store_done done, void *ud)
+{
+    struct store_cb *n = realloc(op->cbs, (op->ncbs + 1) * sizeof(*n));
+    if (!n)
+        return -ENOMEM;
+    op->cbs = n;
+    op->cbs[op->ncbs++] = (struct store_cb){done, ud};
+    return 0;
 }
 
 static int enqueue(zp_store *s, const char *rel, const char *old_rel, char *data, size_t len,
                    zp_store_done done, void *ud)
 {
+    /* Changes in a burst: the last content is written once, and every
+     * caller hears when it is on disk. */
+    store_op *prev = data ? replaceable(s, rel, old_rel) : NULL;
+    if (prev) {
+        if (add_cb(prev, done, ud) < 0) {
+            free(data);
+            return -ENOMEM;
+        }
+        free(prev->data);
+        prev->data = data;
+        prev->len = len;
+        return 0;
+    }
     store_op *op = calloc(1, sizeof(*op));
-    if (!op || !(op->rel = strdup(rel)) || (old_rel && !(op->old_rel = strdup(old_rel)))) {
+    if (!op || !(op->rel = strdup(rel)) || (old_rel && !(op->old_rel = strdup(old_rel))) ||
+        add_cb(op, done, ud) < 0) {
         if (op) {
             op->data = NULL;
             op_free(op);
@@ -236,8 +290,6 @@ static int enqueue(zp_store *s, const char *rel, const char *old_rel, char *data
     op->s = s;
     op->data = data;
     op->len = len;
-    op->done = done;
-    op->ud = ud;
     if (s->tail)
         s->tail->next = op;
     else

@@ -280,6 +280,24 @@ static void test_store(void)
     CHECK_INT(zp_store_read(s, "b_X1.zpln", &data, &len), 0);
     CHECK_STR(data, "{\"v\":2}");
     free(data);
+    /* a burst of writes of one file: the ones not started yet are one write
+     * of the last content, and every caller hears of it */
+    int before = done_count;
+    for (int i = 0; i < 3; i++) {
+        char body[16];
+        snprintf(body, sizeof(body), "{\"v\":%d}", 10 + i);
+        CHECK_INT(
+            zp_store_write(s, "c_X1.zpln", i ? "c_X1.zpln" : NULL, dup_str(body), 9, on_done, NULL),
+            0);
+    }
+    CHECK_INT(zp_store_pending(s), 2);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_INT(done_count - before, 3);
+    CHECK_INT(zp_store_read(s, "c_X1.zpln", &data, &len), 0);
+    CHECK_STR(data, "{\"v\":12}");
+    free(data);
+    CHECK_INT(zp_store_remove(s, "c_X1.zpln", on_done, NULL), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
     /* a temporary file a crash left is removed by the scan, never read */
     snprintf(path, sizeof(path), "%s/.b_X1.zpln.tmp", nb);
     int fd = open(path, O_WRONLY | O_CREAT, 0600);
