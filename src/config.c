@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "envelope.h"
+#include "util.h"
 
 typedef rn_conf_key key_def;
 
@@ -401,38 +402,19 @@ int rn_config_load_file(rn_config *cfg, const char *path, char *err, size_t errs
         return -e;
     }
     char *text = NULL;
-    size_t len = 0, cap = 0;
-    int r = 0;
-    for (;;) {
-        if (len + 4097 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            if (cap > (16u << 20)) {
-                snprintf(err, errsize, "%s: file too large", path);
-                r = -EFBIG;
-                goto out;
-            }
-            char *nt = realloc(text, cap);
-            if (!nt) {
-                r = -ENOMEM;
-                goto out;
-            }
-            text = nt;
-        }
-        size_t n = fread(text + len, 1, 4096, f);
-        len += n;
-        if (n < 4096)
-            break;
-    }
-    text[len] = 0;
-    if (strlen(text) != len) {
+    size_t len = 0;
+    int r = rn_read_stream(f, 16u << 20, &text, &len);
+    fclose(f);
+    if (r == -EFBIG)
+        snprintf(err, errsize, "%s: file too large", path);
+    else if (r < 0)
+        snprintf(err, errsize, "%s: %s", path, strerror(-r));
+    else if (strlen(text) != len) {
         snprintf(err, errsize, "%s: contains a NUL byte", path);
         r = -EINVAL;
-        goto out;
-    }
-    r = rn_config_load_text(cfg, path, text, err, errsize);
-out:
+    } else
+        r = rn_config_load_text(cfg, path, text, err, errsize);
     free(text);
-    fclose(f);
     return r;
 }
 

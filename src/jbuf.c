@@ -167,21 +167,6 @@ void rn_jbuf_key(rn_jbuf *b, const char *key)
     rn_jbuf_raw(b, ":", 1);
 }
 
-void rn_jbuf_int(rn_jbuf *b, int64_t v)
-{
-    rn_jbuf_printf(b, "%" PRId64, v);
-}
-
-void rn_jbuf_uint(rn_jbuf *b, uint64_t v)
-{
-    rn_jbuf_printf(b, "%" PRIu64, v);
-}
-
-char *rn_jbuf_front(rn_jbuf *b)
-{
-    return b->data ? b->data - b->headroom : NULL;
-}
-
 /* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid, or -1 if
  * it may be valid but is cut short by the end of the input. */
 static int utf8_seq(const unsigned char *s, size_t n)

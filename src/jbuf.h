@@ -47,13 +47,6 @@ void rn_jbuf_jcstr(rn_jbuf *b, const char *s);
 /* Append "key": (with a leading comma unless the previous byte is { or [). */
 void rn_jbuf_key(rn_jbuf *b, const char *key);
 
-/* Append a signed/unsigned integer. */
-void rn_jbuf_int(rn_jbuf *b, int64_t v);
-void rn_jbuf_uint(rn_jbuf *b, uint64_t v);
-
-/* Pointer to the headroom bytes in front of data (for lws_write). */
-char *rn_jbuf_front(rn_jbuf *b);
-
 /* Replace invalid UTF-8 in in[0..len) with U+FFFD (one per bad byte, as Go
  * does) and append valid text to out. A sequence cut at the end of in is
  * kept in carry (up to 3 bytes, *carry_len) to be completed by the next

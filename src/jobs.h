@@ -26,7 +26,7 @@ struct rn_box_context;
 typedef struct rn_jobs rn_jobs;
 typedef struct rn_job rn_job;
 
-/* Server-wide limits and their defaults (see config.h). */
+/* Server-wide limits; 0 in a field means its built-in default, given beside it. */
 typedef struct {
     unsigned concurrency;  /* runs at once, default = CPUs */
     unsigned queue_max;    /* waiting runs, default 64 */

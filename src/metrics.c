@@ -93,12 +93,6 @@ void rn_metrics_observe_ms(const char *name, const char *labels, uint64_t ms)
             s->bucket[i]++;
 }
 
-uint64_t rn_metrics_get(const char *name, const char *labels)
-{
-    series *s = find(name, labels, false, false);
-    return s ? s->value : 0;
-}
-
 static const char *help_of(const char *name)
 {
     for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
@@ -163,15 +157,4 @@ void rn_metrics_gauge(rn_jbuf *out, const char *name, const char *help, const ch
     rn_jbuf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s", name, help, name, name);
     labels_with(out, labels, NULL);
     rn_jbuf_printf(out, " %.17g\n", value);
-}
-
-void rn_metrics_reset(void)
-{
-    for (series *s = all, *n; s; s = n) {
-        n = s->next;
-        free(s->labels);
-        free(s);
-    }
-    all = NULL;
-    nseries = 0;
 }

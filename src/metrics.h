@@ -15,17 +15,11 @@ void rn_metrics_add(const char *name, const char *labels, uint64_t v);
 /* Record one observation (milliseconds) in the histogram name{labels}. */
 void rn_metrics_observe_ms(const char *name, const char *labels, uint64_t ms);
 
-/* Current value of a counter (tests, /v1/info). */
-uint64_t rn_metrics_get(const char *name, const char *labels);
-
 /* Append every known metric with HELP and TYPE lines. */
 void rn_metrics_render(rn_jbuf *out);
 
 /* Append one gauge line with HELP and TYPE (for values read at scrape). */
 void rn_metrics_gauge(rn_jbuf *out, const char *name, const char *help, const char *labels,
                       double value);
-
-/* Free everything. */
-void rn_metrics_reset(void);
 
 #endif

@@ -300,8 +300,3 @@ void rn_runner_close_stdin(rn_runner *r)
     else
         runner_close_stdin_now(r);
 }
-
-int rn_runner_pid(const rn_runner *r)
-{
-    return (int)rn_box_pid(r->box);
-}

@@ -40,7 +40,4 @@ int rn_runner_write(rn_runner *r, const char *data, size_t len);
 /* Close stdin after the queued bytes are written. */
 void rn_runner_close_stdin(rn_runner *r);
 
-/* The host pid of the run's init (logs). */
-int rn_runner_pid(const rn_runner *r);
-
 #endif

@@ -19,7 +19,6 @@
 #define SERVER_SWEEP_MS       1000
 #define SERVER_MAX_PATH       1024
 #define SERVER_MAX_HEADER     4096
-#define SERVER_MAX_TRACKED    4096
 #define SERVER_CLOSE_GRACE_MS 1500
 /* A message begun must be complete within this (a one-byte-a-second
  * trickle must not hold a connection forever). */
@@ -1252,6 +1251,10 @@ static void server_sweep(uv_timer_t *t)
             conn_drop_queue(c);
             c->over_since = 0;
             rn_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "client does not read");
+            /* A close frame would wait for room the client never makes:
+             * the socket is torn down now. */
+            if (c->wsi)
+                lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
         }
     }
 }

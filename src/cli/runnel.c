@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
 
+#include "util.h"
 #include "version.h"
 #define RUNNEL_CLI_VERSION RUNNEL_VERSION
 #define DEFAULT_SERVER     "http://127.0.0.1:8080"
@@ -153,42 +154,10 @@ static int read_all(const char *path, char **out, size_t *len)
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f)
         return -errno;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int r = 0;
-    for (;;) {
-        if (n + 65536 + 1 > cap) {
-            cap = cap ? cap * 2 : 65536 * 2;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                r = -ENOMEM;
-                goto out;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, 65536, f);
-        n += got;
-        if (n > MAX_FILE_BYTES) {
-            r = -EFBIG;
-            goto out;
-        }
-        if (got < 65536) {
-            if (ferror(f))
-                r = -EIO;
-            break;
-        }
-    }
-out:
+    int r = rn_read_stream(f, MAX_FILE_BYTES, out, len);
     if (f != stdin)
         fclose(f);
-    if (r < 0) {
-        free(buf);
-        return r;
-    }
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return 0;
+    return r;
 }
 
 /* Parse http[s]://host[:port][/prefix] (ws/wss and a bare host:port too). */
