@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define STORE_DEPTH 17 /* folders below the directory that are read (16 and ~Trash) */
 
 typedef struct store_op store_op;
@@ -315,56 +317,11 @@ int zp_store_remove(zp_store *s, const char *rel, zp_store_done done, void *ud)
 
 /* ---------------------------------------------------------------- reading */
 
-static int read_path(const char *path, uint64_t max, char **data, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    int err = 0;
-    char *buf = NULL;
-    if (fstat(fd, &st) < 0) {
-        err = -errno;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        err = -EISDIR;
-        goto out;
-    }
-    if ((uint64_t)st.st_size > max) {
-        err = -EFBIG;
-        goto out;
-    }
-    if (!(buf = malloc((size_t)st.st_size + 1))) {
-        err = -ENOMEM;
-        goto out;
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            err = r < 0 ? -errno : -EIO;
-            goto out;
-        }
-        got += (size_t)r;
-    }
-    buf[got] = 0;
-    *data = buf;
-    *len = got;
-    buf = NULL;
-out:
-    free(buf);
-    close(fd);
-    return err;
-}
-
 int zp_store_read(zp_store *s, const char *rel, char **data, size_t *len)
 {
     char path[PATH_MAX];
     int err = full_path(s, rel, path, sizeof(path));
-    return err ? err : read_path(path, s->max_bytes, data, len);
+    return err ? err : rn_read_file(path, (size_t)s->max_bytes, true, data, len);
 }
 
 typedef struct {
@@ -421,7 +378,9 @@ static void scan_dir(scan_ctx *c, const char *rel, int depth)
             continue;
         char *data = NULL;
         size_t len = 0;
-        int err = S_ISREG(st.st_mode) ? read_path(full, c->s->max_bytes, &data, &len) : -EINVAL;
+        int err = S_ISREG(st.st_mode)
+                      ? rn_read_file(full, (size_t)c->s->max_bytes, true, &data, &len)
+                      : -EINVAL;
         if (err == -EFBIG) {
             char why[96];
             snprintf(why, sizeof(why), "larger than zeppelin.max_note_bytes (%llu)",
