@@ -55,18 +55,7 @@ const rn_specs *zp_host_specs(void)
 
 void zp_jstr(rn_jbuf *b, const char *s)
 {
-    size_t n = strlen(s);
-    if (rn_utf8_valid(s, n)) {
-        rn_jbuf_jstr(b, s, n);
-        return;
-    }
-    rn_jbuf fixed;
-    unsigned char carry[4];
-    size_t cl = 0;
-    rn_jbuf_init(&fixed, 0);
-    rn_utf8_sanitize(&fixed, carry, &cl, s, n, true);
-    rn_jbuf_jstr(b, fixed.data ? fixed.data : "", fixed.len);
-    rn_jbuf_free(&fixed);
+    zp_json_str(b, s, strlen(s));
 }
 
 void zp_frame_begin(rn_jbuf *b, const char *op)
@@ -149,14 +138,19 @@ void zp_write_note(rn_jbuf *b, const zp_note *n)
     zp_note_write(b, n, &o);
 }
 
+void zp_para_frame(rn_jbuf *b, const zp_para *p)
+{
+    zp_frame_begin(b, "PARAGRAPH");
+    rn_jbuf_str(b, "{\"paragraph\":");
+    zp_write_para(b, p);
+    rn_jbuf_str(b, "}");
+    zp_frame_end(b, NULL);
+}
+
 void zp_broadcast_para(zp_para *p, rn_conn *runner)
 {
     rn_jbuf b;
-    zp_frame_begin(&b, "PARAGRAPH");
-    rn_jbuf_str(&b, "{\"paragraph\":");
-    zp_write_para(&b, p);
-    rn_jbuf_str(&b, "}");
-    zp_frame_end(&b, NULL);
+    zp_para_frame(&b, p);
     zp_broadcast(p->note, runner, &b);
     rn_jbuf_free(&b);
 }
@@ -224,7 +218,7 @@ const char *zp_str(const cJSON *data, const char *key)
     return cJSON_IsString(j) ? j->valuestring : NULL;
 }
 
-static zp_note *get_or_error(zp_req *r, const char *id)
+zp_note *zp_note_or_error(zp_req *r, const char *id)
 {
     int err;
     zp_note *n = zp_note_get(id, &err);
@@ -243,7 +237,7 @@ zp_note *zp_request_note(zp_req *r, const char *key, bool create)
         if (!(nid = zp_need_id(r, key, "note id")))
             return NULL;
         if (!create || zp_note_find(nid))
-            return get_or_error(r, nid);
+            return zp_note_or_error(r, nid);
     } else if (r->zc->note) {
         return r->zc->note;
     } else if (!create) {

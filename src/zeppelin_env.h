@@ -94,6 +94,9 @@ void zp_jstr(rn_jbuf *b, const char *s);
 /* An ended frame to every watcher of n, and to runner if it does not watch. */
 void zp_broadcast(const zp_note *n, rn_conn *runner, const rn_jbuf *b);
 
+/* The PARAGRAPH {paragraph} broadcast frame (ended) into b. */
+void zp_para_frame(rn_jbuf *b, const zp_para *p);
+
 /* PARAGRAPH {paragraph} to the note's watchers (and runner). */
 void zp_broadcast_para(zp_para *p, rn_conn *runner);
 
@@ -186,6 +189,10 @@ const char *zp_need_id(zp_req *r, const char *key, const char *what);
 
 /* A string field of data, or NULL. */
 const char *zp_str(const cJSON *data, const char *key);
+
+/* The note with this id (read back from its file if need be), or NULL
+ * after ERROR_INFO "No such note: ID" (or why it could not be read). */
+zp_note *zp_note_or_error(zp_req *r, const char *id);
 
 /* The note a request means: data[key] when given, else the one the
  * connection watches; create makes a note at "/<noteId>" when absent.

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "zeppelin_env.h"
 
@@ -133,13 +132,7 @@ void zp_op_trash_folder(zp_req *r)
     snprintf(to, sizeof(to), "/%s%s", ZP_TRASH, from);
     if (count_under(to) || zp_note_at(to, NULL)) {
         /* As Zeppelin: a name already in the trash gets the time. */
-        char stamp[32];
-        time_t t = time(NULL);
-        struct tm tm;
-        localtime_r(&t, &tm);
-        strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-        size_t len = strlen(to);
-        snprintf(to + len, sizeof(to) - len, " %s", stamp);
+        zp_path_add_time(to, sizeof(to));
     }
     move_folder(r, from, to);
 }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "zeppelin_env.h"
@@ -20,15 +19,7 @@ static zp_note *named_note(zp_req *r, const char *key)
     if (!zp_need_data(r))
         return NULL;
     const char *id = zp_need_id(r, key, "note id");
-    if (!id)
-        return NULL;
-    int err;
-    zp_note *n = zp_note_get(id, &err);
-    if (!n && err == -ENOENT)
-        zp_send_error(r->c, r->msgid, "No such note: %s", id);
-    else if (!n)
-        zp_send_error(r->c, r->msgid, "Note %s could not be read: %s", id, strerror(-err));
-    return n;
+    return id ? zp_note_or_error(r, id) : NULL;
 }
 
 /* {"note": ...} as op, ended, into b. */
@@ -225,13 +216,7 @@ void zp_op_trash_note(zp_req *r)
     snprintf(path, sizeof(path), "/%s%s", ZP_TRASH, n->path);
     if (zp_note_at(path, n)) {
         /* As Zeppelin: a name already in the trash gets the time. */
-        char stamp[32];
-        time_t t = time(NULL);
-        struct tm tm;
-        localtime_r(&t, &tm);
-        strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-        size_t len = strlen(path);
-        snprintf(path + len, sizeof(path) - len, " %s", stamp);
+        zp_path_add_time(path, sizeof(path));
     }
     if (strlen(path) >= ZP_PATH_MAX) {
         zp_send_error(r->c, r->msgid, "Note path too long (limit %d bytes)", ZP_PATH_MAX);

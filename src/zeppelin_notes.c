@@ -352,8 +352,7 @@ int zp_para_copy(zp_para *dst, const zp_para *src)
 
 /* ---------------------------------------------------------------- writing */
 
-/* A string as JSON, repaired if it is not UTF-8. */
-static void jstr_safe(rn_jbuf *b, const char *s, size_t n)
+void zp_json_str(rn_jbuf *b, const char *s, size_t n)
 {
     if (rn_utf8_valid(s, n)) {
         rn_jbuf_jstr(b, s, n);
@@ -370,7 +369,7 @@ static void jstr_safe(rn_jbuf *b, const char *s, size_t n)
 
 static void jcstr_safe(rn_jbuf *b, const char *s)
 {
-    jstr_safe(b, s, strlen(s));
+    zp_json_str(b, s, strlen(s));
 }
 
 static void write_cjson(rn_jbuf *b, const cJSON *j, const char *absent)
@@ -414,7 +413,7 @@ static void write_results(rn_jbuf *b, const zp_para *p, const char *code)
     bool any = false;
     if (p->out.len) {
         rn_jbuf_str(b, "{\"type\":\"TEXT\",\"data\":");
-        jstr_safe(b, p->out.data, p->out.len);
+        zp_json_str(b, p->out.data, p->out.len);
         rn_jbuf_str(b, "}");
         any = true;
     }
@@ -441,7 +440,7 @@ void zp_para_write(rn_jbuf *b, const zp_para *p, const zp_write_opts *o)
         jcstr_safe(b, p->title);
     }
     rn_jbuf_key(b, "text");
-    jstr_safe(b, p->text ? p->text : "", p->text_len);
+    zp_json_str(b, p->text ? p->text : "", p->text_len);
     rn_jbuf_key(b, "user");
     jcstr_safe(b, p->user ? p->user : "anonymous");
     write_date(b, "dateUpdated", p->updated, o->file);
@@ -728,6 +727,17 @@ int zp_path_normalize(const char *in, char *out, size_t size, char *why, size_t 
         }
     }
     return 0;
+}
+
+void zp_path_add_time(char *path, size_t size)
+{
+    char stamp[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    if (!localtime_r(&t, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm))
+        return;
+    size_t len = strlen(path);
+    snprintf(path + len, size > len ? size - len : 0, " %s", stamp);
 }
 
 int zp_note_file_name(const char *id, const char *path, char *out, size_t size)

@@ -98,6 +98,9 @@ typedef struct {
 /* Bytes of every paragraph in memory (the store's budget). */
 uint64_t zp_notes_bytes(void);
 
+/* Write s[0..n) as a JSON string, repaired (U+FFFD) where it is not UTF-8. */
+void zp_json_str(rn_jbuf *b, const char *s, size_t n);
+
 /* Whether s is 1 to ZP_ID_MAX characters with no control character. */
 bool zp_valid_id(const char *s);
 
@@ -181,6 +184,10 @@ int zp_note_parse(const char *json, size_t len, const char *id, const char *path
  * is over 255 bytes, or with over 16 folders is refused (-EINVAL, why says
  * which). */
 int zp_path_normalize(const char *in, char *out, size_t size, char *why, size_t wsize);
+
+/* Append " yyyy-MM-dd HH:mm:ss" (now, local time) to path, as Zeppelin
+ * names a note or folder moved to the trash where that name is taken. */
+void zp_path_add_time(char *path, size_t size);
 
 /* The note's file name under the notebook directory: path without its
  * leading '/', then "_" id ".zpln" ("team/demo_2A94M5J1Z.zpln"). */

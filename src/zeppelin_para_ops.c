@@ -64,11 +64,7 @@ static int need_index(zp_req *r, unsigned max)
 static void ack_para(zp_ack *a, const zp_para *p)
 {
     rn_jbuf b;
-    zp_frame_begin(&b, "PARAGRAPH");
-    rn_jbuf_str(&b, "{\"paragraph\":");
-    zp_write_para(&b, p);
-    rn_jbuf_str(&b, "}");
-    zp_frame_end(&b, NULL);
+    zp_para_frame(&b, p);
     zp_ack_frame(a, ZP_TO_WATCHERS, &b);
     rn_jbuf_free(&b);
 }
