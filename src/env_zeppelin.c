@@ -310,6 +310,8 @@ static const zp_op_entry ops[] = {
     {"CHECKPOINT_NOTE", zp_op_revisions},
     {"NOTE_REVISION", zp_op_note_revision},
     {"GET_NOTE_REVISION", zp_op_note_revision},
+    {"NOTE_REVISION_FOR_COMPARE", zp_op_note_revision},
+    {"UPDATE_PERSONALIZED_MODE", zp_op_personalized_mode},
     {"INSERT_PARAGRAPH", zp_op_insert_paragraph},
     {"COMMIT_PARAGRAPH", zp_op_commit_paragraph},
     {"COPY_PARAGRAPH", zp_op_copy_paragraph},

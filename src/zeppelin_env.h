@@ -239,6 +239,7 @@ void zp_op_remove_note_forms(zp_req *r);
 void zp_op_clear_all_output(zp_req *r);
 void zp_op_revisions(zp_req *r);
 void zp_op_note_revision(zp_req *r);
+void zp_op_personalized_mode(zp_req *r);
 
 /* ---- folder ops (zeppelin_folder_ops.c) ---- */
 void zp_op_rename_folder(zp_req *r);

@@ -515,21 +515,53 @@ void zp_op_revisions(zp_req *r)
     zp_frame_send(&b, r->c, r->msgid);
 }
 
-/* NOTE_REVISION: the one version there is. */
+/* NOTE_REVISION and NOTE_REVISION_FOR_COMPARE (which echoes position):
+ * the one version there is. */
 void zp_op_note_revision(zp_req *r)
 {
     zp_note *n = named_note(r, "noteId");
     if (!n)
         return;
+    bool compare = !strcmp(r->op, "NOTE_REVISION_FOR_COMPARE");
     const char *rev = zp_str(r->data, "revisionId");
+    const char *pos = zp_str(r->data, "position");
     rn_jbuf b;
-    zp_frame_begin(&b, "NOTE_REVISION");
+    zp_frame_begin(&b, compare ? "NOTE_REVISION_FOR_COMPARE" : "NOTE_REVISION");
     rn_jbuf_str(&b, "{\"noteId\":");
     zp_jstr(&b, n->id);
     rn_jbuf_str(&b, ",\"revisionId\":");
     zp_jstr(&b, rev && strlen(rev) <= ZP_ID_MAX ? rev : "");
+    if (compare) {
+        rn_jbuf_str(&b, ",\"position\":");
+        zp_jstr(&b, pos && strlen(pos) <= ZP_ID_MAX ? pos : "");
+    }
     rn_jbuf_str(&b, ",\"note\":");
     zp_write_note(&b, n);
     rn_jbuf_str(&b, "}");
     zp_frame_send(&b, r->c, r->msgid);
+}
+
+/* UPDATE_PERSONALIZED_MODE: the note's config.personalizedMode, saved;
+ * NOTE to the watchers. Paragraphs stay shared between users. */
+void zp_op_personalized_mode(zp_req *r)
+{
+    zp_note *n = named_note(r, "id");
+    if (!n)
+        return;
+    const char *v = zp_str(r->data, "personalized");
+    if (!v || (strcmp(v, "true") && strcmp(v, "false"))) {
+        zp_send_error(r->c, r->msgid, "%s: 'personalized' must be \"true\" or \"false\"", r->op);
+        return;
+    }
+    cJSON *s = cJSON_CreateString(v);
+    if (!s || !n->config ||
+        (!cJSON_ReplaceItemInObjectCaseSensitive(n->config, "personalizedMode", s) &&
+         !cJSON_AddItemToObject(n->config, "personalizedMode", s))) {
+        cJSON_Delete(s);
+        zp_send_error(r->c, r->msgid, "Out of memory");
+        return;
+    }
+    zp_ack *a = zp_ack_new(r, n);
+    ack_note(a, ZP_TO_WATCHERS, "NOTE", n, NULL);
+    zp_note_save(n, a);
 }

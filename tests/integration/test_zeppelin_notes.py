@@ -278,6 +278,12 @@ def test_paragraph_ops_and_quiet_ops(zstart, nbdir):
         mid = await send(ws, "NOTE_REVISION", {"noteId": nid, "revisionId": "r1"})
         rev = await expect(ws, "NOTE_REVISION", mid)
         assert rev["noteId"] == nid and rev["revisionId"] == "r1" and rev["note"]["id"] == nid
+        mid = await send(ws, "NOTE_REVISION_FOR_COMPARE", {"noteId": nid, "revisionId": "r1",
+                                                           "position": "first"})
+        rev = await expect(ws, "NOTE_REVISION_FOR_COMPARE", mid)
+        assert (rev["position"], rev["note"]["id"]) == ("first", nid)
+        await send(ws, "UPDATE_PERSONALIZED_MODE", {"id": nid, "personalized": "true"})
+        assert (await expect(ws, "NOTE"))["note"]["config"]["personalizedMode"] == "true"
         await send(ws, "SAVE_NOTE_FORMS", {"noteId": nid, "noteParams": {"city": "Oslo"}})
         assert await expect(ws, "SAVE_NOTE_FORMS") == {
             "formsData": {"forms": {}, "params": {"city": "Oslo"}}}
@@ -305,6 +311,7 @@ def test_paragraph_ops_and_quiet_ops(zstart, nbdir):
     arun(main())
     on_disk = json.loads((nbdir / zpln_files(nbdir)[1]).read_text())
     assert on_disk["noteParams"] == {"city": "Oslo"} and on_disk["config"]["looknfeel"] == "simple"
+    assert "personalizedMode" not in on_disk["config"]  # NOTE_UPDATE replaced the config
 
 
 def test_folders_and_trash(zstart, nbdir):
