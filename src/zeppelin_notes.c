@@ -712,6 +712,11 @@ int zp_path_normalize(const char *in, char *out, size_t size, char *why, size_t 
         next = strchr(seg, '/');
         if (!next)
             break;
+        /* "." is no folder, and the store does not read ".git". */
+        if ((next - seg == 1 && seg[0] == '.') || (next - seg == 4 && !strncmp(seg, ".git", 4))) {
+            snprintf(why, wsize, "Note folder can not be '%.*s'", (int)(next - seg), seg);
+            return -EINVAL;
+        }
         if (next - seg > ZP_NAME_MAX || ++depth > ZP_DEPTH_MAX) {
             snprintf(why, wsize, "%s",
                      depth > ZP_DEPTH_MAX ? "Note path has too many folders (limit 16)"

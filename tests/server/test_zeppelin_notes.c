@@ -39,6 +39,11 @@ static void test_paths(void)
                                 why, sizeof(why)),
               -EINVAL);
     CHECK_STR(why, "Note path has too many folders (limit 16)");
+    CHECK_INT(zp_path_normalize("/a/./b", out, sizeof(out), why, sizeof(why)), -EINVAL);
+    CHECK_STR(why, "Note folder can not be '.'");
+    CHECK_INT(zp_path_normalize("/.git/b", out, sizeof(out), why, sizeof(why)), -EINVAL);
+    CHECK_STR(why, "Note folder can not be '.git'");
+    CHECK_INT(zp_path_normalize("/.hidden/.b", out, sizeof(out), why, sizeof(why)), 0);
     char longname[300];
     memset(longname, 'n', 256);
     longname[256] = 0;
