@@ -53,10 +53,11 @@ void zp_note_touch(zp_note *n)
     list_add(n);
 }
 
-/* Only notes nobody watches, runs in or saves are dropped from memory. */
+/* Only notes nobody watches, runs in or saves, and whose file has all
+ * they hold, are dropped from memory. */
 static bool note_idle(const zp_note *n)
 {
-    return n->loaded && !n->active && !n->nwatchers && !n->saving && !n->runall;
+    return n->loaded && !n->active && !n->nwatchers && !n->saving && !n->runall && !n->dirty;
 }
 
 void zp_note_drop(zp_note *n)
@@ -225,6 +226,7 @@ struct zp_ack {
     char op[40];
     char note_id[ZP_ID_MAX + 1];
     char *old_file; /* to restore n->file when a rename could not be saved */
+    char *new_file; /* the file this write made, NULL for other acks */
     ack_frame *frames;
     unsigned nframes;
     bool notes_info;
@@ -278,6 +280,7 @@ static void ack_free(zp_ack *a)
         free(a->frames[i].data);
     free(a->frames);
     free(a->old_file);
+    free(a->new_file);
     if (a->conn)
         rn_conn_unref(a->conn);
     free(a);
@@ -329,17 +332,23 @@ static void save_done(void *ud, int err)
     if (err) {
         rn_log(RN_LOG_ERROR, "zeppelin.save_failed", "note=%.64s dir=%.300s op=%s error=\"%s\"",
                a->note_id, zp_store_dir(G.store), a->op[0] ? a->op : "run", strerror(-err));
-        if (n && a->old_file) {
-            /* The file still has its old name. */
-            free(n->file);
-            n->file = a->old_file;
-            a->old_file = NULL;
+        if (n && a->new_file) {
+            n->dirty = true;
+            /* The file still has its old name (or there is none yet),
+             * unless a later change renamed the note again. */
+            if (n->file && !strcmp(n->file, a->new_file)) {
+                free(n->file);
+                n->file = a->old_file;
+                a->old_file = NULL;
+            }
         }
         if (a->conn)
             zp_send_error(a->conn, a->has_msgid ? a->msgid : NULL,
                           "Failed to save note %s in %s: %s", a->note_id, zp_store_dir(G.store),
                           strerror(-err));
     } else {
+        if (n && a->new_file)
+            n->dirty = false;
         ack_deliver(a);
     }
     ack_free(a);
@@ -379,7 +388,7 @@ void zp_note_save(zp_note *n, zp_ack *a)
     rn_jbuf_init(&b, 0);
     zp_note_write(&b, n, &o);
     char *file = strdup(rel);
-    if (b.oom || !file) {
+    if (b.oom || !file || !(a->new_file = strdup(rel))) {
         free(file);
         rn_jbuf_free(&b);
         save_done(a, -ENOMEM);

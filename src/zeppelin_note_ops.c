@@ -73,8 +73,9 @@ void zp_op_reload_note(zp_req *r)
     zp_note *n = named_note(r, "id");
     if (!n)
         return;
-    /* Read the file again when nothing in memory is newer than it. */
-    if (n->file && !n->active && !n->saving && !n->runall) {
+    /* Read the file again when nothing in memory is newer than it (no run,
+     * no write queued or failed). */
+    if (n->file && !n->active && !n->saving && !n->runall && !n->dirty) {
         zp_note_unload(n);
         if (!(n = named_note(r, "id")))
             return;

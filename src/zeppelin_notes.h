@@ -73,6 +73,7 @@ struct zp_note {
     unsigned nwatchers;
     unsigned active; /* runs and pending runs */
     unsigned saving; /* writes queued for this note */
+    bool dirty;      /* the last write failed: memory holds what the file lacks */
     uint64_t used_ms;
     struct zp_runall *runall;
 };

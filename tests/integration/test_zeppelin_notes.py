@@ -635,7 +635,7 @@ def test_corrupt_files_and_read_only_dir(zstart, nbdir):
     (nbdir / "foreign_2FOREIGN1.zpln").write_text('{"cells": [], "nbformat": 4}')
     (nbdir / "noid.zpln").write_text(UPSTREAM_ZPLN)
     (nbdir / "README.txt").write_text("not a note")
-    s = zstart()
+    s = zstart(note_ttl_ms=1000)
     log = s.log_text()
     for name, why in (("broken_2BROKEN01.zpln", "not valid JSON"),
                       ("foreign_2FOREIGN1.zpln", "not a Zeppelin note"),
@@ -673,6 +673,13 @@ def test_corrupt_files_and_read_only_dir(zstart, nbdir):
             assert (await expect(ws, "ERROR_INFO", mid))["info"].startswith("Failed to save note")
             await ws.nothing(0.3)
             await ws.alive()
+            await ws.close()
+            # idle past note_ttl_ms: a note its file lacks changes of stays in memory
+            await asyncio.sleep(1.5)
+            ws = await ZWS.connect(s)
+            mid = await send(ws, "GET_NOTE", {"id": "2GOODNOTE"})
+            n = (await expect(ws, "NOTE", mid))["note"]
+            assert n["paragraphs"][0]["text"] == "%sh\necho kept"
             await ws.close()
         arun(main())
     finally:
