@@ -91,7 +91,27 @@ def main():
              b'{"op":"RUN_PARAGRAPH","data":{"id":"p2","noteId":"n1","paragraph":"%md\\n# hi"}}',
              b'{"op":"LIST_NOTES"}', b'{"op":"GET_INTERPRETER_BINDINGS","data":{"noteId":"n1"}}',
              b'{"op":"EDITOR_SETTING","data":{"paragraphId":"p1","magic":"python"}}',
-             b'{"op":"CANCEL_ALL_PARAGRAPHS","data":{"noteId":"n1"}}']
+             b'{"op":"CANCEL_ALL_PARAGRAPHS","data":{"noteId":"n1"}}',
+             b'{"op":"NEW_NOTE","data":{"name":"/team/demo","defaultInterpreterGroup":"sh"}}',
+             b'{"op":"INSERT_PARAGRAPH","data":{"index":1}}',
+             b'{"op":"COMMIT_PARAGRAPH","data":{"id":"p1","noteId":"n1","title":"t","paragraph":"%sh\\necho","config":{},"params":{}}}',
+             b'{"op":"COPY_PARAGRAPH","data":{"index":0,"paragraph":"%md x","config":{},"params":{}}}',
+             b'{"op":"MOVE_PARAGRAPH","data":{"id":"p1","index":0}}',
+             b'{"op":"PATCH_PARAGRAPH","data":{"id":"p1","noteId":"n1","patch":"@@ -1,3 +1,4 @@\\n %sh\\n+x\\n"}}',
+             b'{"op":"PARAGRAPH_CLEAR_OUTPUT","data":{"id":"p1"}}',
+             b'{"op":"PARAGRAPH_REMOVE","data":{"id":"p2"}}',
+             b'{"op":"RUN_ALL_PARAGRAPHS","data":{"noteId":"n1","paragraphs":"[{\\"id\\":\\"p1\\",\\"paragraph\\":\\"%md a\\"}]"}}',
+             b'{"op":"NOTE_RENAME","data":{"id":"n1","name":"/a/b"}}',
+             b'{"op":"MOVE_NOTE_TO_TRASH","data":{"id":"n1"}}',
+             b'{"op":"RESTORE_NOTE","data":{"id":"n1"}}',
+             b'{"op":"CLONE_NOTE","data":{"id":"n1","name":"c"}}',
+             b'{"op":"IMPORT_NOTE","data":{"note":{"name":"i","paragraphs":[{"id":"q","text":"%md"}]}}}',
+             b'{"op":"NOTE_UPDATE","data":{"id":"n1","name":"u","config":{}}}',
+             b'{"op":"EDITOR_SETTING","data":{"paragraphId":"p1","paragraphText":"%python\\n1"}}',
+             b'{"op":"FOLDER_RENAME","data":{"id":"/a","name":"/z"}}',
+             b'{"op":"MOVE_FOLDER_TO_TRASH","data":{"id":"z"}}',
+             b'{"op":"RESTORE_ALL"}', b'{"op":"EMPTY_TRASH"}',
+             b'{"op":"DEL_NOTE","data":{"id":"n1"}}']
     for i, f in enumerate(zmore):
         write("zeppelin_ws", f"x{i}", f)
     write("zeppelin_ws", "multi", SEP.join(zmore) + SEP + b"\x1d" + zmore[1])

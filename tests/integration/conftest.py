@@ -379,6 +379,10 @@ class Server:
             cfg["limits"].update(limits)
         if config:
             cfg.update(config)
+        # Each server its own notebook directory (Zeppelin notes on disk).
+        cfg.setdefault("zeppelin", {})
+        cfg["zeppelin"] = dict(cfg["zeppelin"])
+        cfg["zeppelin"].setdefault("notebook_dir", str(tmp_path / f"{name}.notebook"))
         self.config = cfg
         self.config_path = tmp_path / f"{name}.json"
         self.config_path.write_text(json.dumps(cfg, indent=1))

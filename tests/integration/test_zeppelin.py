@@ -456,6 +456,9 @@ def test_interpreter_bindings(zserver):
 
 
 def test_note_limits_and_expiry(zfactory):
+    """Notes live on disk: the note limit refuses a new note (nothing is
+    evicted), and an idle note leaves memory only: it is still listed and
+    reads back from its file with its paragraphs and results."""
     s = zfactory("znotes", _config={"zeppelin": {
         "max_paragraphs": 2, "max_notes": 2, "note_ttl_ms": 1000}})
 
@@ -466,20 +469,28 @@ def test_note_limits_and_expiry(zfactory):
             assert r.final["status"] == "FINISHED"
         await ws.run("c", "%sh\necho c", note="L1")
         f = await ws.expect("ERROR_INFO")
-        assert f["data"]["info"] == "Note L1 has too many paragraphs (limit 2)"
+        assert f["data"]["info"] == ("Note L1 has too many paragraphs "
+                                     "(limit 2: zeppelin.max_paragraphs)")
         await ws.run_and_collect("a", "%sh\necho again", note="L2")
-        # L1 is idle (this connection now watches L2): the third note evicts it
-        await ws.run_and_collect("a", "%sh\necho three", note="L3")
+        await ws.run("a", "%sh\necho three", note="L3")
+        f = await ws.expect("ERROR_INFO")
+        assert f["data"]["info"] == "Too many notes (limit 2: zeppelin.max_notes)"
         await ws.op("LIST_NOTES")
-        ids = [n["id"] for n in (await ws.expect("NOTES_INFO"))["data"]["notes"]]
-        assert sorted(ids) == ["L2", "L3"], ids
+        notes = (await ws.expect("NOTES_INFO"))["data"]["notes"]
+        assert sorted(notes, key=lambda n: n["id"]) == [
+            {"id": "L1", "path": "/L1"}, {"id": "L2", "path": "/L2"}]
         await ws.close()
         await asyncio.sleep(1.3)
         ws = await ZWS.connect(s)
         await ws.op("LIST_NOTES")
-        assert (await ws.expect("NOTES_INFO"))["data"]["notes"] == []
+        assert len((await ws.expect("NOTES_INFO"))["data"]["notes"]) == 2
+        await ws.op("GET_NOTE", {"id": "L1"})
+        note = (await ws.expect("NOTE"))["data"]["note"]
+        assert [(p["id"], p["results"]["msg"][0]["data"]) for p in note["paragraphs"]] == [
+            ("a", "a\n"), ("b", "b\n")]
         await ws.close()
     arun(main())
+    assert "event=zeppelin.note_unloaded note=L1 reason=idle" in s.log_text()
 
 
 # --------------------------------------------------------------------------
@@ -502,11 +513,11 @@ BAD = [
     ({"op": "RUN_PARAGRAPH", "data": {"id": "p", "paragraph": "x", "config": []}},
      "RUN_PARAGRAPH: 'title' must be a string, 'config' and 'params' objects"),
     ({"op": "GET_NOTE", "data": {}}, "GET_NOTE: missing note id ('id')"),
-    ({"op": "GET_NOTE", "data": {"id": "nope"}}, "Note nope not found"),
+    ({"op": "GET_NOTE", "data": {"id": "nope"}}, "No such note: nope"),
     ({"op": "CANCEL_PARAGRAPH", "data": {}}, "CANCEL_PARAGRAPH: missing paragraph id ('id')"),
     ({"op": "CANCEL_PARAGRAPH", "data": {"id": "p"}},
      "CANCEL_PARAGRAPH: no note: give 'noteId' or GET_NOTE first"),
-    ({"op": "CANCEL_PARAGRAPH", "data": {"id": "p", "noteId": "zz"}}, "Note zz not found"),
+    ({"op": "CANCEL_PARAGRAPH", "data": {"id": "p", "noteId": "zz"}}, "No such note: zz"),
 ]
 
 

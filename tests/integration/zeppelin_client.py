@@ -9,7 +9,8 @@ import time
 import websockets
 
 DATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}$")
-JOBNAME_RE = re.compile(r"^paragraph_\d{13}_\d+$")
+# Zeppelin makes them with a signed random part ("paragraph_1423500779206_-1502780787").
+JOBNAME_RE = re.compile(r"^paragraph_\d{13}_-?\d+$")
 ENVELOPE_KEYS = {"op", "data", "ticket", "principal", "roles"}
 PARA_KEYS = {"text", "user", "dateUpdated", "progress", "config", "settings", "apps",
              "runtimeInfos", "progressUpdateIntervalMs", "jobName", "id", "dateCreated",
@@ -17,6 +18,9 @@ PARA_KEYS = {"text", "user", "dateUpdated", "progress", "config", "settings", "a
 PARA_OPTIONAL = {"title", "results", "dateStarted", "dateFinished"}
 STATUSES = {"READY", "PENDING", "RUNNING", "FINISHED", "ERROR", "ABORT"}
 DONE = {"FINISHED", "ERROR", "ABORT"}
+RESULT_TYPES = {"TEXT", "HTML", "TABLE", "IMG", "SVG", "ANGULAR", "NETWORK", "NULL"}
+NOTE_KEYS = {"paragraphs", "name", "id", "defaultInterpreterGroup", "version", "noteParams",
+             "noteForms", "angularObjects", "config", "info", "path"}
 
 SEED_RUN = {
     "op": "RUN_PARAGRAPH",
@@ -56,8 +60,17 @@ def check_paragraph(p):
         assert set(r) == {"code", "msg"}, r
         assert r["code"] in ("SUCCESS", "ERROR", "INCOMPLETE"), r
         for m in r["msg"]:
-            assert set(m) == {"type", "data"} and m["type"] == "TEXT", m
+            # runnel writes TEXT; a note read from Zeppelin keeps its own types
+            assert set(m) == {"type", "data"} and m["type"] in RESULT_TYPES, m
             assert isinstance(m["data"], str), m
+
+
+def check_note(n):
+    """The note object's shape, as Zeppelin serializes it."""
+    assert set(n) == NOTE_KEYS, f"note keys {set(n) ^ NOTE_KEYS}"
+    assert n["path"].startswith("/") and n["name"] == n["path"].rsplit("/", 1)[1], n
+    for p in n["paragraphs"]:
+        check_paragraph(p)
 
 
 def check_frame(f):
@@ -83,10 +96,31 @@ def check_frame(f):
     elif op == "CONFIGURATIONS_INFO":
         assert set(d) == {"configurations"}, f
         assert all(isinstance(v, str) for v in d["configurations"].values()), f
-    elif op == "NOTE":
+    elif op in ("NOTE", "NEW_NOTE", "IMPORT_NOTE"):
         assert set(d) == {"note"}, f
+        if d["note"] is not None:
+            check_note(d["note"])
     elif op == "NOTES_INFO":
         assert set(d) == {"notes"}, f
+        for n in d["notes"]:
+            assert set(n) == {"id", "path"} and n["path"].startswith("/"), n
+    elif op == "PARAGRAPH_ADDED":
+        assert set(d) == {"paragraph", "index"} and type(d["index"]) is int, f
+        check_paragraph(d["paragraph"])
+    elif op == "PARAGRAPH_MOVED":
+        assert set(d) == {"id", "index"} and type(d["index"]) is int, f
+    elif op == "PARAGRAPH_REMOVED":
+        assert set(d) == {"id"}, f
+    elif op == "LIST_REVISION_HISTORY":
+        assert d == {"revisionList": []}, f
+    elif op == "COMPLETION_LIST":
+        assert set(d) == {"id", "completions"} and d["completions"] == [], f
+    elif op == "EDITOR_SETTING":
+        assert set(d) == {"paragraphId", "editor"}, f
+    elif op == "NOTE_UPDATED":
+        assert set(d) == {"name", "config", "info"}, f
+    elif op == "SAVE_NOTE_FORMS":
+        assert set(d) == {"formsData"} and set(d["formsData"]) == {"forms", "params"}, f
 
 
 class Para:

@@ -86,7 +86,8 @@ class Runneld:
             "state": {"dir": str(workdir / "state")},
             "sandbox": {"uid_first": UID_FIRST, "uid_count": UID_COUNT, "cgroup": cgroup_name},
             "linkis": {"retention_ms": 3000, "max_jobs": 64},
-            "zeppelin": {"max_notes": 64, "note_ttl_ms": 5000},
+            "zeppelin": {"max_notes": 64, "note_ttl_ms": 5000,
+                         "notebook_dir": str(workdir / "notebook")},
         }
         (workdir / "soak.json").write_text(json.dumps(cfg))
         self.argv = [str(build / "src" / "runneld"), "--listen", f"127.0.0.1:{self.port}",
