@@ -75,7 +75,6 @@ typedef struct {
     int setup_errno; /* positive errno of the failed setup step */
 } rn_box_result;
 
-
 /* One file placed in the work directory before the program starts. */
 typedef struct {
     /* relative to the work dir; may hold subdirectories ("lib/util.py",

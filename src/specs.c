@@ -529,10 +529,25 @@ static bool valid_jobe_id(const char *s)
 /* ---- parse ---- */
 
 static const char *const known_fields[] = {
-    "name",           "display", "language", "aliases",        "filename",
-    "compile",        "run",     "env",      "mounts",         "limits",
-    "compile_limits", "inline",  "example",  "example_output", "packages",
-    "version_cmd",    "piston",  "jobe",    NULL,
+    "name",
+    "display",
+    "language",
+    "aliases",
+    "filename",
+    "compile",
+    "run",
+    "env",
+    "mounts",
+    "limits",
+    "compile_limits",
+    "inline",
+    "example",
+    "example_output",
+    "packages",
+    "version_cmd",
+    "piston",
+    "jobe",
+    NULL,
 };
 
 int rn_spec_parse(const char *json, size_t len, rn_spec **out, char *errbuf, size_t errsize)

@@ -21,8 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 
     fz_app();
-    conns cs = {{fz_conn_open("/ws", NULL),
-                 fz_conn_open("/ws/", NULL)}};
+    conns cs = {{fz_conn_open("/ws", NULL), fz_conn_open("/ws/", NULL)}};
     fz_split(data, size, one, &cs);
     for (int i = 0; i < 2; i++)
         if (cs.c[i])
