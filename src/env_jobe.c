@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "cache.h"
 #include "envelope.h"
 #include "jbuf.h"
 #include "jobe_files.h"
@@ -81,29 +83,37 @@ static void jobe_http_error(void *state, rn_http *h, int status, const char *mes
 
 /* ---- keys and rate ---- */
 
-/* With auth.tokens set, a request carries one as X-API-KEY (Jobe's
- * header) or as a bearer token; 403 with Jobe's words otherwise. */
-static bool check_key(jobe_state *st, rn_http *h)
+/* The API key a request presents: X-API-KEY (Jobe's header), else a
+ * bearer token or ?token=; NULL if none. qt holds a query value. */
+static const char *presented_key(rn_http *h, char *qt, size_t size)
 {
-    if (!rn_host_tokens_required(st->host))
-        return true;
     const char *key = rn_http_header(h, "x-api-key");
     const char *authz = rn_http_header(h, "authorization");
-    char qt[512];
     if (!key && authz) {
         if (!strncasecmp(authz, "bearer ", 7))
             key = authz + 7;
         else if (!strncasecmp(authz, "basic ", 6))
             key = authz + 6;
     }
-    if (!key && rn_http_query(h, "token", qt, sizeof(qt)) == 0)
+    if (!key && rn_http_query(h, "token", qt, size) == 0)
         key = qt;
+    while (key && *key == ' ')
+        key++;
+    return key && *key ? key : NULL;
+}
+
+/* With auth.tokens set, a request needs a server token, as X-API-KEY (Jobe's
+ * header) or as a bearer token; 403 with Jobe's words otherwise. */
+static bool check_key(jobe_state *st, rn_http *h)
+{
+    if (!rn_host_tokens_required(st->host))
+        return true;
+    char qt[512];
+    const char *key = presented_key(h, qt, sizeof(qt));
     if (!key) {
         rn_http_reply(h, 403, "text/plain", "Missing API key", 15);
         return false;
     }
-    while (*key == ' ')
-        key++;
     if (!rn_host_token_valid(st->host, key)) {
         rn_http_reply(h, 403, "text/plain", "Unknown API key", 15);
         return false;
@@ -111,7 +121,26 @@ static bool check_key(jobe_state *st, rn_http *h)
     return true;
 }
 
-/* Jobe's throttle: runs per hour per client address, a token bucket. */
+/* Whom Jobe's throttle counts: the API key (as a hash, never the key
+ * itself), as Jobe does; without one, the client address. */
+static void rate_identity(rn_http *h, char *out, size_t size)
+{
+    char qt[512];
+    const char *key = presented_key(h, qt, sizeof(qt));
+    if (!key) {
+        const char *client = rn_host_client_of(NULL, h);
+        snprintf(out, size, "%s", client ? client : "");
+        return;
+    }
+    uint8_t d[32];
+    rn_cache_sha256(key, strlen(key), d);
+    size_t o = (size_t)snprintf(out, size, "key:");
+    for (int i = 0; i < 12 && o + 3 <= size; i++, o += 2)
+        snprintf(out + o, size - o, "%02x", d[i]);
+}
+
+/* Jobe's throttle: runs per hour per API key (else per client address),
+ * a token bucket. */
 static bool rate_take(jobe_state *st, const char *client)
 {
     if (!st->conf.runs_per_hour)
@@ -314,8 +343,9 @@ static void h_runs(void *state, rn_http *h)
     jobe_state *st = state;
     if (!check_key(st, h))
         return;
-    const char *client = rn_host_client_of(NULL, h);
-    if (!rate_take(st, client ? client : "")) {
+    char who[64];
+    rate_identity(h, who, sizeof(who));
+    if (!rate_take(st, who)) {
         rn_http_reply(h, 429, "text/plain", "Max RUN rate for this server exceeded", 37);
         return;
     }
@@ -353,6 +383,7 @@ static void h_runs(void *state, rn_http *h)
     r->st = st;
     r->h = h;
     r->run = run;
+    const char *client = rn_host_client_of(NULL, h);
     snprintf(r->client, sizeof(r->client), "%s", client ? client : "");
     rn_http_hold(h);
     rn_http_on_abort(h, on_abort, r);
@@ -563,7 +594,7 @@ static const rn_conf_key jobe_keys[] = {
     RN_CONF_KEY_U64("max_cputime", jobe_conf, max_cputime_s, 1, 86400, "120",
                     "largest cputime parameter in seconds (above: 400, as Jobe)"),
     RN_CONF_KEY_U64("runs_per_hour", jobe_conf, runs_per_hour, 0, 1000000000, "0",
-                    "runs per hour per client address (429 above; 0 = no limit, as Jobe)"),
+                    "runs per hour per API key, else per client address (429 above; 0 = no limit)"),
 };
 
 #define JOBE_AUTH (RN_ROUTE_OWN_AUTH | RN_ROUTE_SLASH)

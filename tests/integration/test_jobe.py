@@ -453,6 +453,22 @@ def test_hourly_rate(tmp_path):
         stop_clean(srv)
 
 
+def test_hourly_rate_is_per_api_key(tmp_path):
+    """Jobe counts runs per API key: one key spent leaves another's runs."""
+    srv = make_server(tmp_path, "ratekey", jobe={"runs_per_hour": 1},
+                      config={"auth": {"tokens": ["jobe-key-aaaa", "jobe-key-bbbb"]}})
+    try:
+        spec = {"language_id": "python3", "sourcecode": "print(3)\n"}
+        a, b = {"X-API-KEY": "jobe-key-aaaa"}, {"X-API-KEY": "jobe-key-bbbb"}
+        assert run(srv, spec, headers=a)[0] == 200
+        st, _, data = srv.http("POST", API + "/runs", {"run_spec": spec}, headers=a)
+        assert (st, data) == (429, b"Max RUN rate for this server exceeded")
+        assert run(srv, spec, headers=b)[0] == 200
+        assert srv.http("POST", API + "/runs", {"run_spec": spec}, headers=b)[0] == 429
+    finally:
+        stop_clean(srv)
+
+
 def test_cputime_maximum_is_configurable(tmp_path):
     srv = make_server(tmp_path, "maxcpu", jobe={"max_cputime": 10})
     try:
