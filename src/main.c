@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "specs_detect.h"
 
 #ifndef RUNNEL_DEFAULT_SPECS
 #define RUNNEL_DEFAULT_SPECS "/usr/share/runnel/specs"
@@ -186,7 +187,7 @@ static void on_hup(uv_signal_t *sig, int signum)
         return;
     }
     rn_specs *specs = NULL;
-    int r = rn_specs_load(cfg.specs, true, on_specs_error, NULL, &specs);
+    int r = rn_specs_load(cfg.specs, false, on_specs_error, NULL, &specs);
     if (r < 0) {
         rn_log(RN_LOG_ERROR, "config.reload_refused", "specs=%s error=%d", cfg.specs, r);
         rn_config_free(&cfg);
@@ -216,6 +217,8 @@ static void on_hup(uv_signal_t *sig, int signum)
     rn_jobs_set_rate(app.jobs, (unsigned)app.cfg.runs_per_minute_per_ip);
     rn_jobs_set_specs(app.jobs, specs, retire_specs, NULL);
     app.specs = specs;
+    if (rn_specs_detect_async(app.loop, &app.specs) < 0)
+        rn_log(RN_LOG_WARN, "specs.versions_failed", "msg=\"versions stay unknown\"");
     sd_notify_ready("READY=1");
     rn_log(RN_LOG_INFO, "config.reloaded", "languages=%zu specs=%s", rn_specs_count(specs),
            app.cfg.specs);
@@ -341,7 +344,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    r = rn_specs_load(app.cfg.specs, true, on_specs_error, NULL, &app.specs);
+    r = rn_specs_load(app.cfg.specs, false, on_specs_error, NULL, &app.specs);
     if (r < 0) {
         fprintf(stderr, "runneld: cannot read specs from %s: %s\n", app.cfg.specs, strerror(-r));
         return 1;
@@ -349,6 +352,9 @@ int main(int argc, char **argv)
 
     app.loop = uv_default_loop();
     app.started_ms = uv_now(app.loop);
+    /* versions are asked in the background; /v1/info shows them once known */
+    if (rn_specs_detect_async(app.loop, &app.specs) < 0)
+        rn_log(RN_LOG_WARN, "specs.versions_failed", "msg=\"versions stay unknown\"");
     rn_jobs_limits lim;
     fill_limits(&app.cfg, &lim);
     r = rn_jobs_new(app.loop, app.box, app.specs, &lim, &app.jobs);

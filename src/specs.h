@@ -32,6 +32,32 @@ typedef struct {
     unsigned nofile;
 } rn_spec_limits;
 
+/* The language under Piston's names (GET /api/v2/runtimes). */
+typedef struct {
+    char *language; /* e.g. "python", "c++" */
+    char **aliases; /* NULL-terminated, may be empty */
+    char *runtime;  /* the package that provides it ("gcc", "node"), or NULL */
+} rn_spec_piston;
+
+/* One Judge0 CE language id the spec answers to. */
+typedef struct {
+    int id;        /* e.g. 71 */
+    char idstr[8]; /* the same in decimal, e.g. "71" */
+    char *name;    /* Judge0's name for it, e.g. "Python (3.8.1)" */
+} rn_spec_judge0;
+
+/* What each envelope calls the language (the spec's "names" table). */
+typedef struct {
+    char **ranna;           /* keys that are full entries in ranna's GET /v1/spec; never
+                               empty (default: the spec's name) */
+    rn_spec_piston *piston; /* NULL when Piston has no such language */
+    rn_spec_judge0 *judge0; /* njudge0 ids */
+    size_t njudge0;
+    char *jobe;      /* Jobe's language id, or NULL */
+    char **linkis;   /* Linkis runTypes, NULL-terminated, may be empty */
+    char **zeppelin; /* Zeppelin interpreter names, NULL-terminated, may be empty */
+} rn_spec_names;
+
 typedef struct {
     char *name;          /* the key, e.g. "python3" */
     char *display;       /* e.g. "Python 3" */
@@ -55,6 +81,7 @@ typedef struct {
     bool available;     /* every argv[0] of compile and run exists */
     char *missing; /* when !available: what is missing, e.g. "/usr/bin/ghc (apt install ghc)" */
     char *path;    /* the file it was loaded from */
+    rn_spec_names names;
 } rn_spec;
 
 typedef struct rn_specs rn_specs;
@@ -65,8 +92,9 @@ typedef void (*rn_specs_error_fn)(void *ud, const char *line);
 
 /* Load every *.json in dir except schema.json. A bad file is reported through
  * err and skipped; the others still load. detect_versions runs each
- * version_cmd on the host (bounded to 5 s in all). Returns 0 even when some
- * files were skipped; -errno only when dir cannot be read. */
+ * version_cmd on the host now (blocking, bounded to 5 s in all; runneld
+ * passes false and uses specs_version.h off its loop). Returns 0 even when
+ * some files were skipped; -errno only when dir cannot be read. */
 int rn_specs_load(const char *dir, bool detect_versions, rn_specs_error_fn err, void *ud,
                   rn_specs **out);
 
@@ -87,8 +115,26 @@ size_t rn_specs_count(const rn_specs *specs);
 const rn_spec *rn_specs_at(const rn_specs *specs, size_t i);
 
 /* Find by name or alias, case-insensitively, including ranna's own keys
- * (python3, node, golang, openjdk-17, mono, deno, ...); NULL if unknown. */
+ * (names.ranna: python3, node, golang, openjdk-17, mono, deno, ...); NULL if
+ * unknown. */
 const rn_spec *rn_specs_find(const rn_specs *specs, const char *name);
+
+/* The envelopes a spec's "names" table has a column for. */
+#define RN_NAMES_ENVELOPES "ranna", "piston", "judge0", "jobe", "linkis", "zeppelin"
+
+/* Find by what one envelope calls the language: "ranna" (its keys, then
+ * rn_specs_find), "piston" (language or alias, case-insensitive), "judge0"
+ * (the id in decimal), "jobe", "linkis", "zeppelin" (case-insensitive).
+ * NULL when no spec has that name there, or the envelope is unknown. */
+const rn_spec *rn_specs_find_for(const rn_specs *specs, const char *envelope, const char *name);
+
+/* The spec a Judge0 language id stands for, or NULL. */
+const rn_spec *rn_specs_find_judge0(const rn_specs *specs, int id);
+
+/* The i-th name of the spec under an envelope, or NULL past the last:
+ * ranna keys; Piston's language then its aliases; Judge0 ids in decimal;
+ * the Jobe id; Linkis runTypes; Zeppelin interpreter names. */
+const char *rn_spec_name_for(const rn_spec *spec, const char *envelope, size_t i);
 
 /* Wrap code into the spec's inline template with ranna's semantics (imports
  * matched by import_regex anywhere in the code are removed from it and
