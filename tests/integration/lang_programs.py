@@ -352,7 +352,7 @@ PROGRAMS.update({
                  '  print(("arg=", argv(4), new line));\n'
                  '  print(("env=", getenv("RUNNEL_T_ENV"), new line))\n'
                  'END\n',
-        'stream': 'print(("tick", new line));\nsleep(2);\nprint(("tock", new line))\n'},
+        'stream': 'print(("tick", new line));\nIF sleep(2) >= 0 THEN print(("tock", new line)) FI\n'},
     'ash': {   'probe': 'cat\nprintf "arg=%s\\nenv=%s\\n" "$1" "$RUNNEL_T_ENV"\n',
         'stream': 'echo tick\nsleep 1.5\necho tock\n',
         'inline': ('x=6\necho "$((x * 7))"\n', '42\n')},
@@ -378,7 +378,7 @@ PROGRAMS.update({
         'stream': '(import (chicken base) (chicken process))\n'
                   '(display "tick\\n")\n'
                   '(flush-output)\n'
-                  '(process-wait (process-run "sleep 1.5"))\n'
+                  '(let-values (((pid ok status) (process-wait (process-run "sleep 1.5")))) pid)\n'
                   '(display "tock\\n")\n',
         'compile_error': '(display "unclosed"\n',
         'compile_error_text': 'unterminated list'},
@@ -530,8 +530,9 @@ PROGRAMS.update({
                  ': copy begin buf 4096 stdin read-file throw dup while buf swap type repeat drop ;\n'
                  'copy\n'
                  '.( arg=) next-arg type cr\n'
-                 '.( env=) s" RUNNEL_T_ENV" getenv type cr\n',
-        'stream': '.( tick) cr\n1500 ms\n.( tock) cr\n'},
+                 '.( env=) s" RUNNEL_T_ENV" getenv type cr\n'
+                 'bye\n',
+        'stream': '.( tick) cr\noutfile-id flush-file throw\n1500 ms\n.( tock) cr\nbye\n'},
     'gawk': {   'probe': 'BEGIN { arg = ARGV[1]; ARGV[1] = "" }\n'
                  '{ print; fflush() }\n'
                  'END { printf "arg=%s\\nenv=%s\\n", arg, ENVIRON["RUNNEL_T_ENV"] }\n',
@@ -595,10 +596,10 @@ PROGRAMS.update({
                  '\n'
                  'declare i32 @getchar()\n'
                  'declare i32 @putchar(i32)\n'
-                 'declare i32 @printf(ptr, ...)\n'
-                 'declare ptr @getenv(ptr)\n'
+                 'declare i32 @printf(i8*, ...)\n'
+                 'declare i8* @getenv(i8*)\n'
                  '\n'
-                 'define i32 @main(i32 %argc, ptr %argv) {\n'
+                 'define i32 @main(i32 %argc, i8** %argv) {\n'
                  'entry:\n'
                  '  br label %loop\n'
                  'loop:\n'
@@ -609,25 +610,30 @@ PROGRAMS.update({
                  '  %p = call i32 @putchar(i32 %c)\n'
                  '  br label %loop\n'
                  'done:\n'
-                 '  %a1p = getelementptr ptr, ptr %argv, i64 1\n'
-                 '  %a1 = load ptr, ptr %a1p\n'
-                 '  %r1 = call i32 (ptr, ...) @printf(ptr @fa, ptr %a1)\n'
-                 '  %e = call ptr @getenv(ptr @key)\n'
-                 '  %r2 = call i32 (ptr, ...) @printf(ptr @fe, ptr %e)\n'
+                 '  %a1p = getelementptr i8*, i8** %argv, i64 1\n'
+                 '  %a1 = load i8*, i8** %a1p\n'
+                 '  %fap = getelementptr [8 x i8], [8 x i8]* @fa, i64 0, i64 0\n'
+                 '  %r1 = call i32 (i8*, ...) @printf(i8* %fap, i8* %a1)\n'
+                 '  %kp = getelementptr [13 x i8], [13 x i8]* @key, i64 0, i64 0\n'
+                 '  %e = call i8* @getenv(i8* %kp)\n'
+                 '  %fep = getelementptr [8 x i8], [8 x i8]* @fe, i64 0, i64 0\n'
+                 '  %r2 = call i32 (i8*, ...) @printf(i8* %fep, i8* %e)\n'
                  '  ret i32 0\n'
                  '}\n',
         'stream': '@t1 = private constant [5 x i8] c"tick\\00"\n'
                   '@t2 = private constant [5 x i8] c"tock\\00"\n'
                   '\n'
-                  'declare i32 @puts(ptr)\n'
+                  'declare i32 @puts(i8*)\n'
                   'declare i32 @usleep(i32)\n'
-                  'declare i32 @fflush(ptr)\n'
+                  'declare i32 @fflush(i8*)\n'
                   '\n'
                   'define i32 @main() {\n'
-                  '  %a = call i32 @puts(ptr @t1)\n'
-                  '  %f = call i32 @fflush(ptr null)\n'
+                  '  %p1 = getelementptr [5 x i8], [5 x i8]* @t1, i64 0, i64 0\n'
+                  '  %a = call i32 @puts(i8* %p1)\n'
+                  '  %f = call i32 @fflush(i8* null)\n'
                   '  %s = call i32 @usleep(i32 1500000)\n'
-                  '  %b = call i32 @puts(ptr @t2)\n'
+                  '  %p2 = getelementptr [5 x i8], [5 x i8]* @t2, i64 0, i64 0\n'
+                  '  %b = call i32 @puts(i8* %p2)\n'
                   '  ret i32 0\n'
                   '}\n',
         'compile_error': 'define i32 @main() {\n  ret i32 %undefined\n}\n',
@@ -655,11 +661,6 @@ PROGRAMS.update({
                  '{ print; fflush() }\n'
                  'END { printf "arg=%s\\nenv=%s\\n", arg, ENVIRON["RUNNEL_T_ENV"] }\n',
         'stream': 'BEGIN { print "tick"; fflush(); system("sleep 1.5"); print "tock" }\n'},
-    'maxima': {   'probe': 'print(concat("env=", getenv("RUNNEL_T_ENV")))$\n',
-        'no_args': 'the spec passes no arguments to maxima',
-        'no_stdin': 'maxima reads its program, not stdin',
-        'no_stream': 'maxima has no portable pause',
-        'probe_expected': 'env=env value 42 \n'},
     'mksh': {   'probe': 'cat\nprintf "arg=%s\\nenv=%s\\n" "$1" "$RUNNEL_T_ENV"\n',
         'stream': 'echo tick\nsleep 1.5\necho tock\n',
         'inline': ('x=6\necho "$((x * 7))"\n', '42\n')},
@@ -855,7 +856,7 @@ PROGRAMS.update({
         'inline': ('print(6 * 7)\n', '42\n')},
     'racket': {   'probe': '#lang racket/base\n'
                  '(require racket/port)\n'
-                 '(write-string (port->string (current-input-port)))\n'
+                 '(void (write-string (port->string (current-input-port))))\n'
                  '(printf "arg=~a\\n" (vector-ref (current-command-line-arguments) 0))\n'
                  '(printf "env=~a\\n" (getenv "RUNNEL_T_ENV"))\n',
         'stream': '#lang racket/base\n'
@@ -868,8 +869,10 @@ PROGRAMS.update({
     'rc': {   'probe': "cat\nprintf 'arg=%s\\nenv=%s\\n' $1 $RUNNEL_T_ENV\n",
         'stream': 'echo tick\nsleep 1.5\necho tock\n'},
     'rexx': {   'probe': 'parse arg a\n'
-                 'do while lines() > 0\n'
-                 '  say linein()\n'
+                 'do forever\n'
+                 '  l = linein()\n'
+                 '  if l = "" & lines() = 0 then leave\n'
+                 '  say l\n'
                  'end\n'
                  'say "arg="a\n'
                  'say "env="value("RUNNEL_T_ENV", , "ENVIRONMENT")\n',
@@ -903,7 +906,7 @@ PROGRAMS.update({
     'sml': {   'probe': 'fun copy () = case TextIO.inputLine TextIO.stdIn of NONE => () | SOME l => (print l; '
                  'copy ());\n'
                  'val _ = copy ();\n'
-                 'val _ = print ("arg=" ^ hd (CommandLine.arguments ()) ^ "\\n");\n'
+                 'val _ = print ("arg=" ^ List.nth (CommandLine.arguments (), 2) ^ "\\n");\n'
                  'val _ = print ("env=" ^ valOf (OS.Process.getEnv "RUNNEL_T_ENV") ^ "\\n");\n',
         'stream': 'print "tick\\n";\n'
                   'TextIO.flushOut TextIO.stdOut;\n'
@@ -969,11 +972,12 @@ PROGRAMS.update({
                  '  end\n'
                  'endmodule\n',
         'stream': 'module main;\n'
+                  '  integer c;\n'
                   '  initial begin\n'
                   '    $display("tick");\n'
                   '    $fflush;\n'
-                  '    $system("sleep 1.5");\n'
-                  '    $display("tock");\n'
+                  "    c = $fgetc(32'h8000_0000);\n"
+                  '    $display("%c", c);\n'
                   '    $finish;\n'
                   '  end\n'
                   'endmodule\n',
@@ -982,13 +986,17 @@ PROGRAMS.update({
         'no_args': 'Verilog programs see +plusargs, not arguments',
         'no_env': 'Verilog programs cannot read the environment',
         'stdin': 'first line of stdin\nsecond line\n',
-        'probe_expected': 'first line of stdin\nsecond line\n'},
+        'probe_expected': 'first line of stdin\nsecond line\n',
+        'stream_interactive': True,
+        'stream_input': 'B',
+        'stream_expected': 'tick\nB\n',
+        'stream_first': 'tick\n'},
     'yabasic': {   'probe': 'while (not eof(0))\n'
-                 '  line input l$\n'
+                 '  line input "" l$\n'
                  '  print l$\n'
                  'wend\n'
                  'print "arg=" + peek$("argument")\n'
-                 'print "env=" + peek$("env:RUNNEL_T_ENV")\n',
+                 'print "env=" + system$("printf %s \\"$RUNNEL_T_ENV\\"")\n',
         'stream': 'print "tick"\npause 1.5\nprint "tock"\n'},
     'yash': {   'probe': 'cat\nprintf "arg=%s\\nenv=%s\\n" "$1" "$RUNNEL_T_ENV"\n',
         'stream': 'echo tick\nsleep 1.5\necho tock\n',
