@@ -17,15 +17,15 @@ static const char *const names_fields[] = {RN_NAMES_ENVELOPES, NULL};
 
 /* A list of names under names.<field>: at most NAMES_MAX_EACH, each a valid
  * name, no repeats (case-insensitive). *out stays NULL when absent. */
-static int get_name_list(const cJSON *names, const char *field, char ***out, char *errbuf,
-                         size_t errsize)
+static int get_name_list(const cJSON *names, const char *field, bool nonempty, char ***out,
+                         char *errbuf, size_t errsize)
 {
     char path[64];
     int rc;
 
     snprintf(path, sizeof(path), "names.%s", field);
     *out = NULL;
-    if ((rc = spec_get_strv(names, field, false, true, out, errbuf, errsize)) < 0) {
+    if ((rc = spec_get_strv(names, field, false, nonempty, out, errbuf, errsize)) < 0) {
         /* the field reader names the inner field; say where it is */
         if (rc == -EINVAL)
             spec_set_err(errbuf, errsize, "field '%s': must be a non-empty array of strings", path);
@@ -96,7 +96,7 @@ static int get_piston(const cJSON *names, rn_spec_names *nm, char *errbuf, size_
         if ((pi->runtime = strdup(rt->valuestring)) == NULL)
             return -ENOMEM;
     }
-    if ((rc = get_name_list(p, "aliases", &pi->aliases, errbuf, errsize)) < 0) {
+    if ((rc = get_name_list(p, "aliases", false, &pi->aliases, errbuf, errsize)) < 0) {
         if (rc == -EINVAL)
             spec_set_err(errbuf, errsize,
                          "field 'names.piston.aliases': must be an array of distinct names");
@@ -176,17 +176,19 @@ int spec_get_names(const cJSON *root, rn_spec *sp, char *errbuf, size_t errsize)
         }
     }
     if (names != NULL) {
-        if ((rc = get_name_list(names, "ranna", &nm->ranna, errbuf, errsize)) < 0 ||
+        if ((rc = get_name_list(names, "ranna", true, &nm->ranna, errbuf, errsize)) < 0 ||
             (rc = get_piston(names, nm, errbuf, errsize)) < 0 ||
             (rc = get_judge0(names, nm, errbuf, errsize)) < 0 ||
-            (rc = get_name_list(names, "linkis", &nm->linkis, errbuf, errsize)) < 0 ||
-            (rc = get_name_list(names, "zeppelin", &nm->zeppelin, errbuf, errsize)) < 0 ||
-            (rc = spec_get_string(names, "jobe", false, true, &nm->jobe, errbuf, errsize)) < 0)
+            (rc = get_name_list(names, "linkis", true, &nm->linkis, errbuf, errsize)) < 0 ||
+            (rc = get_name_list(names, "zeppelin", true, &nm->zeppelin, errbuf, errsize)) < 0)
             return rc;
-        if (nm->jobe != NULL && !spec_valid_name(nm->jobe)) {
+        const cJSON *jobe = cJSON_GetObjectItemCaseSensitive(names, "jobe");
+        if (jobe != NULL && (!cJSON_IsString(jobe) || !spec_valid_name(jobe->valuestring))) {
             spec_set_err(errbuf, errsize, "field 'names.jobe': must be 1-64 of [A-Za-z0-9+#._-]");
             return -EINVAL;
         }
+        if (jobe != NULL && (nm->jobe = strdup(jobe->valuestring)) == NULL)
+            return -ENOMEM;
     }
     if (nm->ranna == NULL) {
         if ((nm->ranna = calloc(2, sizeof(char *))) == NULL ||
