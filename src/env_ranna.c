@@ -308,7 +308,19 @@ static void rest_on_end(rn_job *job, const rn_job_result *res, void *ud)
     (void)job;
     rn_jbuf b;
     rn_jbuf_init(&b, 0);
-    rn_jbuf_str(&b, "{\"stdout\":");
+    /* ranna answers a timeout and output over its cap with a 400 error
+     * body (its clients raise on it); runnel's fields come along. */
+    const char *error = res->reason == RN_JOB_END_TIMEOUT        ? "code execution timed out"
+                        : res->reason == RN_JOB_END_OUTPUT_LIMIT ? "output len exceeded"
+                                                                 : NULL;
+    int status = error ? 400 : 200;
+    if (error) {
+        rn_jbuf_str(&b, "{\"error\":");
+        rn_jbuf_jcstr(&b, error);
+        rn_jbuf_str(&b, ",\"code\":400,\"stdout\":");
+    } else {
+        rn_jbuf_str(&b, "{\"stdout\":");
+    }
     rn_jbuf_jstr(&b, run->out.data ? run->out.data : "", run->out.len);
     rn_jbuf_str(&b, ",\"stderr\":");
     rn_jbuf_jstr(&b, run->err.data ? run->err.data : "", run->err.len);
@@ -318,7 +330,7 @@ static void rest_on_end(rn_job *job, const rn_job_result *res, void *ud)
     if (b.oom)
         rest_error(run->http, 500, "out of memory");
     else
-        rn_http_reply(run->http, 200, "application/json", b.data, b.len);
+        rn_http_reply(run->http, status, "application/json", b.data, b.len);
     rn_jbuf_free(&b);
     rn_jbuf_free(&run->out);
     rn_jbuf_free(&run->err);
