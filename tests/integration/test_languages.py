@@ -445,3 +445,80 @@ def test_compile_cache_concurrent_identical(results, lang):
     assert after.stop.get("compilecached") is True, after.stop
     assert after.stdout == SPEC[lang]["example_output"], after.stdout
     assert_exited_ok(after, "run after the concurrent ones")
+
+
+# --------------------------------------------------------------------------
+# ranna's spec map as ranna's own clients read it
+# --------------------------------------------------------------------------
+
+# Every key of ranna's shipped spec.yaml (HEAD 833619b) and the runnel
+# language it must resolve to; keys with no Debian 12 package are listed in
+# docs/languages.md instead.
+RANNA_KEYS = {
+    "ash": "ash", "bash": "bash", "brainfuck": "brainfuck", "bun": "typescript", "c": "c",
+    "cpp": "cpp", "deno": "typescript", "dotnet-script": "csharp", "elixir": "elixir",
+    "golang": "go", "gotip": "go", "haskell": "haskell", "kotlin": "kotlin",
+    "kotlin-script": "kotlin", "mono": "csharp", "node": "javascript", "ocaml": "ocaml",
+    "openjdk-11": "java", "openjdk-17": "java", "pascal": "pascal", "php": "php",
+    "python3": "python3", "racket-7-9": "racket", "racket-8-2": "racket", "ruby": "ruby",
+    "rust": "rust",
+    # ranna's aliases (use: ...)
+    "sh": "sh", "c#": "csharp", "csharp": "csharp", "c++": "cpp", "csx": "csharp",
+    "ts": "typescript", "typescript": "typescript", "fpc": "pascal", "go": "go",
+    "java": "java", "javascript": "javascript", "js": "javascript", "nodejs": "javascript",
+    "py": "python3", "python": "python3", "racket": "racket",
+}
+RANNA_MISSING = ["dart", "gleam", "goat", "zig"]
+
+
+def ranna_resolve(spec_map, key):
+    """ranna's SafeSpecMap.get: the entry, or one hop through "use"."""
+    e = spec_map.get(key)
+    if isinstance(e, dict) and "use" in e:
+        e = spec_map.get(e["use"])
+        if not isinstance(e, dict) or "use" in e:
+            return None
+    return e
+
+
+def test_ranna_webapp_reads(lang_server):
+    """The web app reads the raw body: it starts on the first key, offers the
+    keys without "use" in its picker, and loads the chosen entry's example."""
+    st, _, raw = lang_server.http("GET", "/v1/spec")
+    assert st == 200
+    spec_map = json.loads(raw)  # keys in body order, as JSON.parse gives them
+    keys = list(spec_map)
+    first = spec_map[keys[0]]
+    assert "use" not in first and first["example"], (keys[0], first)
+    picker = [k for k in keys if "use" not in spec_map[k]]
+    assert len(picker) >= 70, len(picker)
+    for k in picker:
+        assert spec_map[k]["example"], k
+    # keys after the first come sorted (Go's map order), aliases included
+    assert keys[1:] == sorted(keys[1:]), keys[:10]
+    # ranna's canonical names are picker entries, not aliases
+    for k in ("golang", "node", "openjdk-17", "mono", "ash", "deno", "racket-8-2", "python3"):
+        assert k in picker, k
+    for k, lang in RANNA_KEYS.items():
+        e = ranna_resolve(spec_map, k)
+        assert e is not None and e["name"] == lang, (k, spec_map.get(k))
+    for k in RANNA_MISSING:
+        assert k not in spec_map, k
+    doc = (SPECS.parent / "docs" / "languages.md").read_text()
+    for k in RANNA_MISSING:
+        assert f"| ranna | {k} |" in doc, k
+
+
+def test_info_names_and_versions(lang_server):
+    st, _, info = lang_server.http_json("GET", "/v1/info")
+    assert st == 200, info
+    assert info["languages_available"] >= 70, info["languages_available"]
+    assert info["versions_pending"] is False, info
+    by = {x["name"]: x for x in info["languages"]}
+    assert by["python3"]["names"]["piston"]["language"] == "python"
+    assert {"id": 71, "name": "Python (3.8.1)"} in by["python3"]["names"]["judge0"]
+    assert by["python3"]["names"]["jobe"] == "python3"
+    assert by["java"]["names"]["ranna"] == ["openjdk-17", "openjdk-11"]
+    assert by["octave"]["names"]["jobe"] == "octave"
+    for name, x in by.items():
+        assert x["available"] is True and x["version"], (name, x)
