@@ -76,8 +76,8 @@ typedef struct {
     char *example;
     char *example_output;
     char **packages;    /* Debian packages, NULL-terminated */
-    char **version_cmd; /* NULL-terminated argv, run on the host at load */
-    char *version;      /* detected at load; "" when unknown */
+    char **version_cmd; /* NULL-terminated argv, run on the host (specs_version.h) */
+    char *version;      /* its first line of output; "" until known */
     bool available;     /* every argv[0] of compile and run exists */
     char *missing; /* when !available: what is missing, e.g. "/usr/bin/ghc (apt install ghc)" */
     char *path;    /* the file it was loaded from */

@@ -15,6 +15,7 @@
 
 #include "rmtree.h"
 #include "specs.h"
+#include "specs_version.h"
 
 #ifndef SPECS_DIR
 #error "SPECS_DIR must name the shipped specs directory"
@@ -319,6 +320,34 @@ static void test_load_dir(void)
     CHECK(rn_specs_find(specs, "") == NULL);
     CHECK(rn_specs_find(specs, NULL) == NULL);
     rn_specs_free(specs);
+
+    /* The same versions off the loop: probe (copies), run, apply into a set
+     * loaded after the probe was made; a changed version_cmd is not set. */
+    rn_version_probe *probe = NULL;
+    rn_specs *first = NULL, *later = NULL;
+    e.n = 0;
+    CHECK_INT(rn_specs_load(sub, false, NULL, NULL, &first), 0);
+    REQUIRE(first != NULL);
+    CHECK_STR(rn_specs_find(first, "alpha")->version, "");
+    CHECK_INT(rn_version_probe_new(first, 2000, &probe), 0);
+    REQUIRE(probe != NULL);
+    CHECK_INT(rn_version_probe_count(probe), 3); /* gamma is not installed */
+    rn_specs_free(first);                        /* the probe owns its copies */
+    t0 = now_ms();
+    rn_version_probe_run(probe);
+    CHECK(now_ms() - t0 < 3500); /* the sleeping one is cut off at the bound */
+    CHECK_INT(rn_specs_load(sub, false, NULL, NULL, &later), 0);
+    REQUIRE(later != NULL);
+    rn_spec *st = (rn_spec *)rn_specs_find(later, "stderr");
+    free(st->version_cmd[2]);
+    st->version_cmd[2] = strdup("echo other");
+    CHECK_INT(rn_version_probe_apply(probe, later), 1);
+    CHECK_STR(rn_specs_find(later, "alpha")->version, "v1.2");
+    CHECK_STR(rn_specs_find(later, "stderr")->version, ""); /* its command changed */
+    CHECK_STR(rn_specs_find(later, "slow")->version, "");
+    CHECK_INT(rn_version_probe_apply(probe, NULL), 0);
+    rn_version_probe_free(probe);
+    rn_specs_free(later);
 
     CHECK_INT(rn_specs_load("/nonexistent/specs", false, NULL, NULL, &specs), -ENOENT);
     CHECK(specs == NULL);
