@@ -115,6 +115,7 @@ static void on_signal(uv_signal_t *s, int signum)
     rn_log(RN_LOG_INFO, "shutdown.start", "signal=%d running=%u queued=%u", signum,
            rn_jobs_running(app.jobs), rn_jobs_queued(app.jobs));
     pending_shutdown = 2;
+    rn_specs_detect_cancel();
     sd_notify_ready("STOPPING=1");
     uv_timer_start(&deadline, on_deadline, SHUTDOWN_DEADLINE_MS, 0);
     rn_server_shutdown(app.server, on_server_down, NULL);

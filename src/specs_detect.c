@@ -64,3 +64,8 @@ unsigned rn_specs_detect_pending(void)
 {
     return pending;
 }
+
+void rn_specs_detect_cancel(void)
+{
+    rn_version_probe_cancel_all();
+}

@@ -18,6 +18,10 @@ int rn_specs_detect_async(uv_loop_t *loop, rn_specs **current);
  * up on). */
 unsigned rn_specs_detect_pending(void);
 
+/* Stop the version commands still running (at shutdown): the pending
+ * work then ends within 100 ms and keeps the loop no longer. */
+void rn_specs_detect_cancel(void);
+
 #define RN_SPECS_DETECT_BOUND_MS 30000
 
 #endif

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,7 +116,16 @@ struct rn_version_probe {
     probe_item *items;
     size_t n;
     unsigned bound_ms;
+    int gen; /* cancel_gen when made: a later value means stop */
 };
+
+/* Bumped by rn_version_probe_cancel_all; probes poll it. */
+static atomic_int cancel_gen;
+
+void rn_version_probe_cancel_all(void)
+{
+    atomic_fetch_add(&cancel_gen, 1);
+}
 
 static char **strv_dup(char *const *v)
 {
@@ -150,6 +160,7 @@ int rn_version_probe_new(const rn_specs *specs, unsigned bound_ms, rn_version_pr
     if (p == NULL || (p->items = calloc(specs->n + 1, sizeof(*p->items))) == NULL)
         goto fail;
     p->bound_ms = bound_ms;
+    p->gen = atomic_load(&cancel_gen);
     for (size_t i = 0; i < specs->n; i++) {
         const rn_spec *sp = specs->v[i];
         probe_item *it = &p->items[p->n];
@@ -204,20 +215,21 @@ size_t rn_version_probe_count(const rn_version_probe *p)
 /* Read what is ready on every open pipe until all are closed or the
  * deadline passes. */
 static void pump(version_job *jobs, size_t njobs, size_t nopen, struct pollfd *pfd,
-                 uint64_t deadline)
+                 uint64_t deadline, int gen)
 {
     while (nopen > 0) {
         uint64_t now = now_ms();
         size_t np = 0;
         int r;
 
-        if (now >= deadline)
+        if (now >= deadline || atomic_load(&cancel_gen) != gen)
             break;
         for (size_t i = 0; i < njobs; i++)
             for (int s = 0; s < 2; s++)
                 if (jobs[i].fd[s] >= 0)
                     pfd[np++] = (struct pollfd){.fd = jobs[i].fd[s], .events = POLLIN};
-        r = poll(pfd, np, (int)(deadline - now));
+        /* wake at least every 100 ms to see a cancel */
+        r = poll(pfd, np, deadline - now < 100 ? (int)(deadline - now) : 100);
         if (r < 0 && errno != EINTR)
             break;
         for (size_t k = 0; k < np; k++) {
@@ -274,7 +286,7 @@ void rn_version_probe_run(rn_version_probe *p)
             njobs++;
         }
     }
-    pump(jobs, njobs, nopen, pfd, now_ms() + p->bound_ms);
+    pump(jobs, njobs, nopen, pfd, now_ms() + p->bound_ms, p->gen);
     for (size_t i = 0; i < njobs; i++) {
         version_job *j = &jobs[i];
         char *line;

@@ -27,6 +27,10 @@ void rn_version_probe_run(rn_version_probe *p);
  * ones probed; returns how many were set. */
 size_t rn_version_probe_apply(const rn_version_probe *p, rn_specs *specs);
 
+/* Make every probe running now (any thread) stop within 100 ms, as if its
+ * bound had passed; probes made later are not affected. */
+void rn_version_probe_cancel_all(void);
+
 /* Free a probe. */
 void rn_version_probe_free(rn_version_probe *p);
 

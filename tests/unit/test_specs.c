@@ -4,6 +4,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 #include "rmtree.h"
 #include "specs.h"
 #include "specs_version.h"
+
+static void *run_probe(void *p);
 
 #ifndef SPECS_DIR
 #error "SPECS_DIR must name the shipped specs directory"
@@ -347,11 +350,30 @@ static void test_load_dir(void)
     CHECK_STR(rn_specs_find(later, "slow")->version, "");
     CHECK_INT(rn_version_probe_apply(probe, NULL), 0);
     rn_version_probe_free(probe);
+
+    /* a cancel ends a running probe at once (shutdown does not wait) */
+    pthread_t th;
+    probe = NULL;
+    CHECK_INT(rn_version_probe_new(later, 20000, &probe), 0);
+    REQUIRE(probe != NULL);
+    t0 = now_ms();
+    REQUIRE(pthread_create(&th, NULL, run_probe, probe) == 0);
+    usleep(300 * 1000);
+    rn_version_probe_cancel_all();
+    pthread_join(th, NULL);
+    CHECK(now_ms() - t0 < 1500);
+    rn_version_probe_free(probe);
     rn_specs_free(later);
 
     CHECK_INT(rn_specs_load("/nonexistent/specs", false, NULL, NULL, &specs), -ENOENT);
     CHECK(specs == NULL);
     rn_rmtree(dir);
+}
+
+static void *run_probe(void *p)
+{
+    rn_version_probe_run(p);
+    return NULL;
 }
 
 static rn_spec *inline_spec(const char *regex, const char *tmpl)
