@@ -4,7 +4,7 @@
 #   runtimes/install.sh --default      bash sh python3 javascript c cpp
 #   runtimes/install.sh --all          every language in specs/
 #   runtimes/install.sh go rust java   the named languages (names or aliases)
-#   runtimes/install.sh --list         languages, their packages, installed or not
+#   runtimes/install.sh --list         languages, packages, installed or not, size
 #   runtimes/install.sh --print ...    print the package names, install nothing
 #
 # Packages come from the machine's apt sources only. Already installed
@@ -43,12 +43,30 @@ if want == ["--all"]:
     chosen = {s["name"]: s for s in specs.values()}.values()
 elif want == ["--list"]:
     import subprocess
-    for s in sorted({s["name"]: s for s in specs.values()}.values(), key=lambda s: s["name"]):
+    langs = sorted({s["name"]: s for s in specs.values()}.values(), key=lambda s: s["name"])
+    allp = sorted({p for s in langs for p in s.get("packages", [])})
+    # Installed-Size (KiB) of each package itself, from apt's cache in one call
+    size = {}
+    out = subprocess.run(["apt-cache", "show", "--no-all-versions", *allp],
+                         capture_output=True, text=True).stdout
+    pkg = None
+    for line in out.splitlines():
+        if line.startswith("Package: "):
+            pkg = line.split(": ", 1)[1]
+        elif line.startswith("Installed-Size: ") and pkg:
+            size.setdefault(pkg, int(line.split(": ", 1)[1]))
+    total = 0
+    print(f"{'language':14s} {'status':9s}  {'own MB':>6s}  packages")
+    for s in langs:
         pk = s.get("packages", [])
         ok = all(subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Abbrev}", p],
                                 capture_output=True, text=True).stdout.startswith("ii")
                  for p in pk)
-        print(f"{s['name']:12s} {'installed' if ok else 'missing  '}  {' '.join(pk)}")
+        mb = sum(size.get(p, 0) for p in pk) / 1024
+        print(f"{s['name']:14s} {'installed' if ok else 'missing  '}  {mb:6.1f}  {' '.join(pk)}")
+    total = sum(size.get(p, 0) for p in allp) / 1024
+    print(f"{len(langs)} languages, {len(allp)} packages, {total:.0f} MB installed "
+          "(the packages themselves, from apt's Installed-Size; dependencies not counted)")
     sys.exit(0)
 else:
     chosen, bad = [], []

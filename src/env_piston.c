@@ -325,19 +325,19 @@ static void http_runtimes(void *state, rn_http *h)
     rn_jbuf_str(&b, "[");
     for (size_t i = 0; i < n; i++) {
         const rn_spec *s = rn_specs_at(specs, i);
-        if (!s->piston.language || !s->available)
+        if (!rn_piston_lang(s) || !s->available)
             continue;
         char version[32];
         piston_version(s, version);
         rn_jbuf_str(&b, k++ ? ",{\"language\":" : "{\"language\":");
-        rn_jbuf_jcstr(&b, s->piston.language);
+        rn_jbuf_jcstr(&b, rn_piston_lang(s));
         rn_jbuf_key(&b, "version");
         rn_jbuf_jcstr(&b, version);
         rn_jbuf_key(&b, "aliases");
-        write_strv(&b, s->piston.aliases);
-        if (s->piston.runtime) {
+        write_strv(&b, rn_piston_aliases(s));
+        if (rn_piston_runtime(s)) {
             rn_jbuf_key(&b, "runtime");
-            rn_jbuf_jcstr(&b, s->piston.runtime);
+            rn_jbuf_jcstr(&b, rn_piston_runtime(s));
         }
         rn_jbuf_str(&b, "}");
     }
@@ -358,12 +358,12 @@ static void http_packages(void *state, rn_http *h)
     rn_jbuf_str(&b, "[");
     for (size_t i = 0; i < n; i++) {
         const rn_spec *s = rn_specs_at(specs, i);
-        if (!s->piston.language)
+        if (!rn_piston_lang(s))
             continue;
         char version[32];
         piston_version(s, version);
         rn_jbuf_str(&b, k++ ? ",{\"language\":" : "{\"language\":");
-        rn_jbuf_jcstr(&b, s->piston.language);
+        rn_jbuf_jcstr(&b, rn_piston_lang(s));
         rn_jbuf_key(&b, "language_version");
         rn_jbuf_jcstr(&b, version);
         rn_jbuf_printf(&b, ",\"installed\":%s}", s->available ? "true" : "false");
@@ -391,9 +391,9 @@ static void http_package_change(void *state, rn_http *h)
         const rn_spec *s = rn_specs_at(specs, i);
         char version[32];
         piston_version(s, version);
-        if (s->piston.language &&
-            (!strcmp(s->piston.language, l) ||
-             (s->piston.runtime && !strcmp(s->piston.runtime, l))) &&
+        if (rn_piston_lang(s) &&
+            (!strcmp(rn_piston_lang(s), l) ||
+             (rn_piston_runtime(s) && !strcmp(rn_piston_runtime(s), l))) &&
             piston_satisfies(version, v))
             found = s;
     }
@@ -406,7 +406,7 @@ static void http_package_change(void *state, rn_http *h)
                  "Packages are not %s over HTTP: languages are installed on the server with "
                  "runtimes/install.sh (%s is %sinstalled)",
                  strcmp(rn_http_method(h), "DELETE") ? "installed" : "removed",
-                 found->piston.language, found->available ? "" : "not ");
+                 rn_piston_lang(found), found->available ? "" : "not ");
         reply_message(h, 501, msg);
     }
     cJSON_Delete(root);

@@ -305,7 +305,19 @@ static void rest_on_end(rn_job *job, const rn_job_result *res, void *ud)
     (void)job;
     rn_jbuf b;
     rn_jbuf_init(&b, 0);
-    rn_jbuf_str(&b, "{\"stdout\":");
+    /* ranna answers a timeout and output over its cap with a 400 error
+     * body (its clients raise on it); runnel's fields come along. */
+    const char *error = res->reason == RN_JOB_END_TIMEOUT        ? "code execution timed out"
+                        : res->reason == RN_JOB_END_OUTPUT_LIMIT ? "output len exceeded"
+                                                                 : NULL;
+    int status = error ? 400 : 200;
+    if (error) {
+        rn_jbuf_str(&b, "{\"error\":");
+        rn_jbuf_jcstr(&b, error);
+        rn_jbuf_str(&b, ",\"code\":400,\"stdout\":");
+    } else {
+        rn_jbuf_str(&b, "{\"stdout\":");
+    }
     rn_jbuf_jstr(&b, run->out.data ? run->out.data : "", run->out.len);
     rn_jbuf_str(&b, ",\"stderr\":");
     rn_jbuf_jstr(&b, run->err.data ? run->err.data : "", run->err.len);
@@ -315,7 +327,7 @@ static void rest_on_end(rn_job *job, const rn_job_result *res, void *ud)
     if (b.oom)
         rest_error(run->http, 500, "out of memory");
     else
-        rn_http_reply(run->http, 200, "application/json", b.data, b.len);
+        rn_http_reply(run->http, status, "application/json", b.data, b.len);
     rn_jbuf_free(&b);
     rn_jbuf_free(&run->out);
     rn_jbuf_free(&run->err);
@@ -395,6 +407,57 @@ static void write_argv(rn_jbuf *b, char *const *argv)
     rn_jbuf_free(&joined);
 }
 
+static void write_strs(rn_jbuf *b, const rn_spec *s, const char *envelope, size_t from)
+{
+    const char *v;
+    rn_jbuf_str(b, "[");
+    for (size_t i = from; (v = rn_spec_name_for(s, envelope, i)); i++) {
+        if (i > from)
+            rn_jbuf_str(b, ",");
+        rn_jbuf_jcstr(b, v);
+    }
+    rn_jbuf_str(b, "]");
+}
+
+/* What each envelope calls the language (the spec's names table). */
+static void write_names(rn_jbuf *b, const rn_spec *s)
+{
+    const rn_spec_names *nm = &s->names;
+    rn_jbuf_str(b, "{\"ranna\":");
+    write_strs(b, s, "ranna", 0);
+    rn_jbuf_str(b, ",\"piston\":");
+    if (nm->piston) {
+        rn_jbuf_str(b, "{\"language\":");
+        rn_jbuf_jcstr(b, nm->piston->language);
+        rn_jbuf_str(b, ",\"aliases\":");
+        write_strs(b, s, "piston", 1);
+        rn_jbuf_str(b, ",\"runtime\":");
+        if (nm->piston->runtime)
+            rn_jbuf_jcstr(b, nm->piston->runtime);
+        else
+            rn_jbuf_str(b, "null");
+        rn_jbuf_str(b, "}");
+    } else {
+        rn_jbuf_str(b, "null");
+    }
+    rn_jbuf_str(b, ",\"judge0\":[");
+    for (size_t i = 0; i < nm->njudge0; i++) {
+        rn_jbuf_printf(b, "%s{\"id\":%d,\"name\":", i ? "," : "", nm->judge0[i].id);
+        rn_jbuf_jcstr(b, nm->judge0[i].name);
+        rn_jbuf_str(b, "}");
+    }
+    rn_jbuf_str(b, "],\"jobe\":");
+    if (nm->jobe)
+        rn_jbuf_jcstr(b, nm->jobe);
+    else
+        rn_jbuf_str(b, "null");
+    rn_jbuf_str(b, ",\"linkis\":");
+    write_strs(b, s, "linkis", 0);
+    rn_jbuf_str(b, ",\"zeppelin\":");
+    write_strs(b, s, "zeppelin", 0);
+    rn_jbuf_str(b, "}");
+}
+
 static void write_spec(rn_jbuf *b, const rn_spec *s)
 {
     rn_jbuf_str(b, "{\"image\":\"\",\"entrypoint\":\"\",\"cmd\":");
@@ -430,41 +493,77 @@ static void write_spec(rn_jbuf *b, const rn_spec *s)
             rn_jbuf_str(b, ",");
         rn_jbuf_jcstr(b, *a);
     }
-    rn_jbuf_str(b, "]}");
+    rn_jbuf_str(b, "],\"names\":");
+    write_names(b, s);
+    rn_jbuf_str(b, "}");
 }
 
+/* Is name one of the spec's ranna keys (full entries in the map)? */
+static bool is_ranna_key(const rn_spec *s, const char *name)
+{
+    const char *k;
+    if (!strcmp(s->name, name))
+        return true;
+    for (size_t i = 0; (k = rn_spec_name_for(s, "ranna", i)); i++)
+        if (!strcmp(k, name))
+            return true;
+    return false;
+}
+
+/* ranna's spec map: the name and ranna keys of each spec are full entries,
+ * other aliases {"use": <first ranna key>}; sorted like Go's maps, except
+ * that an alias never comes first (ranna's web app starts on the first key
+ * and needs its example). */
 static void rest_spec(void *state, rn_http *h)
 {
     (void)state;
     const rn_specs *specs = rn_host_specs(host);
-    size_t n = rn_specs_count(specs), cap = n * 8 + 8, k = 0;
-    /* (key, spec, alias-target) triples, sorted by key like Go's maps */
-    const char *(*keys)[3] = calloc(cap, sizeof(*keys));
+    size_t n = rn_specs_count(specs), cap = 0, k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const rn_spec *s = rn_specs_at(specs, i);
+        cap += 1;
+        for (size_t j = 0; rn_spec_name_for(s, "ranna", j); j++)
+            cap++;
+        for (char **a = s->aliases; a && *a; a++)
+            cap++;
+    }
+    /* (key, spec, alias-target) triples */
+    const char *(*keys)[3] = calloc(cap + 1, sizeof(*keys));
     if (!keys) {
         rest_error(h, 500, "out of memory");
         return;
     }
     for (size_t i = 0; i < n; i++) {
         const rn_spec *s = rn_specs_at(specs, i);
-        if (k + 1 >= cap)
-            break;
+        const char *r, *first = rn_spec_name_for(s, "ranna", 0);
         keys[k][0] = s->name;
-        keys[k][1] = (const char *)s;
-        keys[k][2] = NULL;
-        k++;
-        for (char **a = s->aliases; a && *a && k + 1 < cap; a++) {
+        keys[k++][1] = (const char *)s;
+        for (size_t j = 0; (r = rn_spec_name_for(s, "ranna", j)); j++) {
+            keys[k][0] = r;
+            keys[k++][1] = (const char *)s;
+        }
+        for (char **a = s->aliases; a && *a; a++) {
+            if (is_ranna_key(s, *a))
+                continue;
             keys[k][0] = *a;
-            keys[k][1] = NULL;
-            keys[k][2] = s->name;
+            keys[k][2] = first ? first : s->name;
             k++;
         }
     }
     qsort(keys, k, sizeof(*keys), cmp_str);
+    for (size_t i = 0; i < k && !keys[0][1]; i++) {
+        if (keys[i][1]) {
+            const char *t[3] = {keys[i][0], keys[i][1], keys[i][2]};
+            memmove(&keys[1], &keys[0], i * sizeof(*keys));
+            memcpy(keys[0], t, sizeof(t));
+        }
+    }
     rn_jbuf b;
     rn_jbuf_init(&b, 0);
     rn_jbuf_str(&b, "{");
     for (size_t i = 0; i < k; i++) {
-        if (i && !strcmp(keys[i][0], keys[i - 1][0]))
+        /* sorted but for the first: a repeat is next to its twin or is it */
+        if (i && (!strcmp(keys[i][0], keys[i - 1][0]) || !strcmp(keys[i][0], keys[0][0])))
             continue;
         rn_jbuf_key(&b, keys[i][0]);
         if (keys[i][1]) {
@@ -525,9 +624,12 @@ static void rest_info(void *state, rn_http *h)
         rn_jbuf_jcstr(&b, s->name);
         rn_jbuf_str(&b, ",\"version\":");
         rn_jbuf_jcstr(&b, s->version ? s->version : "");
-        rn_jbuf_printf(&b, ",\"available\":%s}", s->available ? "true" : "false");
+        rn_jbuf_printf(&b, ",\"available\":%s,\"names\":", s->available ? "true" : "false");
+        write_names(&b, s);
+        rn_jbuf_str(&b, "}");
     }
-    rn_jbuf_printf(&b, "],\"languages_available\":%zu}", avail);
+    rn_jbuf_printf(&b, "],\"languages_available\":%zu,\"versions_pending\":%s}", avail,
+                   info.versions_pending ? "true" : "false");
     rn_http_reply(h, 200, "application/json", b.data, b.len);
     rn_jbuf_free(&b);
 }

@@ -7,6 +7,7 @@
 
 #include "../sandbox/box.h"
 #include "jobtext.h"
+#include "specs_detect.h"
 #include "version.h"
 
 struct rn_host {
@@ -121,6 +122,7 @@ void rn_host_info_get(const rn_host *host, rn_host_info *info)
     info->draining = p->server ? rn_server_draining(p->server) : false;
     info->playground = p->playground;
     info->specs_dir = p->specs_dir;
+    info->versions_pending = rn_specs_detect_pending();
 }
 
 const rn_specs *rn_host_specs(const rn_host *host)

@@ -70,6 +70,7 @@ typedef struct {
     bool draining;
     bool playground;       /* the page at / is served */
     const char *specs_dir; /* where the specs were read from */
+    bool versions_pending; /* toolchain versions are still being detected */
 } rn_host_info;
 
 /* Submit req on behalf of from. 0 and *out (valid until on_end returns)

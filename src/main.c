@@ -22,6 +22,7 @@
 #include "specs.h"
 #include "store.h"
 #include "version.h"
+#include "specs_detect.h"
 
 #ifndef RUNNEL_DEFAULT_SPECS
 #define RUNNEL_DEFAULT_SPECS "/usr/share/runnel/specs"
@@ -125,6 +126,7 @@ static void on_signal(uv_signal_t *s, int signum)
     rn_log(RN_LOG_INFO, "shutdown.start", "signal=%d running=%u queued=%u", signum,
            rn_jobs_running(app.jobs), rn_jobs_queued(app.jobs));
     pending_shutdown = 2;
+    rn_specs_detect_cancel();
     sd_notify_ready("STOPPING=1");
     uv_timer_start(&deadline, on_deadline, SHUTDOWN_DEADLINE_MS, 0);
     rn_server_shutdown(app.server, on_server_down, NULL);
@@ -263,7 +265,7 @@ static void on_hup(uv_signal_t *sig, int signum)
         return;
     }
     rn_specs *specs = NULL;
-    int r = rn_specs_load(cfg.specs, true, on_specs_error, NULL, &specs);
+    int r = rn_specs_load(cfg.specs, false, on_specs_error, NULL, &specs);
     if (r < 0) {
         rn_log(RN_LOG_ERROR, "config.reload_refused", "specs=%s error=%d", cfg.specs, r);
         rn_config_free(&cfg);
@@ -294,6 +296,8 @@ static void on_hup(uv_signal_t *sig, int signum)
     rn_jobs_set_specs(app.jobs, specs, retire_specs, NULL);
     app.specs = specs;
     host_refresh();
+    if (rn_specs_detect_async(app.loop, &app.specs) < 0)
+        rn_log(RN_LOG_WARN, "specs.versions_failed", "msg=\"versions stay unknown\"");
     sd_notify_ready("READY=1");
     rn_log(RN_LOG_INFO, "config.reloaded", "languages=%zu specs=%s", rn_specs_count(specs),
            app.cfg.specs);
@@ -426,7 +430,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    r = rn_specs_load(app.cfg.specs, true, on_specs_error, NULL, &app.specs);
+    r = rn_specs_load(app.cfg.specs, false, on_specs_error, NULL, &app.specs);
     if (r < 0) {
         fprintf(stderr, "runneld: cannot read specs from %s: %s\n", app.cfg.specs, strerror(-r));
         return 1;
@@ -434,6 +438,9 @@ int main(int argc, char **argv)
 
     app.loop = uv_default_loop();
     app.started_ms = uv_now(app.loop);
+    /* versions are asked in the background; /v1/info shows them once known */
+    if (rn_specs_detect_async(app.loop, &app.specs) < 0)
+        rn_log(RN_LOG_WARN, "specs.versions_failed", "msg=\"versions stay unknown\"");
     rn_jobs_limits lim;
     fill_limits(&app.cfg, &lim);
     r = rn_jobs_new(app.loop, app.box, app.specs, &lim, &app.jobs);

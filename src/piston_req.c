@@ -14,7 +14,7 @@
 
 const char *piston_language(const rn_spec *spec)
 {
-    return spec->piston.language ? spec->piston.language : spec->name;
+    return rn_piston_lang(spec) ? rn_piston_lang(spec) : spec->name;
 }
 
 const rn_spec *piston_find(const rn_specs *specs, const char *name)
@@ -22,14 +22,14 @@ const rn_spec *piston_find(const rn_specs *specs, const char *name)
     size_t n = rn_specs_count(specs);
     for (size_t i = 0; i < n; i++) {
         const rn_spec *s = rn_specs_at(specs, i);
-        if (!s->piston.language)
+        if (!rn_piston_lang(s))
             continue;
-        if (!strcmp(s->piston.language, name))
+        if (!strcmp(rn_piston_lang(s), name))
             return s;
     }
     for (size_t i = 0; i < n; i++) {
         const rn_spec *s = rn_specs_at(specs, i);
-        for (char **a = s->piston.aliases; s->piston.language && a && *a; a++)
+        for (char **a = rn_piston_aliases(s); rn_piston_lang(s) && a && *a; a++)
             if (!strcmp(*a, name))
                 return s;
     }

@@ -66,4 +66,20 @@ const char *piston_signal_name(int sig);
 /* The number of one of Piston's signal names, or -1. */
 int piston_signal_number(const char *name);
 
+/* Piston's names of a spec (names.piston): its language, NULL when Piston
+ * has no such language; its aliases (NULL-terminated, may be NULL); the
+ * package that provides it, or NULL. */
+static inline const char *rn_piston_lang(const rn_spec *s)
+{
+    return s->names.piston ? s->names.piston->language : NULL;
+}
+static inline char **rn_piston_aliases(const rn_spec *s)
+{
+    return s->names.piston ? s->names.piston->aliases : NULL;
+}
+static inline const char *rn_piston_runtime(const rn_spec *s)
+{
+    return s->names.piston ? s->names.piston->runtime : NULL;
+}
+
 #endif

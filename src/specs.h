@@ -2,9 +2,7 @@
  *
  * A spec says how to turn (code, arguments) into one or two sandboxed stages.
  * Placeholders in compile/run argv elements:
- *   {file}  the source file name (the spec's filename, or the request's
- *           entry file name), relative to /work
- *   {main}  {file} without its extension ("Main" for Main.java)
+ *   {file}  the source file name (the spec's filename), relative to /work
  *   {build} the directory compiled artifacts live in: "/build" (writable in
  *           the compile stage, read-only in the run stage)
  *   {args}  only as a whole element: replaced by the request's arguments,
@@ -21,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../sandbox/bind.h"
+#include "../sandbox/box.h"
 
 /* Limits a spec may override; 0 means "the server default". */
 typedef struct {
@@ -33,6 +31,32 @@ typedef struct {
     unsigned pids;
     unsigned nofile;
 } rn_spec_limits;
+
+/* The language under Piston's names (GET /api/v2/runtimes). */
+typedef struct {
+    char *language; /* e.g. "python", "c++" */
+    char **aliases; /* NULL-terminated, may be empty */
+    char *runtime;  /* the package that provides it ("gcc", "node"), or NULL */
+} rn_spec_piston;
+
+/* One Judge0 CE language id the spec answers to. */
+typedef struct {
+    int id;        /* e.g. 71 */
+    char idstr[8]; /* the same in decimal, e.g. "71" */
+    char *name;    /* Judge0's name for it, e.g. "Python (3.8.1)" */
+} rn_spec_judge0;
+
+/* What each envelope calls the language (the spec's "names" table). */
+typedef struct {
+    char **ranna;           /* keys that are full entries in ranna's GET /v1/spec; never
+                               empty (default: the spec's name) */
+    rn_spec_piston *piston; /* NULL when Piston has no such language */
+    rn_spec_judge0 *judge0; /* njudge0 ids */
+    size_t njudge0;
+    char *jobe;      /* Jobe's language id, or NULL */
+    char **linkis;   /* Linkis runTypes, NULL-terminated, may be empty */
+    char **zeppelin; /* Zeppelin interpreter names, NULL-terminated, may be empty */
+} rn_spec_names;
 
 typedef struct {
     char *name;          /* the key, e.g. "python3" */
@@ -52,19 +76,12 @@ typedef struct {
     char *example;
     char *example_output;
     char **packages;    /* Debian packages, NULL-terminated */
-    char **version_cmd; /* NULL-terminated argv, run on the host at load */
-    char *version;      /* detected at load; "" when unknown */
+    char **version_cmd; /* NULL-terminated argv, run on the host (specs_version.h) */
+    char *version;      /* its first line of output; "" until known */
     bool available;     /* every argv[0] of compile and run exists */
     char *missing; /* when !available: what is missing, e.g. "/usr/bin/ghc (apt install ghc)" */
     char *path;    /* the file it was loaded from */
-    /* Piston's names for it ("piston": {"language", "aliases", "runtime"});
-     * language is NULL when Piston has no such language. */
-    struct {
-        char *language;
-        char **aliases; /* NULL-terminated */
-        char *runtime;  /* the package providing it, or NULL */
-    } piston;
-    char *jobe; /* its Jobe language id ("nodejs"); NULL = the name */
+    rn_spec_names names;
 } rn_spec;
 
 typedef struct rn_specs rn_specs;
@@ -75,8 +92,9 @@ typedef void (*rn_specs_error_fn)(void *ud, const char *line);
 
 /* Load every *.json in dir except schema.json. A bad file is reported through
  * err and skipped; the others still load. detect_versions runs each
- * version_cmd on the host (bounded to 5 s in all). Returns 0 even when some
- * files were skipped; -errno only when dir cannot be read. */
+ * version_cmd on the host now (blocking, bounded to 5 s in all; runneld
+ * passes false and uses specs_version.h off its loop). Returns 0 even when
+ * some files were skipped; -errno only when dir cannot be read. */
 int rn_specs_load(const char *dir, bool detect_versions, rn_specs_error_fn err, void *ud,
                   rn_specs **out);
 
@@ -97,8 +115,26 @@ size_t rn_specs_count(const rn_specs *specs);
 const rn_spec *rn_specs_at(const rn_specs *specs, size_t i);
 
 /* Find by name or alias, case-insensitively, including ranna's own keys
- * (python3, node, golang, openjdk-17, mono, deno, ...); NULL if unknown. */
+ * (names.ranna: python3, node, golang, openjdk-17, mono, deno, ...); NULL if
+ * unknown. */
 const rn_spec *rn_specs_find(const rn_specs *specs, const char *name);
+
+/* The envelopes a spec's "names" table has a column for. */
+#define RN_NAMES_ENVELOPES "ranna", "piston", "judge0", "jobe", "linkis", "zeppelin"
+
+/* Find by what one envelope calls the language: "ranna" (its keys, then
+ * rn_specs_find), "piston" (language or alias, case-insensitive), "judge0"
+ * (the id in decimal), "jobe", "linkis", "zeppelin" (case-insensitive).
+ * NULL when no spec has that name there, or the envelope is unknown. */
+const rn_spec *rn_specs_find_for(const rn_specs *specs, const char *envelope, const char *name);
+
+/* The spec a Judge0 language id stands for, or NULL. */
+const rn_spec *rn_specs_find_judge0(const rn_specs *specs, int id);
+
+/* The i-th name of the spec under an envelope, or NULL past the last:
+ * ranna keys; Piston's language then its aliases; Judge0 ids in decimal;
+ * the Jobe id; Linkis runTypes; Zeppelin interpreter names. */
+const char *rn_spec_name_for(const rn_spec *spec, const char *envelope, size_t i);
 
 /* Wrap code into the spec's inline template with ranna's semantics (imports
  * matched by import_regex anywhere in the code are removed from it and
@@ -107,18 +143,19 @@ const rn_spec *rn_specs_find(const rn_specs *specs, const char *name);
 int rn_spec_wrap_inline(const rn_spec *spec, const char *code, size_t len, char **out,
                         size_t *outlen);
 
-/* The spec's Jobe language id: its "jobe" field, else its name. */
-const char *rn_spec_jobe_id(const rn_spec *spec);
-
 /* Expand an argv template (spec->compile or spec->run) into a malloc'd,
  * NULL-terminated argv (free with rn_argv_free). */
 int rn_spec_expand_argv(const rn_spec *spec, char *const *tmpl, const char *const *args,
                         size_t nargs, char ***out);
 
-/* As rn_spec_expand_argv, with file (NULL: the spec's filename) for
- * {file} and {main}. */
+/* The same with file as the entry file's name instead of the spec's
+ * filename ({file} and {main}, its name without the extension); NULL = the
+ * spec's. */
 int rn_spec_expand_argv_as(const rn_spec *spec, char *const *tmpl, const char *file,
                            const char *const *args, size_t nargs, char ***out);
+
+/* The language's Jobe id: names.jobe, else the spec's name. */
+const char *rn_spec_jobe_id(const rn_spec *spec);
 
 /* Free an argv from rn_spec_expand_argv. */
 void rn_argv_free(char **argv);

@@ -575,6 +575,61 @@ static const char *guess_language(const cJSON *specs, const char *path, const ch
 
 /* ------------------------------------------------------------- langs */
 
+/* An entry of GET /v1/spec that is the language itself (not an alias, not
+ * a ranna key that repeats it). */
+static bool is_language_entry(const cJSON *s)
+{
+    const char *name = jstr(s, "name");
+    return !jstr(s, "use") && (!name || !strcmp(name, s->string));
+}
+
+/* Append ", "-separated strings of a JSON array to out. */
+static size_t join_strs(char *out, size_t size, size_t o, const char *label, const cJSON *arr)
+{
+    const cJSON *a;
+    bool first = true;
+    cJSON_ArrayForEach(a, arr)
+    {
+        char num[16];
+        const char *v = cJSON_IsString(a) ? a->valuestring : NULL;
+        if (!v && cJSON_IsObject(a) && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(a, "id"))) {
+            snprintf(num, sizeof(num), "%d", cJSON_GetObjectItemCaseSensitive(a, "id")->valueint);
+            v = num;
+        }
+        if (!v || o + strlen(v) + strlen(label) + 4 >= size)
+            continue;
+        o += (size_t)snprintf(out + o, size - o, "%s%s%s", first ? (o ? "; " : "") : ",",
+                              first ? label : "", v);
+        first = false;
+    }
+    return o;
+}
+
+/* What each envelope calls the language, on one line. */
+static void names_line(const cJSON *s, char *out, size_t size)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(s, "names");
+    size_t o = 0;
+    out[0] = 0;
+    if (!cJSON_IsObject(n))
+        return;
+    const cJSON *ranna = cJSON_GetObjectItemCaseSensitive(n, "ranna");
+    if (cJSON_GetArraySize(ranna) > 1 ||
+        (cJSON_GetArraySize(ranna) == 1 && cJSON_IsString(cJSON_GetArrayItem(ranna, 0)) &&
+         strcmp(cJSON_GetArrayItem(ranna, 0)->valuestring, s->string)))
+        o = join_strs(out, size, o, "ranna ", ranna);
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(n, "piston");
+    const char *pl = cJSON_IsObject(p) ? jstr(p, "language") : NULL;
+    if (pl && o + strlen(pl) + 12 < size)
+        o += (size_t)snprintf(out + o, size - o, "%spiston %s", o ? "; " : "", pl);
+    o = join_strs(out, size, o, "judge0 ", cJSON_GetObjectItemCaseSensitive(n, "judge0"));
+    const char *jobe = jstr(n, "jobe");
+    if (jobe && o + strlen(jobe) + 10 < size)
+        o += (size_t)snprintf(out + o, size - o, "%sjobe %s", o ? "; " : "", jobe);
+    o = join_strs(out, size, o, "linkis ", cJSON_GetObjectItemCaseSensitive(n, "linkis"));
+    join_strs(out, size, o, "zeppelin ", cJSON_GetObjectItemCaseSensitive(n, "zeppelin"));
+}
+
 static int cmd_langs(void)
 {
     int rc;
@@ -583,7 +638,7 @@ static int cmd_langs(void)
         return rc;
     int wname = 4, wver = 7;
     for (const cJSON *s = specs->child; s; s = s->next) {
-        if (jstr(s, "use"))
+        if (!is_language_entry(s))
             continue;
         const char *v = jstr(s, "version");
         if ((int)strlen(s->string) > wname)
@@ -593,14 +648,15 @@ static int cmd_langs(void)
     }
     if (wver > 40)
         wver = 40;
-    printf("%-*s  %-*s  %-10s  %s\n", wname, "NAME", wver, "VERSION", "FILE", "ALIASES");
+    printf("%-*s  %-*s  %-10s  %-24s  %s\n", wname, "NAME", wver, "VERSION", "FILE", "ALIASES",
+           "NAMES");
     for (const cJSON *s = specs->child; s; s = s->next) {
-        if (jstr(s, "use"))
+        if (!is_language_entry(s))
             continue;
         const char *v = jstr(s, "version");
         const char *fn = jstr(s, "filename");
         bool avail = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "available"));
-        char aliases[512] = "";
+        char aliases[512] = "", names[512];
         size_t o = 0;
         const cJSON *al = cJSON_GetObjectItemCaseSensitive(s, "aliases");
         const cJSON *a;
@@ -610,8 +666,9 @@ static int cmd_langs(void)
                 o += (size_t)snprintf(aliases + o, sizeof(aliases) - o, "%s%s", o ? ", " : "",
                                       a->valuestring);
         }
-        printf("%-*s  %-*.*s  %-10s  %s\n", wname, s->string, wver, wver,
-               avail ? (v && v[0] ? v : "?") : "(not installed)", fn ? fn : "", aliases);
+        names_line(s, names, sizeof(names));
+        printf("%-*s  %-*.*s  %-10s  %-24s  %s\n", wname, s->string, wver, wver,
+               avail ? (v && v[0] ? v : "?") : "(not installed)", fn ? fn : "", aliases, names);
     }
     cJSON_Delete(specs);
     return 0;

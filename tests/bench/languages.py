@@ -1,5 +1,15 @@
 #!/usr/bin/python3
-"""Per language: p50 EXEC -> STOP of the spec's example through runneld vs
+"""Per language, two tables.
+
+Default (time to first output): for every spec, the example through
+runneld, p50 of EXEC sent -> first LOG received, cold (fresh code: a
+compiled language compiles, the cache misses) and warm (the same code
+again: a compiled language's artifact comes from the cache).
+
+    /usr/bin/python3 tests/bench/languages.py [BUILD_DIR]
+    /usr/bin/python3 tests/bench/languages.py --bare [BUILD_DIR]
+
+--bare: p50 EXEC -> STOP of the spec's example through runneld vs
 the same toolchain commands run bare (no sandbox: the spec's compile and run
 argv with its paths moved into a temp dir, the spec's env), measured in the
 same run, run by run in turns. Compiled languages compile every time on both
@@ -20,6 +30,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -147,7 +158,125 @@ async def bench(srv, specs, langs, n_override):
     return rows, cache_rows
 
 
+def example_stdin(lang):
+    """stdin a spec's example needs (sed works on its input), from the tests."""
+    sys.path.insert(0, str(REPO / "tests" / "integration"))
+    try:
+        from lang_programs import PROGRAMS
+    except ImportError:
+        return None
+    return PROGRAMS.get(lang, {}).get("example_stdin")
+
+
+async def first_output(cl, language, code, timeout=300, **args):
+    """EXEC once; (seconds to the first LOG, seconds to STOP, stdout, STOP)."""
+    cl.nonce += 1
+    nonce = cl.nonce
+    out, first = [], None
+    t0 = time.monotonic()
+    await cl.conn.send(json.dumps({"op": 1, "nonce": nonce,
+                                   "args": {"language": language, "code": code, **args}}))
+    while True:
+        ev = json.loads(await asyncio.wait_for(cl.conn.recv(), timeout))
+        if ev.get("nonce") != nonce:
+            continue
+        if ev["code"] == 3:
+            if first is None:
+                first = time.monotonic() - t0
+            out.append(ev["data"].get("stdout", ""))
+        elif ev["code"] == 4:
+            dt = time.monotonic() - t0
+            return (first if first is not None else dt), dt, "".join(out), ev["data"]
+        elif ev["code"] == 1:
+            raise RuntimeError(f"EXEC {language}: ERROR {ev['data']}")
+
+
+async def bench_first(srv, specs, langs, n):
+    """Cold and warm time to first output of every language's example."""
+    cl = await Client.connect(srv.url)
+    rows = []
+    for lang in langs:
+        spec = specs[lang]
+        compiled = "compile" in spec
+        args = {}
+        if example_stdin(lang) is not None:
+            args["stdin"] = example_stdin(lang)
+        cold, warm, notes = [], [], set()
+        for i in range(n):
+            # trailing newlines change the code (so the cache key) and nothing else
+            code = spec["example"] + ("\n" * (1 + i + (os.getpid() % 97) * 20) if compiled else "")
+            for what in ("cold", "warm"):
+                try:
+                    t_first, _t_stop, out, stop = await first_output(cl, lang, code, **args)
+                except (RuntimeError, asyncio.TimeoutError) as e:
+                    notes.add(str(e)[:60])
+                    continue
+                (cold if what == "cold" else warm).append(t_first)
+                if out != spec["example_output"] or stop.get("reason") != "exited":
+                    notes.add(f"output differs ({stop.get('reason')})")
+                if compiled and stop.get("compilecached") != (what == "warm"):
+                    notes.add(f"{what}: compilecached {stop.get('compilecached')}")
+        c = p50(cold) * 1000 if cold else float("nan")
+        w = p50(warm) * 1000 if warm else float("nan")
+        rows.append((lang, "compiled" if compiled else "interpreted", n, c, w,
+                     "; ".join(sorted(notes))))
+        print(f"{lang:14s} {rows[-1][1]:11s} cold {c:8.1f} ms  warm {w:8.1f} ms  {rows[-1][5]}",
+              flush=True)
+    await cl.close()
+    return rows
+
+
+def main_first(build, specs, langs, only):
+    n = int(os.environ.get("RUNNEL_BENCH_N", "3"))
+    cfg = {"limits": {"concurrency": 1, "wall_ms": 120000, "cpu_ms": 120000,
+                      "idle_client_ms": 600000}}
+    started = time.monotonic()
+    with Runneld(build, cfg) as srv:
+        rows = asyncio.run(bench_first(srv, specs, langs, n))
+    took = time.monotonic() - started
+    lines = ["language       kind          n  cold_ms  warm_ms"]
+    for lang, kind, k, c, w, note in rows:
+        lines.append(f"{lang:14s} {kind:11s} {k:3d} {c:8.1f} {w:8.1f}"
+                     + (f"  ({note})" if note else ""))
+    table = "\n".join(lines)
+    print()
+    print(table)
+    if only:
+        return
+    body = f"""```
+/usr/bin/python3 tests/bench/languages.py [BUILD_DIR]
+```
+
+Every language's spec example through runneld (one WebSocket, one run at
+a time), p50 of EXEC sent -> first LOG received over N rounds. Each round
+sends fresh code (the example with a different number of trailing
+newlines) twice: cold is the first send (a compiled language compiles:
+the compile cache misses), warm the second (the artifact comes from the
+cache; an interpreted language simply runs again).
+
+{machine_line()}; whole run {took:.0f} s.
+
+```
+{table}
+```
+"""
+    write_section("languages: time to first output", body)
+    print("\nwritten to tests/bench/README.md (## languages: time to first output)")
+
+
 def main():
+    argv = sys.argv[1:]
+    bare_mode = "--bare" in argv
+    if bare_mode:
+        argv.remove("--bare")
+    sys.argv[1:] = argv
+    build = build_dir()
+    specs = load_specs()
+    only = os.environ.get("RUNNEL_BENCH_LANGS")
+    langs = [x for x in only.split(",")] if only else list(specs)
+    if not bare_mode:
+        main_first(build, specs, langs, only)
+        return
     build = build_dir()
     specs = load_specs()
     only = os.environ.get("RUNNEL_BENCH_LANGS")

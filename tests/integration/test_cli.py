@@ -130,11 +130,15 @@ def test_langs(server):
     r = cli("langs", server=server)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "VERSION", "FILE", "ALIASES"]
+    assert lines[0].split() == ["NAME", "VERSION", "FILE", "ALIASES", "NAMES"]
     rows = {ln.split()[0]: ln for ln in lines[1:]}
     assert set(rows) == {"bash", "sh", "python3", "c"}, rows  # no alias rows
     assert "Python 3." in rows["python3"] and "main.py" in rows["python3"]
-    assert rows["python3"].rstrip().endswith("python, py, py3")
+    assert "python, py, py3" in rows["python3"]
+    # what each envelope calls it (the spec's names table)
+    assert rows["python3"].rstrip().endswith(
+        "piston python; judge0 71; jobe python3; linkis python,py,python3,pyspark; "
+        "zeppelin python,pyspark"), rows["python3"]
 
 
 # ---------------------------------------------------------------- exit codes

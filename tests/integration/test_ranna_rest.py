@@ -110,7 +110,10 @@ def test_exec_output_capped(server_factory):
     limit = 65536
     srv = server_factory(output_bytes=limit)
     st, _, obj = exec_req(srv, {"language": "bash", "code": "yes"}, timeout=20)
-    assert st == 200, obj
+    # ranna: 400 {"error":"output len exceeded","code":400}; runnel's fields follow
+    assert st == 400, obj
+    assert list(obj)[:2] == ["error", "code"], obj
+    assert (obj["error"], obj["code"]) == ("output len exceeded", 400), obj
     check_exec_response(obj)
     assert obj["reason"] == "output_limit", obj
     n = len(obj["stdout"].encode()) + len(obj["stderr"].encode())
@@ -120,7 +123,10 @@ def test_exec_output_capped(server_factory):
 def test_exec_timeout(server_factory):
     srv = server_factory(wall_ms=1500)
     st, _, obj = exec_req(srv, {"language": "bash", "code": "echo start; sleep 30"}, timeout=20)
-    assert st == 200, obj
+    # ranna: 400 {"error":"code execution timed out","code":400}
+    assert st == 400, obj
+    assert list(obj)[:2] == ["error", "code"], obj
+    assert (obj["error"], obj["code"]) == ("code execution timed out", 400), obj
     check_exec_response(obj)
     assert obj["reason"] == "timeout", obj
     assert obj["stdout"] == "start\n", obj

@@ -61,10 +61,10 @@ static void test_mapping(void)
     CHECK_STR(mapped(NULL, "hive"), "sqlite");
     CHECK_STR(mapped("", "python"), "python3");
     CHECK_STR(mapped(NULL, "shell"), "bash");
-    CHECK_STR(mapped("scala", "python"), ""); /* runType decides */
+    CHECK_STR(mapped("powershell", "python"), ""); /* runType decides */
     char msg[1024];
-    CHECK(!lk_map_language(specs, "scala", "spark", msg, sizeof(msg)));
-    CHECK(strstr(msg, "unsupported runType 'scala'") && strstr(msg, "sql") &&
+    CHECK(!lk_map_language(specs, "powershell", "spark", msg, sizeof(msg)));
+    CHECK(strstr(msg, "unsupported runType 'powershell'") && strstr(msg, "sql") &&
           strstr(msg, "python") && strstr(msg, "shell"));
     CHECK(!lk_map_language(specs, NULL, NULL, msg, sizeof(msg)));
     CHECK(strstr(msg, "must not be empty") && strstr(msg, "spark"));

@@ -2,7 +2,7 @@
 """Validate every shipped spec (specs/*.json) against specs/schema.json and
 check the rules a schema cannot say: unique names and aliases (ignoring
 case), file named after its language, placeholders used as documented, at
-least 20 languages. Only the standard library: a small validator for the
+least 70 languages, names per envelope unique. Only the standard library: a small validator for the
 subset of JSON Schema that schema.json uses (unknown keywords are an error,
 so the subset cannot silently grow)."""
 import json
@@ -17,6 +17,7 @@ TYPES = {
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
 }
 ANNOTATIONS = {"$schema", "$id", "$defs", "title", "description"}
 
@@ -65,6 +66,16 @@ class Validator:
                     seen = [json.dumps(v, sort_keys=True) for v in value]
                     if len(set(seen)) != len(seen):
                         out.append(f"{path}: items must be unique")
+            elif key == "maxItems":
+                if isinstance(value, list) and len(value) > arg:
+                    out.append(f"{path}: at most {arg} items")
+            elif key == "maxLength":
+                if isinstance(value, str) and len(value) > arg:
+                    out.append(f"{path}: longer than {arg}")
+            elif key == "oneOf":
+                ok = [s for s in arg if not self.errors(s, value, path)]
+                if len(ok) != 1:
+                    out.append(f"{path}: must match exactly one of {len(arg)} schemas")
             elif key == "minLength":
                 if isinstance(value, str) and len(value) < arg:
                     out.append(f"{path}: shorter than {arg}")
@@ -118,7 +129,10 @@ def rules(name, spec):
         out.append("compile: must write into {build}")
     if "compile" in spec and not any("{build}" in el for el in spec["run"]):
         out.append("run: a compiled language must run what is in {build}")
-    if "{file}" not in " ".join(spec.get("compile", []) + spec.get("run", [])):
+    argv = spec.get("compile", []) + spec.get("run", [])
+    stem = os.path.splitext(spec.get("filename", ""))[0]
+    # {file}, or the file's module name as the toolchain wants it (haxe --run Main)
+    if "{file}" not in " ".join(argv) and not (stem and stem[0].isupper() and stem in argv):
         out.append("compile/run: {file} is never used")
     if not spec.get("packages"):
         out.append("packages: a shipped spec names the Debian packages that provide it")
@@ -134,6 +148,21 @@ def rules(name, spec):
     tmpl = spec.get("inline", {}).get("template", "")
     if "$${IMPORTS}" in tmpl and not spec["inline"].get("import_regex"):
         out.append("inline: $${IMPORTS} in the template needs an import_regex")
+    return out
+
+
+def envelope_names(spec):
+    """(envelope, name) for every name in the spec's names table."""
+    n = spec.get("names", {})
+    out = [("ranna", k) for k in n.get("ranna", [])]
+    if "piston" in n:
+        out += [("piston", n["piston"]["language"])]
+        out += [("piston", a) for a in n["piston"].get("aliases", [])
+                if a.lower() != n["piston"]["language"].lower()]
+    out += [("judge0", j["id"]) for j in n.get("judge0", [])]
+    out += [("jobe", n["jobe"])] if "jobe" in n else []
+    out += [("linkis", k) for k in n.get("linkis", [])]
+    out += [("zeppelin", k) for k in n.get("zeppelin", [])]
     return out
 
 
@@ -158,10 +187,22 @@ def self_test(v):
         dict(good, inline={"template": "no code"}),
         dict(good, aliases=["a", "a"]),
         dict(good, mounts=[{"src": "/x", "optional": "yes"}]),
+        dict(good, names={"pistn": {"language": "x"}}),
+        dict(good, names={"piston": {"aliases": ["x"]}}),
+        dict(good, names={"piston": {"language": "x", "runtime": 1}}),
+        dict(good, names={"judge0": [{"id": 0, "name": "X"}]}),
+        dict(good, names={"judge0": [{"id": 71}]}),
+        dict(good, names={"judge0": []}),
+        dict(good, names={"ranna": []}),
+        dict(good, names={"jobe": "a b"}),
+        dict(good, names={"linkis": ["x", "x"]}),
     ]
     for b in bad:
         assert v.errors(v.root, b), f"checker accepted {b}"
     assert v.errors(v.root, dict(good, _note="x", **{"$schema": "./schema.json"})) == []
+    full = {"ranna": ["x"], "piston": {"language": "x", "aliases": [], "runtime": None},
+            "judge0": [{"id": 71, "name": "X (1)"}], "jobe": "x", "linkis": ["x"], "zeppelin": ["x"]}
+    assert v.errors(v.root, dict(good, names=full)) == []
 
 
 def main():
@@ -174,6 +215,7 @@ def main():
 
     problems = []
     owners = {}
+    envelope_owners = {}
     count = 0
     for name in sorted(os.listdir(specs_dir)):
         if not name.endswith(".json") or name == "schema.json":
@@ -195,8 +237,17 @@ def main():
             if k in owners and owners[k] != name:
                 problems.append(f"{path}: '{key}' already names {owners[k]}")
             owners[k] = name
-    if count < 20:
-        problems.append(f"{specs_dir}: {count} languages, at least 20 expected")
+        for env, key in envelope_names(spec):
+            k = (env, str(key).lower())
+            if k in envelope_owners and envelope_owners[k] != name:
+                problems.append(f"{path}: names.{env} '{key}' already names {envelope_owners[k]}")
+            envelope_owners[k] = name
+    # ranna keys must not be another spec's name or alias either
+    for (env, key), name in envelope_owners.items():
+        if env == "ranna" and key in owners and owners[key] != name:
+            problems.append(f"{name}: names.ranna '{key}' already names {owners[key]}")
+    if count < 70:
+        problems.append(f"{specs_dir}: {count} languages, at least 70 expected")
     for p in problems:
         print(p)
     print(f"{count} specs checked, {len(owners)} names and aliases, {len(problems)} problems")

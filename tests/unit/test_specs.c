@@ -4,6 +4,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,9 @@
 
 #include "rmtree.h"
 #include "specs.h"
+#include "specs_version.h"
+
+static void *run_probe(void *p);
 
 #ifndef SPECS_DIR
 #error "SPECS_DIR must name the shipped specs directory"
@@ -103,7 +107,7 @@ static void test_parse_good(void)
     CHECK_INT(sp->nmounts, 0);
     rn_spec_free(sp);
 
-    sp = parse("{" MINIMAL ",\"jobe\":\"nodejs\"}", err, sizeof(err), &rc);
+    sp = parse("{" MINIMAL ",\"names\":{\"jobe\":\"nodejs\"}}", err, sizeof(err), &rc);
     CHECK_INT(rc, 0);
     REQUIRE(sp != NULL);
     CHECK_STR(rn_spec_jobe_id(sp), "nodejs");
@@ -182,9 +186,6 @@ static void test_parse_bad(void)
          "field 'packages': must be a array of non-empty strings"},
         {"{" MINIMAL ",\"version_cmd\":[]}",
          "field 'version_cmd': must be a non-empty array of non-empty strings"},
-        {"{" MINIMAL ",\"jobe\":\"Node-JS\"}", "field 'jobe': must be 1-32 of [a-z0-9]"},
-        {"{" MINIMAL ",\"jobe\":\"\"}", "field 'jobe': must not be empty"},
-        {"{" MINIMAL ",\"jobe\":1}", "field 'jobe': must be a string"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -330,9 +331,56 @@ static void test_load_dir(void)
     CHECK(rn_specs_find(specs, NULL) == NULL);
     rn_specs_free(specs);
 
+    /* The same versions off the loop: probe (copies), run, apply into a set
+     * loaded after the probe was made; a changed version_cmd is not set. */
+    rn_version_probe *probe = NULL;
+    rn_specs *first = NULL, *later = NULL;
+    e.n = 0;
+    CHECK_INT(rn_specs_load(sub, false, NULL, NULL, &first), 0);
+    REQUIRE(first != NULL);
+    CHECK_STR(rn_specs_find(first, "alpha")->version, "");
+    CHECK_INT(rn_version_probe_new(first, 2000, &probe), 0);
+    REQUIRE(probe != NULL);
+    CHECK_INT(rn_version_probe_count(probe), 3); /* gamma is not installed */
+    rn_specs_free(first);                        /* the probe owns its copies */
+    t0 = now_ms();
+    rn_version_probe_run(probe);
+    CHECK(now_ms() - t0 < 3500); /* the sleeping one is cut off at the bound */
+    CHECK_INT(rn_specs_load(sub, false, NULL, NULL, &later), 0);
+    REQUIRE(later != NULL);
+    rn_spec *st = (rn_spec *)rn_specs_find(later, "stderr");
+    free(st->version_cmd[2]);
+    st->version_cmd[2] = strdup("echo other");
+    CHECK_INT(rn_version_probe_apply(probe, later), 1);
+    CHECK_STR(rn_specs_find(later, "alpha")->version, "v1.2");
+    CHECK_STR(rn_specs_find(later, "stderr")->version, ""); /* its command changed */
+    CHECK_STR(rn_specs_find(later, "slow")->version, "");
+    CHECK_INT(rn_version_probe_apply(probe, NULL), 0);
+    rn_version_probe_free(probe);
+
+    /* a cancel ends a running probe at once (shutdown does not wait) */
+    pthread_t th;
+    probe = NULL;
+    CHECK_INT(rn_version_probe_new(later, 20000, &probe), 0);
+    REQUIRE(probe != NULL);
+    t0 = now_ms();
+    REQUIRE(pthread_create(&th, NULL, run_probe, probe) == 0);
+    usleep(300 * 1000);
+    rn_version_probe_cancel_all();
+    pthread_join(th, NULL);
+    CHECK(now_ms() - t0 < 1500);
+    rn_version_probe_free(probe);
+    rn_specs_free(later);
+
     CHECK_INT(rn_specs_load("/nonexistent/specs", false, NULL, NULL, &specs), -ENOENT);
     CHECK(specs == NULL);
     rn_rmtree(dir);
+}
+
+static void *run_probe(void *p)
+{
+    rn_version_probe_run(p);
+    return NULL;
 }
 
 static rn_spec *inline_spec(const char *regex, const char *tmpl)
@@ -431,7 +479,10 @@ static void test_inline_semantics(void)
 
 static const char *const ranna_keys[][2] = {
     /* every key and alias of ranna's spec file, and the runnel language */
-    {"ash", "sh"},
+    {"ash", "ash"},
+    {"racket", "racket"},
+    {"racket-8-2", "racket"},
+    {"racket-7-9", "racket"},
     {"bash", "bash"},
     {"brainfuck", "brainfuck"},
     {"bun", "typescript"},
@@ -490,6 +541,163 @@ static const char *const ranna_keys[][2] = {
 
 static rn_specs *shipped;
 
+static void test_names_parse(void)
+{
+    char err[256];
+    rn_spec *sp = NULL;
+    const char *base = "{\"name\":\"x\",\"display\":\"X\",\"language\":\"x\","
+                       "\"filename\":\"m\",\"run\":[\"/bin/true\"],\"example\":\"e\","
+                       "\"example_output\":\"\"";
+    char buf[1024];
+
+    /* no table: ranna's key is the name, nothing else */
+    snprintf(buf, sizeof(buf), "%s}", base);
+    REQUIRE(rn_spec_parse(buf, strlen(buf), &sp, err, sizeof(err)) == 0);
+    CHECK_STR(rn_spec_name_for(sp, "ranna", 0), "x");
+    CHECK(rn_spec_name_for(sp, "ranna", 1) == NULL);
+    CHECK(rn_spec_name_for(sp, "piston", 0) == NULL);
+    CHECK(rn_spec_name_for(sp, "judge0", 0) == NULL);
+    CHECK(rn_spec_name_for(sp, "jobe", 0) == NULL);
+    CHECK(rn_spec_name_for(sp, "linkis", 0) == NULL);
+    CHECK(rn_spec_name_for(sp, "nonsense", 0) == NULL);
+    rn_spec_free(sp);
+
+    snprintf(buf, sizeof(buf),
+             "%s,\"names\":{\"ranna\":[\"xx\",\"x2\"],\"piston\":{\"language\":\"ex\","
+             "\"aliases\":[\"e1\",\"e2\"],\"runtime\":\"rt\"},\"judge0\":[{\"id\":71,"
+             "\"name\":\"X (1.0)\"},{\"id\":9,\"name\":\"X (0.9)\"}],\"jobe\":\"xj\","
+             "\"linkis\":[\"lx\"],\"zeppelin\":[\"zx\"]}}",
+             base);
+    REQUIRE(rn_spec_parse(buf, strlen(buf), &sp, err, sizeof(err)) == 0);
+    CHECK_STR(rn_spec_name_for(sp, "ranna", 0), "xx");
+    CHECK_STR(rn_spec_name_for(sp, "ranna", 1), "x2");
+    CHECK_STR(rn_spec_name_for(sp, "piston", 0), "ex");
+    CHECK_STR(rn_spec_name_for(sp, "piston", 2), "e2");
+    CHECK(rn_spec_name_for(sp, "piston", 3) == NULL);
+    CHECK_STR(sp->names.piston->runtime, "rt");
+    CHECK_STR(rn_spec_name_for(sp, "judge0", 0), "71");
+    CHECK_STR(rn_spec_name_for(sp, "judge0", 1), "9");
+    CHECK_STR(sp->names.judge0[1].name, "X (0.9)");
+    CHECK_STR(rn_spec_name_for(sp, "jobe", 0), "xj");
+    CHECK_STR(rn_spec_name_for(sp, "linkis", 0), "lx");
+    CHECK_STR(rn_spec_name_for(sp, "zeppelin", 0), "zx");
+    rn_spec_free(sp);
+
+    static const char *const bad[][2] = {
+        {"\"names\":[]", "field 'names'"},
+        {"\"names\":{\"pistn\":{}}", "names.pistn"},
+        {"\"names\":{\"ranna\":[]}", "names.ranna"},
+        {"\"names\":{\"ranna\":[\"a b\"]}", "names.ranna"},
+        {"\"names\":{\"ranna\":[\"a\",\"A\"]}", "given twice"},
+        {"\"names\":{\"piston\":{\"aliases\":[]}}", "names.piston.language"},
+        {"\"names\":{\"piston\":{\"language\":\"x\",\"color\":1}}", "names.piston.color"},
+        {"\"names\":{\"piston\":{\"language\":\"x\",\"runtime\":1}}", "names.piston.runtime"},
+        {"\"names\":{\"judge0\":[]}", "names.judge0"},
+        {"\"names\":{\"judge0\":[{\"id\":0,\"name\":\"X\"}]}", "names.judge0"},
+        {"\"names\":{\"judge0\":[{\"id\":1.5,\"name\":\"X\"}]}", "names.judge0"},
+        {"\"names\":{\"judge0\":[{\"id\":7,\"name\":\"X\"},{\"id\":7,\"name\":\"Y\"}]}",
+         "id 7 given twice"},
+        {"\"names\":{\"jobe\":\"\"}", "names.jobe"},
+        {"\"names\":{\"jobe\":\"a/b\"}", "names.jobe"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s,%s}", base, bad[i][0]);
+        err[0] = 0;
+        CHECK_INT(rn_spec_parse(buf, strlen(buf), &sp, err, sizeof(err)), -EINVAL);
+        if (!strstr(err, bad[i][1]))
+            fprintf(stderr, "  %s -> %s\n", bad[i][0], err);
+        CHECK(strstr(err, bad[i][1]) != NULL);
+    }
+}
+
+/* Two specs claim the same names: the later file's are dropped, reported. */
+static void test_names_clash(void)
+{
+    char dir[] = "/tmp/runnel-names-XXXXXX";
+    errlines e = {0};
+    rn_specs *specs = NULL;
+    char path[512];
+    const char *spec =
+        "{\"name\":\"%s\",\"display\":\"X\",\"language\":\"x\",\"filename\":\"m\","
+        "\"run\":[\"/bin/true\"],\"example\":\"e\",\"example_output\":\"\",\"names\":{"
+        "\"ranna\":[\"%s-r\",\"shared-r\"],\"piston\":{\"language\":\"%s\",\"aliases\":[\"pa\"]},"
+        "\"judge0\":[{\"id\":%d,\"name\":\"X\"},{\"id\":42,\"name\":\"X\"}],\"jobe\":\"jb\"}}";
+
+    REQUIRE(mkdtemp(dir) != NULL);
+    for (int i = 0; i < 2; i++) {
+        const char *n = i ? "bb" : "aa";
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s.json", dir, n);
+        f = fopen(path, "w");
+        REQUIRE(f != NULL);
+        fprintf(f, spec, n, n, i ? "aa" : "aa", 40 + i);
+        fclose(f);
+    }
+    CHECK_INT(rn_specs_load(dir, false, collect, &e, &specs), 0);
+    REQUIRE(specs != NULL);
+    CHECK_INT(rn_specs_count(specs), 2);
+    const rn_spec *aa = rn_specs_find(specs, "aa"), *bb = rn_specs_find(specs, "bb");
+    REQUIRE(aa != NULL && bb != NULL);
+    /* ranna keys resolve through rn_specs_find and rn_specs_find_for */
+    CHECK(rn_specs_find(specs, "AA-R") == aa);
+    CHECK(rn_specs_find(specs, "bb-r") == bb);
+    CHECK(rn_specs_find(specs, "shared-r") == aa);
+    CHECK(rn_specs_find_for(specs, "ranna", "shared-r") == aa);
+    CHECK(rn_specs_find_for(specs, "ranna", "bb") == bb);
+    CHECK_STR(rn_spec_name_for(bb, "ranna", 0), "bb-r");
+    CHECK(rn_spec_name_for(bb, "ranna", 1) == NULL);
+    /* piston "aa" belongs to aa; bb's whole piston entry goes */
+    CHECK(rn_specs_find_for(specs, "piston", "aa") == aa);
+    CHECK(rn_specs_find_for(specs, "piston", "PA") == aa);
+    CHECK(bb->names.piston == NULL);
+    /* judge0: 40 -> aa, 41 -> bb, 42 -> aa only */
+    CHECK(rn_specs_find_judge0(specs, 40) == aa);
+    CHECK(rn_specs_find_judge0(specs, 41) == bb);
+    CHECK(rn_specs_find_judge0(specs, 42) == aa);
+    CHECK(rn_specs_find_for(specs, "judge0", "41") == bb);
+    CHECK(rn_specs_find_for(specs, "judge0", "43") == NULL);
+    CHECK_INT(bb->names.njudge0, 1);
+    CHECK(rn_specs_find_for(specs, "jobe", "JB") == aa);
+    CHECK(bb->names.jobe == NULL);
+    CHECK(rn_specs_find_for(specs, "nonsense", "aa") == NULL);
+    CHECK(rn_specs_find_for(specs, "piston", "") == NULL);
+    /* one report per dropped name: ranna shared-r, piston, judge0 42, jobe */
+    CHECK_INT(e.n, 4);
+    for (int i = 0; i < e.n; i++)
+        CHECK(strstr(e.lines[i], "bb.json: field 'names.") != NULL);
+    rn_specs_free(specs);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s.json", dir, i ? "bb" : "aa");
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* The shipped specs' names for the envelopes that will call them. */
+static void test_shipped_names(void)
+{
+    REQUIRE(shipped != NULL);
+    CHECK(rn_specs_find_for(shipped, "piston", "python") == rn_specs_find(shipped, "python3"));
+    CHECK(rn_specs_find_for(shipped, "piston", "c++") == rn_specs_find(shipped, "cpp"));
+    CHECK(rn_specs_find_for(shipped, "piston", "node-js") == rn_specs_find(shipped, "javascript"));
+    CHECK(rn_specs_find_judge0(shipped, 71) == rn_specs_find(shipped, "python3"));
+    CHECK(rn_specs_find_judge0(shipped, 54) == rn_specs_find(shipped, "cpp"));
+    CHECK(rn_specs_find_judge0(shipped, 66) == rn_specs_find(shipped, "octave"));
+    CHECK(rn_specs_find_for(shipped, "jobe", "nodejs") == rn_specs_find(shipped, "javascript"));
+    CHECK(rn_specs_find_for(shipped, "jobe", "octave") == rn_specs_find(shipped, "octave"));
+    CHECK(rn_specs_find_for(shipped, "linkis", "pyspark") == rn_specs_find(shipped, "python3"));
+    /* every Judge0 CE 1.13.1 id Debian 12 has a language for */
+    static const int ids[] = {43, 45, 46, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58,
+                              59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 71, 72, 73,
+                              74, 75, 76, 77, 78, 79, 80, 81, 82, 85, 86, 88};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        if (rn_specs_find_judge0(shipped, ids[i]) == NULL)
+            fprintf(stderr, "  no language for Judge0 id %d\n", ids[i]);
+        CHECK(rn_specs_find_judge0(shipped, ids[i]) != NULL);
+    }
+}
+
 static void test_shipped_lookup(void)
 {
     errlines e = {0};
@@ -500,7 +708,7 @@ static void test_shipped_lookup(void)
     for (int i = 0; i < e.n; i++)
         fprintf(stderr, "  %s\n", e.lines[i]);
     REQUIRE(shipped != NULL);
-    CHECK(rn_specs_count(shipped) >= 20);
+    CHECK(rn_specs_count(shipped) >= 70);
     for (size_t i = 0; i < sizeof(ranna_keys) / sizeof(ranna_keys[0]); i++) {
         const rn_spec *sp = rn_specs_find(shipped, ranna_keys[i][0]);
 
@@ -657,7 +865,10 @@ int main(void)
     RUN_TEST(test_parse_bad);
     RUN_TEST(test_load_dir);
     RUN_TEST(test_inline_semantics);
+    RUN_TEST(test_names_parse);
+    RUN_TEST(test_names_clash);
     RUN_TEST(test_shipped_lookup);
+    RUN_TEST(test_shipped_names);
     RUN_TEST(test_shipped_inline);
     RUN_TEST(test_expand_argv);
     rn_specs_free(shipped);
