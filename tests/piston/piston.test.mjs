@@ -178,8 +178,19 @@ class Conn {
 
 // ------------------------------------------------------------------ tests
 
+// Versions are detected in the background after start: wait for them.
+async function versionsKnown(server) {
+  for (let i = 0; i < 600; i++) {
+    const info = await (await fetch(`${server.url}/v1/info`)).json();
+    if (!info.versions_pending) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("versions still being detected after 60 s");
+}
+
 async function main() {
   const server = await startServer();
+  await versionsKnown(server);
   const client = piston({ server: server.url });
   let runtimes;
   const pyVersion = (await (await fetch(`${server.url}/api/v2/runtimes`)).json())
@@ -301,7 +312,7 @@ async function main() {
   await step("Piston's 400s: unknown runtime, limits, files", async () => {
     const base = { language: "python", version: "*", files: [{ content: "print(1)" }] };
     const cases = [
-      [{ ...base, language: "cobol" }, "cobol-* runtime is unknown"],
+      [{ ...base, language: "dart" }, "dart-* runtime is unknown"],
       [{ ...base, language: undefined }, "language is required as a string"],
       [{ ...base, version: 3 }, "version is required as a string"],
       [{ ...base, files: "x" }, "files is required as an array"],
@@ -342,9 +353,9 @@ async function main() {
     let p = await post(server, "/api/v2/packages", { language: "python", version: pyVersion });
     assert.equal(p.status, 501, p.text);
     assert.match(p.json.message, /runtimes\/install\.sh/);
-    p = await post(server, "/api/v2/packages", { language: "cobol", version: "3.0.0" }, "DELETE");
+    p = await post(server, "/api/v2/packages", { language: "dart", version: "3.0.0" }, "DELETE");
     assert.equal(p.status, 404);
-    assert.deepEqual(p.json, { message: "Requested package cobol-3.0.0 does not exist" });
+    assert.deepEqual(p.json, { message: "Requested package dart-3.0.0 does not exist" });
     const nf = await fetch(`${server.url}/api/v2/nothing`);
     assert.equal(nf.status, 404);
     assert.deepEqual(await nf.json(), { message: "Not Found" });
@@ -439,9 +450,9 @@ async function main() {
 
     c = new Conn(server);
     await c.open();
-    c.send({ type: "init", language: "cobol", version: "*", files: [{ content: "x" }] });
+    c.send({ type: "init", language: "dart", version: "*", files: [{ content: "x" }] });
     await c.untilClosed(5000);
-    assert.deepEqual(c.events, [{ type: "error", message: "cobol-* runtime is unknown" }]);
+    assert.deepEqual(c.events, [{ type: "error", message: "dart-* runtime is unknown" }]);
     assert.deepEqual(c.closed, { code: 4002, reason: "Notified Error" });
   });
 
@@ -449,6 +460,7 @@ async function main() {
   // one queue place.
   const strict = await startServer({ piston: { any_version: false },
     limits: { concurrency: 1, queue: 1 } });
+  await versionsKnown(strict);
 
   await step("any_version off: Piston's 400 for a version nothing matches", async () => {
     const r = await post(strict, "/api/v2/execute", { language: "python", version: "2.x",
