@@ -234,6 +234,8 @@ def test_host_tmp_full(server_factory, test_specs):
         shutil.copytree(test_specs.parent, base / "root", symlinks=False)
         srv = server_factory("tmpfull", _start=False, _specs=base / "root" / "specs")
         srv.config["cache"] = {"max_bytes": 0}
+        # What the server keeps on disk lives outside the full /tmp.
+        srv.config.setdefault("zeppelin", {})["notebook_dir"] = str(base / "notebook")
         cfg = base / "config.json"
         cfg.write_text(json.dumps(srv.config))
         srv.argv[srv.argv.index("--config") + 1] = str(cfg)
@@ -245,7 +247,7 @@ def test_host_tmp_full(server_factory, test_specs):
             srv.argv[0] = str(old_tmp) + srv.argv[0][len("/tmp"):]
         wrapper = ("mount --bind /tmp \"$OLD_TMP\" && "
                    "mount -t tmpfs -o size=64k,nr_inodes=1 tmpfs /tmp && exec \"$@\"")
-        srv.argv = ["env", f"OLD_TMP={old_tmp}", "unshare", "-m", "--propagation", "private",
+        srv.argv = ["env", f"OLD_TMP={old_tmp}", f"RUNNEL_STATE_DIR={base / 'state'}", "unshare", "-m", "--propagation", "private",
                     "sh", "-c", wrapper, "sh"] + srv.argv
         srv.start()
         r = arun(one_run(srv, "int main(void){return 0;}", language="c"))
