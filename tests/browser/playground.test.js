@@ -123,11 +123,24 @@ class Server {
       if (this.proc.exitCode !== null) break;
       try {
         const r = await httpGet(this.port, "/healthz", "GET", 1000);
-        if (r.status === 200) return this;
+        if (r.status === 200) return await this.versionsKnown();
       } catch (e) { /* not up yet */ }
       await sleep(50);
     }
     throw new Error(`runneld did not come up:\n${this.logTail()}`);
+  }
+
+  // Toolchain versions are detected in the background after start.
+  async versionsKnown() {
+    const until = Date.now() + 60000;
+    while (Date.now() < until) {
+      try {
+        const r = await httpGet(this.port, "/v1/info", "GET", 2000);
+        if (r.status !== 200 || !JSON.parse(r.body).versions_pending) return this;
+      } catch (e) { return this; }
+      await sleep(100);
+    }
+    return this;
   }
 
   logTail(n = 40) {

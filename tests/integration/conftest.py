@@ -411,11 +411,26 @@ class Server:
             try:
                 st, _, _ = self.http("GET", "/healthz", timeout=1)
                 if st == 200:
-                    return self
+                    return self.versions_known()
             except OSError:
                 pass
             time.sleep(0.05)
         pytest.fail("runneld not healthy within 10 s:\n" + self.log_tail())
+
+    def versions_known(self, timeout=60):
+        """Toolchain versions are detected in the background after start:
+        wait until /v1/info no longer says versions_pending (a server
+        that asks for a token, or has no such field, is taken as is)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                st, _, body = self.http("GET", "/v1/info", timeout=2)
+                if st != 200 or not json.loads(body).get("versions_pending"):
+                    return self
+            except (OSError, ValueError):
+                return self
+            time.sleep(0.1)
+        return self
 
     @property
     def pid(self):
