@@ -115,7 +115,13 @@ class Server {
     const out = fs.openSync(this.logPath, "w");
     this.proc = spawn(RUNNELD, ["--listen", `127.0.0.1:${this.port}`, "--specs", this.specs,
                                 "--config", this.config],
-                      { stdio: ["ignore", out, out], env: { ...process.env, ...this.env } });
+                      { stdio: ["ignore", out, out], env: {
+                        ...process.env,
+                        // What a server keeps lives in the test's own directory.
+                        RUNNEL_STATE_DIR: path.join(path.dirname(this.config), "state"),
+                        RUNNEL_ZEPPELIN_NOTEBOOK_DIR: path.join(path.dirname(this.config), "notebook"),
+                        ...this.env,
+                      } });
     fs.closeSync(out);
     this.exited = new Promise((r) => this.proc.on("exit", (code, sig) => r({ code, sig })));
     const until = Date.now() + 15000;

@@ -73,6 +73,9 @@ async function startServer(config = {}) {
   const out = fs.openSync(logFile, "w");
   const proc = spawn(RUNNELD, ["--listen", `127.0.0.1:${port}`, "--specs", SPECS, "--config", cfg,
     "--log-level", "info"], { stdio: ["ignore", out, out], env: { ...process.env,
+    // What a server keeps lives in the test's own directory.
+    RUNNEL_STATE_DIR: path.join(dir, "state"),
+    RUNNEL_ZEPPELIN_NOTEBOOK_DIR: path.join(dir, "notebook"),
     LSAN_OPTIONS: `suppressions=${path.join(REPO, "tests", "lsan.supp")}` } });
   const server = { port, proc, logFile, url: `http://127.0.0.1:${port}` };
   servers.push(server);
