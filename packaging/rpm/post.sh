@@ -1,11 +1,11 @@
 # %post: state and cache directories; tell systemd about the unit.
 # The service is not enabled or started (systemctl enable --now runnel).
+# runneld runs as root and refuses a compile cache another account could
+# write: both directories are root's alone (also on upgrade).
 for dir in /var/lib/runnel /var/cache/runnel; do
-    if [ ! -d "$dir" ]; then
-        mkdir -p "$dir"
-        chown runnel:runnel "$dir"
-        chmod 0750 "$dir"
-    fi
+    mkdir -p "$dir"
+    chown root:root "$dir"
+    chmod 0700 "$dir"
 done
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || :

@@ -121,7 +121,7 @@ if [ "${RUNNEL_PKG_PHASE:-}" = install ]; then
         fail "runnel user: $(getent passwd runnel)"
     [ "$(id -u runnel)" -lt 1000 ] || fail "runnel is not a system user"
     for d in /var/lib/runnel /var/cache/runnel; do
-        [ "$(stat -c %U:%a "$d")" = runnel:750 ] || fail "$d: $(stat -c %U:%a "$d" 2>&1)"
+        [ "$(stat -c %U:%a "$d")" = root:700 ] || fail "$d: $(stat -c %U:%a "$d" 2>&1)"
     done
     if [ -e /etc/systemd/system/multi-user.target.wants/runnel.service ]; then
         fail "the package enabled the service"
@@ -208,9 +208,13 @@ EOF
         left="$left $f"
     done <"$work/files.txt"
     [ "$left" = " /etc/runnel/runnel.conf" ] || fail "left after dpkg -r:${left:- nothing (the conffile is gone)}"
-    for d in /usr/share/runnel /usr/libexec/runnel /usr/share/doc/runnel /var/cache/runnel /var/lib/runnel; do
+    for d in /usr/share/runnel /usr/libexec/runnel /usr/share/doc/runnel /var/cache/runnel; do
         [ ! -e "$d" ] || fail "$d left after dpkg -r"
     done
+    # The state (runnel.db: what clients were told is saved) outlives a
+    # removal; only a purge deletes it.
+    [ ! -e /var/lib/runnel ] || [ -e /var/lib/runnel/runnel.db ] ||
+        fail "/var/lib/runnel left empty after dpkg -r"
     echo "left after dpkg -r: /etc/runnel/runnel.conf"
 
     say "dpkg -P runnel"
@@ -219,6 +223,7 @@ EOF
         fail "dpkg still knows runnel after purge"
     fi
     [ ! -e /etc/runnel ] || fail "/etc/runnel left after purge"
+    [ ! -e /var/lib/runnel ] || fail "/var/lib/runnel left after purge"
     ! getent passwd runnel >/dev/null || fail "runnel user left after purge"
     ! getent group runnel >/dev/null || fail "runnel group left after purge"
     echo "purged: nothing left"
