@@ -110,9 +110,12 @@ void rn_host_info_get(const rn_host *host, rn_host_info *info)
             info->protections[info->nprotections++] = name;
     }
     info->warm = p->box ? rn_box_warm_count(p->box) : 0;
-    info->running = rn_jobs_running(p->jobs);
-    info->queued = rn_jobs_queued(p->jobs);
-    info->limits = rn_jobs_get_limits(p->jobs);
+    /* The jobs manager is gone once a shutdown has ended every run (health
+     * checks are still answered then). */
+    static const rn_jobs_limits none;
+    info->running = p->jobs ? rn_jobs_running(p->jobs) : 0;
+    info->queued = p->jobs ? rn_jobs_queued(p->jobs) : 0;
+    info->limits = p->jobs ? rn_jobs_get_limits(p->jobs) : &none;
     info->per_connection = p->per_connection;
     info->message_bytes = p->message_bytes;
     info->uptime_ms = p->loop ? uv_now(p->loop) - p->started_ms : 0;

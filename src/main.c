@@ -94,10 +94,13 @@ static void maybe_exit(void)
     uv_close((uv_handle_t *)&sig_hup, NULL);
 }
 
+static void host_refresh(void);
+
 static void on_server_down(void *ud)
 {
     (void)ud;
     app.server = NULL;
+    host_refresh();
     maybe_exit();
 }
 
@@ -105,6 +108,7 @@ static void on_jobs_down(void *ud)
 {
     (void)ud;
     app.jobs = NULL;
+    host_refresh(); /* the host must not hand out the freed manager */
     maybe_exit();
 }
 
