@@ -22,11 +22,11 @@
 static const char *const spec_texts[] = {
     "{\"name\":\"python3\",\"display\":\"P\",\"language\":\"python\",\"filename\":\"main.py\","
     "\"run\":[\"/bin/sh\",\"{file}\",\"{args}\"],\"example\":\"x\",\"example_output\":\"\","
-    "\"piston\":{\"language\":\"python\",\"aliases\":[\"py\"]}}",
+    "\"names\":{\"piston\":{\"language\":\"python\",\"aliases\":[\"py\"]}}}",
     "{\"name\":\"java\",\"display\":\"J\",\"language\":\"java\",\"filename\":\"Main.java\","
     "\"compile\":[\"/bin/sh\",\"-d\",\"{build}\",\"{file}\"],"
     "\"run\":[\"/bin/sh\",\"-cp\",\"{build}\",\"{main}\",\"{args}\"],\"example\":\"x\","
-    "\"example_output\":\"\",\"piston\":{\"language\":\"java\",\"runtime\":\"jdk\"}}",
+    "\"example_output\":\"\",\"names\":{\"piston\":{\"language\":\"java\",\"runtime\":\"jdk\"}}}",
 };
 
 static void spec_error(void *ud, const char *line)
