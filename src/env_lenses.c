@@ -496,17 +496,8 @@ static int lenses_ws_accept(void *state, rn_http *h, char *msg, size_t size)
         snprintf(msg, size, "missing bearer token");
         return 401;
     }
-    a += 7;
-    while (*a == ' ')
-        a++;
-    size_t alen = strlen(a);
-    while (alen && a[alen - 1] == ' ')
-        alen--;
-    const lenses_token *tok = NULL;
-    for (size_t i = 0; i < cfg.ntokens; i++)
-        if (rn_secret_equal(cfg.tokens[i].token, strlen(cfg.tokens[i].token), a, alen))
-            tok = &cfg.tokens[i];
-    if (!tok || !alen) {
+    const lenses_token *tok = lenses_token_of(a);
+    if (!tok) {
         snprintf(msg, size, "invalid token");
         return 401;
     }
