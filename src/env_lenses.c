@@ -20,52 +20,12 @@
 #include <cjson/cJSON.h>
 
 #include "envelope.h"
+#include "lenses_config.h"
 #include "jbuf.h"
 #include "log.h"
 #include "util.h"
 
-#define LENSES_MAX_ENVS     64
-#define LENSES_MAX_TOKENS   256
-#define LENSES_HELPER_INBOX "/opt/runnel/runnel-sql"
-#define LENSES_DATA_INBOX   "/data"
-#define LENSES_STDERR_KEEP  1024
-#define LENSES_MIN_STATS_MS 100
-
-typedef struct {
-    char name[65];
-    char path[PATH_MAX];
-    bool auth;
-} lenses_env;
-
-typedef struct {
-    char *token;
-    char **envs; /* NULL-terminated; "*" = every environment */
-} lenses_token;
-
-/* The lenses section of the configuration. */
-typedef struct {
-    cJSON *environments; /* name: path | {path, auth} */
-    cJSON *tokens;       /* token: [environment, ...] */
-    bool auth;
-    char default_environment[128];
-    uint64_t max_rows, max_bytes, max_time_ms, heartbeat_ms, max_sql_bytes, memory_bytes;
-    uint64_t max_record_bytes;
-    char helper[1024];
-} lenses_conf;
-
 static rn_host *host;
-
-static struct {
-    lenses_env envs[LENSES_MAX_ENVS];
-    size_t nenvs;
-    lenses_token tokens[LENSES_MAX_TOKENS];
-    size_t ntokens;
-    char default_env[65];
-    uint64_t max_rows, max_bytes, max_time_ms, heartbeat_ms, max_sql_bytes, memory_bytes;
-    uint64_t max_record_bytes;
-    char helper[PATH_MAX];
-    rn_spec *spec; /* the helper as a spec of its own, not listed to users */
-} cfg;
 
 /* One socket = one query. */
 typedef struct {
@@ -86,340 +46,17 @@ typedef struct {
 
 /* ---------------------------------------------------------------- config */
 
-static void cfg_free(void)
-{
-    for (size_t i = 0; i < cfg.ntokens; i++) {
-        free(cfg.tokens[i].token);
-        for (char **e = cfg.tokens[i].envs; e && *e; e++)
-            free(*e);
-        free(cfg.tokens[i].envs);
-    }
-    rn_spec_free(cfg.spec);
-    memset(&cfg, 0, sizeof(cfg));
-}
-
-static bool valid_env_name(const char *s, size_t n)
-{
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-            return false;
-    return !(n <= 2 && s[0] == '.');
-}
-
-static bool is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool is_exec(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
-}
-
-static void copy_path(char *out, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= size)
-        n = 0;
-    memcpy(out, src, n);
-    out[n] = 0;
-}
-
-/* The demo environment shipped in the repo (beside the specs) or installed. */
-static void demo_path(char *out, size_t size)
-{
-    rn_host_info info;
-    rn_host_info_get(host, &info);
-    const char *specs = info.specs_dir ? info.specs_dir : "";
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof(p), "%s/../runtimes/lenses-demo", specs);
-    char real[PATH_MAX];
-    if (specs[0] && realpath(p, real) && is_dir(real)) {
-        copy_path(out, size, real);
-        return;
-    }
-    snprintf(out, size, "%s", "/usr/share/runnel/lenses-demo");
-}
-
-/* runnel-sql beside runneld (a build tree) or in libexec. */
-static void find_helper(char *out, size_t size)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    out[0] = 0;
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            char p[PATH_MAX + 64];
-            snprintf(p, sizeof(p), "%s/runnel-sql", exe);
-            if (is_exec(p)) {
-                copy_path(out, size, p);
-                return;
-            }
-            snprintf(p, sizeof(p), "%s/../libexec/runnel/runnel-sql", exe);
-            char real[PATH_MAX];
-            if (realpath(p, real) && is_exec(real)) {
-                copy_path(out, size, real);
-                return;
-            }
-        }
-    }
-    if (is_exec("/usr/libexec/runnel/runnel-sql"))
-        snprintf(out, size, "%s", "/usr/libexec/runnel/runnel-sql");
-}
-
-static int add_env(const char *name, const char *path, bool auth, char *err, size_t size)
-{
-    if (!valid_env_name(name, strlen(name))) {
-        snprintf(err, size, "lenses.environments.%.64s: name must be 1-64 of [A-Za-z0-9._-]", name);
-        return -EINVAL;
-    }
-    if (cfg.nenvs == LENSES_MAX_ENVS) {
-        snprintf(err, size, "lenses.environments: at most %d environments", LENSES_MAX_ENVS);
-        return -EINVAL;
-    }
-    if (path[0] != '/' || strlen(path) >= PATH_MAX) {
-        snprintf(err, size, "lenses.environments.%s.path: must be an absolute path", name);
-        return -EINVAL;
-    }
-    lenses_env *e = &cfg.envs[cfg.nenvs++];
-    snprintf(e->name, sizeof(e->name), "%s", name);
-    copy_path(e->path, sizeof(e->path), path);
-    e->auth = auth;
-    if (!is_dir(path))
-        rn_log(RN_LOG_WARN, "lenses.env_missing", "env=%s path=%s", name, path);
-    return 0;
-}
-
-static const lenses_env *find_env(const char *name, size_t n)
-{
-    for (size_t i = 0; i < cfg.nenvs; i++)
-        if (strlen(cfg.envs[i].name) == n && !memcmp(cfg.envs[i].name, name, n))
-            return &cfg.envs[i];
-    return NULL;
-}
-
-static int parse_envs(const cJSON *envs, bool auth, char *err, size_t size)
-{
-    if (!envs) {
-        char p[PATH_MAX];
-        demo_path(p, sizeof(p));
-        /* The embedded default: the demo data needs no token. */
-        return add_env("demo", p, false, err, size);
-    }
-    if (!cJSON_IsObject(envs)) {
-        snprintf(err, size,
-                 "lenses.environments: must be an object of name: path or "
-                 "name: {path, auth}");
-        return -EINVAL;
-    }
-    for (const cJSON *e = envs->child; e; e = e->next) {
-        const char *path = NULL;
-        bool eauth = auth;
-        if (cJSON_IsString(e)) {
-            path = e->valuestring;
-        } else if (cJSON_IsObject(e)) {
-            const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "path");
-            const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "auth");
-            if (!cJSON_IsString(p)) {
-                snprintf(err, size, "lenses.environments.%.64s.path: must be a string", e->string);
-                return -EINVAL;
-            }
-            if (a && !cJSON_IsBool(a)) {
-                snprintf(err, size, "lenses.environments.%.64s.auth: must be a boolean", e->string);
-                return -EINVAL;
-            }
-            for (const cJSON *k = e->child; k; k = k->next) {
-                if (strcmp(k->string, "path") && strcmp(k->string, "auth")) {
-                    snprintf(err, size, "lenses.environments.%.64s.%.64s: unknown key", e->string,
-                             k->string);
-                    return -EINVAL;
-                }
-            }
-            path = p->valuestring;
-            if (a)
-                eauth = cJSON_IsTrue(a);
-        } else {
-            snprintf(err, size, "lenses.environments.%.64s: must be a path or {path, auth}",
-                     e->string);
-            return -EINVAL;
-        }
-        if (find_env(e->string, strlen(e->string))) {
-            snprintf(err, size, "lenses.environments.%.64s: defined twice", e->string);
-            return -EINVAL;
-        }
-        int r = add_env(e->string, path, eauth, err, size);
-        if (r < 0)
-            return r;
-    }
-    if (!cfg.nenvs) {
-        snprintf(err, size, "lenses.environments: must name at least one environment");
-        return -EINVAL;
-    }
-    return 0;
-}
-
-static int parse_tokens(const cJSON *toks, char *err, size_t size)
-{
-    if (!toks)
-        return 0;
-    if (!cJSON_IsObject(toks)) {
-        snprintf(err, size, "lenses.tokens: must be an object of token: [environment, ...]");
-        return -EINVAL;
-    }
-    for (const cJSON *t = toks->child; t; t = t->next) {
-        size_t tl = strlen(t->string);
-        if (tl < 8 || tl > 512) {
-            snprintf(err, size, "lenses.tokens: each token must be 8-512 characters");
-            return -EINVAL;
-        }
-        for (size_t i = 0; i < tl; i++) {
-            if ((unsigned char)t->string[i] <= ' ' || (unsigned char)t->string[i] >= 0x7f) {
-                snprintf(err, size, "lenses.tokens: a token must be printable ASCII, no spaces");
-                return -EINVAL;
-            }
-        }
-        if (!cJSON_IsArray(t) || cJSON_GetArraySize(t) < 1) {
-            snprintf(err, size,
-                     "lenses.tokens.<token>: must be a non-empty array of "
-                     "environment names (\"*\" = all)");
-            return -EINVAL;
-        }
-        if (cfg.ntokens == LENSES_MAX_TOKENS) {
-            snprintf(err, size, "lenses.tokens: at most %d tokens", LENSES_MAX_TOKENS);
-            return -EINVAL;
-        }
-        lenses_token *lt = &cfg.tokens[cfg.ntokens];
-        size_t n = (size_t)cJSON_GetArraySize(t), k = 0;
-        lt->envs = calloc(n + 1, sizeof(char *));
-        lt->token = strdup(t->string);
-        cfg.ntokens++;
-        if (!lt->envs || !lt->token) {
-            snprintf(err, size, "out of memory");
-            return -ENOMEM;
-        }
-        for (const cJSON *e = t->child; e; e = e->next) {
-            if (!cJSON_IsString(e) || (strcmp(e->valuestring, "*") &&
-                                       !find_env(e->valuestring, strlen(e->valuestring)))) {
-                snprintf(err, size,
-                         "lenses.tokens.<token>: \"%.64s\" is not a configured environment",
-                         cJSON_IsString(e) ? e->valuestring : "?");
-                return -EINVAL;
-            }
-            if (!(lt->envs[k++] = strdup(e->valuestring))) {
-                snprintf(err, size, "out of memory");
-                return -ENOMEM;
-            }
-        }
-    }
-    return 0;
-}
-
-static int make_spec(char *err, size_t size)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON *run = cJSON_AddArrayToObject(root, "run");
-    cJSON *mounts = cJSON_AddArrayToObject(root, "mounts");
-    cJSON *m = cJSON_CreateObject();
-    cJSON *env = cJSON_AddObjectToObject(root, "env");
-    if (!root || !run || !mounts || !m || !env)
-        goto oom;
-    cJSON_AddStringToObject(root, "name", "lenses-sql");
-    cJSON_AddStringToObject(root, "display", "Lenses SQL (SQLite)");
-    cJSON_AddStringToObject(root, "language", "sql");
-    cJSON_AddStringToObject(root, "filename", "query.sql");
-    cJSON_AddStringToObject(root, "example", "SELECT 1");
-    cJSON_AddStringToObject(root, "example_output", "");
-    cJSON_AddItemToArray(run, cJSON_CreateString(LENSES_HELPER_INBOX));
-    cJSON_AddItemToArray(run, cJSON_CreateString("--sql"));
-    cJSON_AddItemToArray(run, cJSON_CreateString("{file}"));
-    cJSON_AddItemToArray(run, cJSON_CreateString("{args}"));
-    cJSON_AddStringToObject(m, "src", cfg.helper);
-    cJSON_AddStringToObject(m, "dst", LENSES_HELPER_INBOX);
-    cJSON_AddItemToArray(mounts, m);
-    m = NULL;
-    cJSON_AddStringToObject(env, "PATH", "/usr/bin:/bin");
-    cJSON_AddStringToObject(env, "LANG", "C.UTF-8");
-    cJSON_AddStringToObject(env, "HOME", "/tmp");
-    char *text = cJSON_PrintUnformatted(root);
-    if (!text)
-        goto oom;
-    char why[256];
-    int r = rn_spec_parse(text, strlen(text), &cfg.spec, why, sizeof(why));
-    free(text);
-    cJSON_Delete(root);
-    if (r < 0) {
-        snprintf(err, size, "lenses.helper: %s", why);
-        return r;
-    }
-    return 0;
-oom:
-    cJSON_Delete(m);
-    cJSON_Delete(root);
-    snprintf(err, size, "out of memory");
-    return -ENOMEM;
-}
-
 static int lenses_init(rn_host *h, const void *conf, void **state, char *err, size_t size)
 {
-    const lenses_conf *c = conf;
     host = h;
     *state = h;
-    cfg_free();
-    cfg.max_rows = c->max_rows;
-    cfg.max_bytes = c->max_bytes;
-    cfg.max_time_ms = c->max_time_ms;
-    cfg.heartbeat_ms = c->heartbeat_ms;
-    cfg.max_sql_bytes = c->max_sql_bytes;
-    cfg.memory_bytes = c->memory_bytes;
-    cfg.max_record_bytes = c->max_record_bytes;
-    bool auth = c->auth;
-    int r = -EINVAL;
-    if ((r = parse_envs(c->environments, auth, err, size)) < 0)
-        goto fail;
-    const char *d = c->default_environment[0] ? c->default_environment : NULL;
-    if (d && !find_env(d, strlen(d))) {
-        snprintf(err, size, "lenses.default_environment: must name a configured environment");
-        r = -EINVAL;
-        goto fail;
-    }
-    snprintf(cfg.default_env, sizeof(cfg.default_env), "%s",
-             d ? d : (find_env("demo", 4) ? "demo" : cfg.envs[0].name));
-    if ((r = parse_tokens(c->tokens, err, size)) < 0)
-        goto fail;
-    if (c->helper[0]) {
-        if (c->helper[0] != '/' || !is_exec(c->helper)) {
-            snprintf(err, size, "lenses.helper: must be the absolute path of runnel-sql");
-            r = -EINVAL;
-            goto fail;
-        }
-        copy_path(cfg.helper, sizeof(cfg.helper), c->helper);
-    } else {
-        find_helper(cfg.helper, sizeof(cfg.helper));
-    }
-    if (cfg.helper[0] && (r = make_spec(err, size)) < 0)
-        goto fail;
-    if (!cfg.helper[0])
-        rn_log(RN_LOG_WARN, "lenses.no_helper",
-               "msg=\"runnel-sql not found: Lenses SQL queries will fail\"");
-    rn_log(RN_LOG_INFO, "lenses.ready", "environments=%zu default=%s tokens=%zu helper=%s",
-           cfg.nenvs, cfg.default_env, cfg.ntokens, cfg.helper[0] ? cfg.helper : "none");
-    return 0;
-fail:
-    cfg_free();
-    return r < 0 ? r : -EINVAL;
+    return lenses_config_load(h, conf, err, size);
 }
 
 static void lenses_fini(void *state)
 {
     (void)state;
-    cfg_free();
+    lenses_config_free();
 }
 
 /* ---------------------------------------------------------------- routing */
@@ -435,8 +72,8 @@ static bool path_env(const char *path, const char **name, size_t *len)
         n--;
     static const char *const prefixes[] = {"/api/v1/environments/", "/environment/"};
     if (n == strlen("/api/ws/v2/sql/execute") && !strncmp(path, "/api/ws/v2/sql/execute", n)) {
-        *name = cfg.default_env;
-        *len = strlen(cfg.default_env);
+        *name = lenses_cfg.default_env;
+        *len = strlen(lenses_cfg.default_env);
         return true;
     }
     size_t tl = strlen(SQL_TAIL);
@@ -453,24 +90,6 @@ static bool path_env(const char *path, const char **name, size_t *len)
     return false;
 }
 
-/* The Lenses token an "Authorization: Bearer T" header names, or NULL. */
-static const lenses_token *lenses_token_of(const char *a)
-{
-    if (!a || strncasecmp(a, "Bearer ", 7))
-        return NULL;
-    a += 7;
-    while (*a == ' ')
-        a++;
-    size_t alen = strlen(a);
-    while (alen && a[alen - 1] == ' ')
-        alen--;
-    const lenses_token *tok = NULL;
-    for (size_t i = 0; i < cfg.ntokens; i++)
-        if (rn_secret_equal(cfg.tokens[i].token, strlen(cfg.tokens[i].token), a, alen))
-            tok = &cfg.tokens[i];
-    return alen ? tok : NULL;
-}
-
 static int lenses_ws_accept(void *state, rn_http *h, char *msg, size_t size)
 {
     (void)state;
@@ -478,7 +97,7 @@ static int lenses_ws_accept(void *state, rn_http *h, char *msg, size_t size)
     size_t len;
     if (!path_env(rn_http_path(h), &name, &len))
         return 404;
-    const lenses_env *env = valid_env_name(name, len) ? find_env(name, len) : NULL;
+    const lenses_env *env = lenses_valid_env_name(name, len) ? lenses_find_env(name, len) : NULL;
     if (!env) {
         snprintf(msg, size, "environment not found");
         return 404;
@@ -615,7 +234,7 @@ static void on_output(rn_job *job, int fd, const char *data, size_t len, void *u
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) {
-            if (run->line.len + (size_t)(end - p) > cfg.max_record_bytes + 65536) {
+            if (run->line.len + (size_t)(end - p) > lenses_cfg.max_record_bytes + 65536) {
                 rn_jbuf_reset(&run->line);
                 send_error(run, "a record is larger than the limit (max_record_bytes)");
                 rn_job_kill(job);
@@ -654,7 +273,7 @@ static void on_heartbeat(uv_timer_t *t)
 {
     lenses_run *run = t->data;
     static const char hb[] = "{\"type\":\"HEARTBEAT\"}";
-    if (rn_now_ms() - run->last_send_ms >= cfg.heartbeat_ms && rn_conn_open(run->conn))
+    if (rn_now_ms() - run->last_send_ms >= lenses_cfg.heartbeat_ms && rn_conn_open(run->conn))
         run_send(run, hb, sizeof(hb) - 1);
 }
 
@@ -682,7 +301,7 @@ static void on_end(rn_job *job, const rn_job_result *res, void *ud)
         case RN_JOB_END_TIMEOUT:
         case RN_JOB_END_CPU_LIMIT:
             if (!told)
-                send_sentinel(run, "max.query.time", cfg.max_time_ms);
+                send_sentinel(run, "max.query.time", lenses_cfg.max_time_ms);
             break;
         case RN_JOB_END_OUTPUT_LIMIT:
             if (!told)
@@ -722,13 +341,13 @@ static void effective_limits(uint64_t *max_time, uint64_t *max_bytes, uint64_t *
     rn_host_info_get(host, &info);
     const rn_jobs_limits *l = info.limits;
     uint64_t w = l->wall_ms ? l->wall_ms : 10000;
-    uint64_t t = cfg.max_time_ms;
+    uint64_t t = lenses_cfg.max_time_ms;
     if (t + 500 > w)
         t = w > 1000 ? w - 500 : w / 2;
     *max_time = t;
     *wall = t + 2000 < w ? t + 2000 : w;
     uint64_t ob = l->output_bytes ? l->output_bytes : (1u << 20);
-    uint64_t b = cfg.max_bytes;
+    uint64_t b = lenses_cfg.max_bytes;
     uint64_t room = ob > 2 * 65536 ? ob - 65536 : ob / 2;
     *max_bytes = b < room ? b : room;
 }
@@ -759,9 +378,9 @@ static void start_query(lenses_run *run, const char *msg, size_t len)
         send_error(run, "invalid request: field 'sql' is empty");
         goto done;
     }
-    if (strlen(sql->valuestring) > cfg.max_sql_bytes) {
+    if (strlen(sql->valuestring) > lenses_cfg.max_sql_bytes) {
         snprintf(err, sizeof(err), "invalid request: field 'sql' is longer than %llu bytes",
-                 (unsigned long long)cfg.max_sql_bytes);
+                 (unsigned long long)lenses_cfg.max_sql_bytes);
         send_error(run, err);
         goto done;
     }
@@ -780,7 +399,7 @@ static void start_query(lenses_run *run, const char *msg, size_t len)
             stats_ms = LENSES_MIN_STATS_MS;
         run->stats = stats_ms > 0;
     }
-    if (!cfg.spec) {
+    if (!lenses_cfg.spec) {
         send_error(run, "the SQL engine (runnel-sql) is not installed on this server");
         goto done;
     }
@@ -794,16 +413,16 @@ static void start_query(lenses_run *run, const char *msg, size_t len)
     memcpy(run->id, uuid, sizeof(uuid));
     run->started_at = epoch_ms();
     char a_rows[24], a_bytes[24], a_time[24], a_stats[24], a_start[24], a_mem[24], a_rec[24];
-    snprintf(a_rows, sizeof(a_rows), "%llu", (unsigned long long)cfg.max_rows);
+    snprintf(a_rows, sizeof(a_rows), "%llu", (unsigned long long)lenses_cfg.max_rows);
     snprintf(a_bytes, sizeof(a_bytes), "%llu", (unsigned long long)max_bytes);
     snprintf(a_time, sizeof(a_time), "%llu", (unsigned long long)max_time);
     snprintf(a_stats, sizeof(a_stats), "%llu", (unsigned long long)stats_ms);
     snprintf(a_start, sizeof(a_start), "%lld", (long long)run->started_at);
     rn_host_info info;
     rn_host_info_get(host, &info);
-    uint64_t mem = cfg.memory_bytes ? cfg.memory_bytes : info.limits->memory_bytes;
+    uint64_t mem = lenses_cfg.memory_bytes ? lenses_cfg.memory_bytes : info.limits->memory_bytes;
     snprintf(a_mem, sizeof(a_mem), "%llu", (unsigned long long)mem);
-    snprintf(a_rec, sizeof(a_rec), "%llu", (unsigned long long)cfg.max_record_bytes);
+    snprintf(a_rec, sizeof(a_rec), "%llu", (unsigned long long)lenses_cfg.max_record_bytes);
     const char *args[] = {"--data",
                           LENSES_DATA_INBOX,
                           "--max-rows",
@@ -828,7 +447,7 @@ static void start_query(lenses_run *run, const char *msg, size_t len)
     rn_job_request req;
     memset(&req, 0, sizeof(req));
     req.language = "lenses-sql";
-    req.spec = cfg.spec;
+    req.spec = lenses_cfg.spec;
     req.code = sql->valuestring;
     req.code_len = strlen(sql->valuestring);
     req.args = args;
@@ -836,7 +455,7 @@ static void start_query(lenses_run *run, const char *msg, size_t len)
     req.binds = &bind;
     req.nbinds = 1;
     req.wall_ms = wall;
-    req.memory_bytes = cfg.memory_bytes;
+    req.memory_bytes = lenses_cfg.memory_bytes;
     req.output_bytes = 0;
     rn_host_origin from = {.conn = run->conn, .track = true, .inflight = -1};
     rn_host_refusal why;
@@ -851,7 +470,8 @@ static void start_query(lenses_run *run, const char *msg, size_t len)
     if (run->heartbeat) {
         uv_timer_init(rn_host_loop(host), run->heartbeat);
         run->heartbeat->data = run;
-        uv_timer_start(run->heartbeat, on_heartbeat, cfg.heartbeat_ms, cfg.heartbeat_ms);
+        uv_timer_start(run->heartbeat, on_heartbeat, lenses_cfg.heartbeat_ms,
+                       lenses_cfg.heartbeat_ms);
     }
     char q[200];
     rn_log(RN_LOG_INFO, "lenses.query", "conn=%lu env=%s id=%s sql_bytes=%zu sql=%s",
@@ -880,7 +500,7 @@ static int lenses_ws_open(void *state, rn_conn *c)
     size_t len;
     if (!path_env(rn_conn_path(c), &name, &len))
         return -ENOENT;
-    const lenses_env *env = find_env(name, len);
+    const lenses_env *env = lenses_find_env(name, len);
     if (!env)
         return -ENOENT;
     lenses_run *run = calloc(1, sizeof(*run));

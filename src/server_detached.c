@@ -8,6 +8,8 @@
 #include <strings.h>
 
 #include "jbuf.h"
+#include "server_conn.h"
+#include "server_http.h"
 #include "server_priv.h"
 
 int rn_server_new_detached(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
@@ -31,36 +33,16 @@ void rn_server_free_detached(rn_server *s)
 rn_conn *rn_conn_new_detached(rn_server *s, const char *path, const char *const *headers,
                               void (*tap)(void *ud, const char *data, size_t len), void *ud)
 {
-    void *state;
-    unsigned flags;
-    const rn_envelope *env = rn_srv_ws_envelope(s, path, &state, &flags);
-    if (!env)
-        return NULL;
-    rn_conn *c = calloc(1, sizeof(*c));
+    rn_conn *c = rn_srv_conn_new(s, path);
     if (!c)
         return NULL;
-    c->server = s;
-    c->env = env;
-    c->env_state = state;
-    c->refs = 1;
-    c->open = true;
     c->detached = true;
     c->tap = tap;
     c->tap_ud = ud;
-    c->id = ++s->next_id;
-    c->opened_ms = rn_now_ms();
-    snprintf(c->path, sizeof(c->path), "%s", path);
     snprintf(c->peer, sizeof(c->peer), "127.0.0.1");
     rn_srv_set_headers(c->headers, headers);
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    s->nconns++;
-    if (env->ws_open && env->ws_open(state, c) != 0) {
-        rn_srv_conn_closed(c);
+    if (rn_srv_conn_start(c) < 0)
         return NULL;
-    }
     return c;
 }
 
@@ -129,10 +111,6 @@ int rn_http_dispatch_detached(rn_http *h, char *message, size_t size)
 void rn_http_close_detached(rn_http *h)
 {
     h->detached = false;
-    if (!h->replied && h->abort_cb) {
-        void (*cb)(void *) = h->abort_cb;
-        h->abort_cb = NULL;
-        cb(h->abort_ud);
-    }
+    rn_srv_http_abort(h);
     rn_http_release(h);
 }

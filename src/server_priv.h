@@ -1,4 +1,5 @@
-/* What server.c and its socket-less test hooks (server_detached.c) share:
+/* What server.c, server_conn.c, server_http.c and the socket-less test
+ * hooks (server_detached.c) share:
  * the connection, request and server records. Not for envelopes. */
 #ifndef RUNNEL_SERVER_PRIV_H
 #define RUNNEL_SERVER_PRIV_H
@@ -13,6 +14,7 @@
 #include "server.h"
 
 #define SERVER_MAX_PATH    1024
+#define SERVER_MAX_HEADER  4096
 #define RN_SERVER_NHEADERS 15 /* server.c's known_headers */
 
 typedef struct frame {
@@ -150,6 +152,17 @@ typedef struct srv_link {
 
 /* A copied request header by lower-case name, or NULL. */
 const char *rn_srv_find_header(char *const *hdrs, const char *name);
+
+/* Copy the known request headers lws holds on wsi into out (NULL where
+ * absent or longer than SERVER_MAX_HEADER). */
+void rn_srv_copy_headers(struct lws *wsi, char **out);
+
+/* Free copied headers and set them NULL. */
+void rn_srv_free_headers(char **hdrs);
+
+/* An HTTP answer is all written and its connection closing: no request
+ * deadline, not busy. */
+void rn_srv_sock_closing(rn_server *s, struct lws *wsi);
 
 /* Fill hdrs from name, value pairs (NULL-ended) for the known headers. */
 void rn_srv_set_headers(char **hdrs, const char *const *pairs);
