@@ -428,7 +428,8 @@ def test_bad_config_refused_with_the_key(tmp_path, specs, section, key):
     cfg = tmp_path / "bad.json"
     cfg.write_text(json.dumps({"lenses": section}))
     p = subprocess.run([str(RUNNEYD), "--listen", "127.0.0.1:0", "--specs", str(specs),
-                        "--config", str(cfg)], capture_output=True, text=True, timeout=30)
+                        "--config", str(cfg)], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, RUNNEL_STATE_DIR=str(tmp_path / "state")))
     assert p.returncode != 0
     lines = [x for x in p.stderr.splitlines() if x.startswith("runneld:")]
     assert len(lines) == 1 and key in lines[0], p.stderr

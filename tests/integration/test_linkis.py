@@ -812,7 +812,8 @@ def test_config_error_refuses_start(lk, tmp_path, linkis_specs):
         cfg = tmp_path / "bad.json"
         cfg.write_text(json.dumps({"linkis": section}))
         p = subprocess.run([str(RUNNEYD), "--listen", "127.0.0.1:0", "--specs", str(linkis_specs),
-                            "--config", str(cfg)], capture_output=True, text=True, timeout=20)
+                            "--config", str(cfg)], capture_output=True, text=True, timeout=20,
+                            env=dict(os.environ, RUNNEL_STATE_DIR=str(tmp_path / "state")))
         assert p.returncode != 0, (section, p.stderr)
         assert needle in p.stderr, (section, p.stderr)
 
