@@ -346,7 +346,9 @@ static int mkdir_p(const char *path, mode_t mode)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* Read the command line into the opt_* values: -1 to go on, else the
+ * exit status (after --version, --help, or a bad option). */
+static int parse_args(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'}, {"config", required_argument, NULL, 'c'},
@@ -389,6 +391,69 @@ int main(int argc, char **argv)
         fprintf(stderr, "runneld: unexpected argument '%s' (see --help)\n", argv[optind]);
         return 2;
     }
+    return -1;
+}
+
+/* The server's options from the configuration in force. */
+static void server_options(rn_server_options *sopts)
+{
+    memset(sopts, 0, sizeof(*sopts));
+    sopts->listen = app.cfg.listen;
+    sopts->message_bytes = app.cfg.message_bytes;
+    sopts->queue_bytes = app.cfg.queue_bytes;
+    sopts->idle_client_ms = app.cfg.idle_client_ms ? app.cfg.idle_client_ms : app.cfg.wall_ms;
+    sopts->envelopes = rn_envelopes;
+    sopts->states = app.states;
+    sopts->request_timeout_ms = app.cfg.request_timeout_ms;
+    sopts->auth_tokens = app.cfg.auth_tokens;
+    sopts->auth_users = app.cfg.auth_users;
+    sopts->auth_admins = app.cfg.auth_admins;
+    sopts->origins = app.cfg.origins;
+    sopts->hosts = app.cfg.hosts;
+    sopts->trusted_proxies = app.cfg.trusted_proxies;
+    sopts->connections_per_ip = (unsigned)app.cfg.connections_per_ip;
+    sopts->tls_cert = app.cfg.tls_cert;
+    sopts->tls_key = app.cfg.tls_key;
+}
+
+/* Log and print that the server is listening, and what protects runs. */
+static void announce(void)
+{
+    size_t nspecs = rn_specs_count(app.specs), avail = 0;
+    for (size_t i = 0; i < nspecs; i++)
+        avail += rn_specs_at(app.specs, i)->available;
+    char host[256];
+    snprintf(host, sizeof(host), "%s", app.cfg.listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = 0;
+    rn_log(RN_LOG_INFO, "server.start",
+           "version=%s listen=%s:%d languages=%zu available=%zu specs=%s", RUNNEL_VERSION, host,
+           rn_server_port(app.server), nspecs, avail, app.cfg.specs);
+    bool loopback = !strncmp(host, "127.", 4) || !strcmp(host, "localhost") ||
+                    !strcmp(host, "[::1]") || !strcmp(host, "::1");
+    if (!loopback && !app.cfg.auth_tokens[0] && !app.cfg.auth_users[0])
+        rn_log(RN_LOG_WARN, "security.no_auth",
+               "listen=%s msg=\"listening beyond loopback without auth.tokens: anyone who can "
+               "reach this port can run code\"",
+               app.cfg.listen);
+    char prot[2048];
+    if (rn_box_context_describe(app.box, prot, sizeof(prot)) > 0) {
+        for (char *line = strtok(prot, "\n"); line; line = strtok(NULL, "\n")) {
+            char q[300];
+            rn_log(RN_LOG_INFO, "sandbox.protection", "%s", rn_log_quote(line, q, sizeof(q)));
+        }
+    }
+    const char *scheme = app.cfg.tls_cert[0] ? "https" : "http";
+    fprintf(stderr, "runneld %s listening on %s://%s:%d, %zu of %zu languages available\n",
+            RUNNEL_VERSION, scheme, host, rn_server_port(app.server), avail, nspecs);
+}
+
+int main(int argc, char **argv)
+{
+    int rc = parse_args(argc, argv);
+    if (rc >= 0)
+        return rc;
 
     struct stat st;
     if (RUNNEL_SOURCE_SPECS[0] && stat(RUNNEL_SOURCE_SPECS, &st) == 0 &&
@@ -454,23 +519,7 @@ int main(int argc, char **argv)
     }
 
     rn_server_options sopts;
-    memset(&sopts, 0, sizeof(sopts));
-    sopts.listen = app.cfg.listen;
-    sopts.message_bytes = app.cfg.message_bytes;
-    sopts.queue_bytes = app.cfg.queue_bytes;
-    sopts.idle_client_ms = app.cfg.idle_client_ms ? app.cfg.idle_client_ms : app.cfg.wall_ms;
-    sopts.envelopes = rn_envelopes;
-    sopts.states = app.states;
-    sopts.request_timeout_ms = app.cfg.request_timeout_ms;
-    sopts.auth_tokens = app.cfg.auth_tokens;
-    sopts.auth_users = app.cfg.auth_users;
-    sopts.auth_admins = app.cfg.auth_admins;
-    sopts.origins = app.cfg.origins;
-    sopts.hosts = app.cfg.hosts;
-    sopts.trusted_proxies = app.cfg.trusted_proxies;
-    sopts.connections_per_ip = (unsigned)app.cfg.connections_per_ip;
-    sopts.tls_cert = app.cfg.tls_cert;
-    sopts.tls_key = app.cfg.tls_key;
+    server_options(&sopts);
     rn_jobs_set_rate(app.jobs, (unsigned)app.cfg.runs_per_minute_per_ip);
     r = rn_server_new(app.loop, app.jobs, &sopts, &app.server);
     if (r < 0) {
@@ -500,35 +549,7 @@ int main(int argc, char **argv)
     uv_signal_start(&sig_hup, on_hup, SIGHUP);
     uv_timer_init(app.loop, &deadline);
 
-    size_t nspecs = rn_specs_count(app.specs), avail = 0;
-    for (size_t i = 0; i < nspecs; i++)
-        avail += rn_specs_at(app.specs, i)->available;
-    char host[256];
-    snprintf(host, sizeof(host), "%s", app.cfg.listen);
-    char *colon = strrchr(host, ':');
-    if (colon)
-        *colon = 0;
-    rn_log(RN_LOG_INFO, "server.start",
-           "version=%s listen=%s:%d languages=%zu available=%zu specs=%s", RUNNEL_VERSION, host,
-           rn_server_port(app.server), nspecs, avail, app.cfg.specs);
-    bool loopback = !strncmp(host, "127.", 4) || !strcmp(host, "localhost") ||
-                    !strcmp(host, "[::1]") || !strcmp(host, "::1");
-    if (!loopback && !app.cfg.auth_tokens[0] && !app.cfg.auth_users[0])
-        rn_log(RN_LOG_WARN, "security.no_auth",
-               "listen=%s msg=\"listening beyond loopback without auth.tokens: anyone who can "
-               "reach this port can run code\"",
-               app.cfg.listen);
-    char prot[2048];
-    if (rn_box_context_describe(app.box, prot, sizeof(prot)) > 0) {
-        for (char *line = strtok(prot, "\n"); line; line = strtok(NULL, "\n")) {
-            char q[300];
-            rn_log(RN_LOG_INFO, "sandbox.protection", "%s", rn_log_quote(line, q, sizeof(q)));
-        }
-    }
-    const char *scheme = app.cfg.tls_cert[0] ? "https" : "http";
-    fprintf(stderr, "runneld %s listening on %s://%s:%d, %zu of %zu languages available\n",
-            RUNNEL_VERSION, scheme, host, rn_server_port(app.server), avail, nspecs);
-
+    announce();
     sd_notify_ready("READY=1\nSTATUS=serving");
     uv_run(app.loop, UV_RUN_DEFAULT);
     rn_store_close(app.store); /* every queued write finishes first */
