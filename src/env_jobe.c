@@ -15,6 +15,7 @@
 #include "jobe_files.h"
 #include "jobe_run.h"
 #include "log.h"
+#include "util.h"
 
 #define JOBE_RATE_SLOTS 1024
 
@@ -408,21 +409,6 @@ static const char *file_id(rn_http *h)
     return p ? p + 1 : "";
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 /* Strict base64 as PHP's base64_decode(s, true): the alphabet only
  * (whitespace skipped), '=' only at the end. -EINVAL otherwise. */
 static int b64_decode(const char *s, size_t n, char **out, size_t *outlen)
@@ -440,7 +426,7 @@ static int b64_decode(const char *s, size_t n, char **out, size_t *outlen)
             pad++;
             continue;
         }
-        int v = b64_value(c);
+        int v = rn_base64_value(c, false);
         if (v < 0 || pad) {
             free(o);
             return -EINVAL;

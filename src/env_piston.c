@@ -315,9 +315,11 @@ static void write_strv(rn_jbuf *b, char **v)
     rn_jbuf_str(b, "]");
 }
 
-static void http_runtimes(void *state, rn_http *h)
+/* GET /api/v2/runtimes (the available languages, their aliases and
+ * runtime) or, with packages, GET /api/v2/packages (every language, with
+ * whether it is installed). */
+static void reply_languages(piston_state *st, rn_http *h, bool packages)
 {
-    piston_state *st = state;
     const rn_specs *specs = rn_host_specs(st->host);
     size_t n = rn_specs_count(specs), k = 0;
     rn_jbuf b;
@@ -325,14 +327,18 @@ static void http_runtimes(void *state, rn_http *h)
     rn_jbuf_str(&b, "[");
     for (size_t i = 0; i < n; i++) {
         const rn_spec *s = rn_specs_at(specs, i);
-        if (!rn_piston_lang(s) || !s->available)
+        if (!rn_piston_lang(s) || (!packages && !s->available))
             continue;
         char version[32];
         piston_version(s, version);
         rn_jbuf_str(&b, k++ ? ",{\"language\":" : "{\"language\":");
         rn_jbuf_jcstr(&b, rn_piston_lang(s));
-        rn_jbuf_key(&b, "version");
+        rn_jbuf_key(&b, packages ? "language_version" : "version");
         rn_jbuf_jcstr(&b, version);
+        if (packages) {
+            rn_jbuf_printf(&b, ",\"installed\":%s}", s->available ? "true" : "false");
+            continue;
+        }
         rn_jbuf_key(&b, "aliases");
         write_strv(&b, rn_piston_aliases(s));
         if (rn_piston_runtime(s)) {
@@ -346,31 +352,16 @@ static void http_runtimes(void *state, rn_http *h)
     rn_jbuf_free(&b);
 }
 
+static void http_runtimes(void *state, rn_http *h)
+{
+    reply_languages(state, h, false);
+}
+
 /* ---------------------------------------------------------------- packages */
 
 static void http_packages(void *state, rn_http *h)
 {
-    piston_state *st = state;
-    const rn_specs *specs = rn_host_specs(st->host);
-    size_t n = rn_specs_count(specs), k = 0;
-    rn_jbuf b;
-    rn_jbuf_init(&b, 0);
-    rn_jbuf_str(&b, "[");
-    for (size_t i = 0; i < n; i++) {
-        const rn_spec *s = rn_specs_at(specs, i);
-        if (!rn_piston_lang(s))
-            continue;
-        char version[32];
-        piston_version(s, version);
-        rn_jbuf_str(&b, k++ ? ",{\"language\":" : "{\"language\":");
-        rn_jbuf_jcstr(&b, rn_piston_lang(s));
-        rn_jbuf_key(&b, "language_version");
-        rn_jbuf_jcstr(&b, version);
-        rn_jbuf_printf(&b, ",\"installed\":%s}", s->available ? "true" : "false");
-    }
-    rn_jbuf_str(&b, "]");
-    rn_http_reply(h, 200, "application/json", b.data, b.len);
-    rn_jbuf_free(&b);
+    reply_languages(state, h, true);
 }
 
 /* POST and DELETE: a package is a Piston language or runtime name; none

@@ -55,7 +55,7 @@ const rn_specs *zp_host_specs(void)
 
 void zp_jstr(rn_jbuf *b, const char *s)
 {
-    zp_json_str(b, s, strlen(s));
+    rn_jbuf_jstr_safe(b, s, strlen(s));
 }
 
 void zp_frame_begin(rn_jbuf *b, const char *op)

@@ -10,6 +10,8 @@
 #include "specs_detect.h"
 #include "version.h"
 
+_Static_assert(RN_HOST_FILE_NAME_MAX == RN_BOX_FILE_NAME_MAX, "host.h's file name limit");
+
 struct rn_host {
     rn_host_parts parts;
 };

@@ -23,6 +23,10 @@
 typedef struct rn_host rn_host;
 struct rn_store;
 
+/* The longest name of one segment of a job's file path (the sandbox's
+ * limit, checked against it in host.c). */
+#define RN_HOST_FILE_NAME_MAX 1024
+
 /* Where a job comes from. Exactly one of conn, http and client is set. */
 typedef struct {
     /* A WebSocket connection: its client address counts for rates, and the

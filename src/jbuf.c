@@ -326,3 +326,20 @@ uint64_t rn_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
+
+void rn_jbuf_jstr_safe(rn_jbuf *b, const char *s, size_t n)
+{
+    if (rn_utf8_valid(s, n)) {
+        rn_jbuf_jstr(b, s, n);
+        return;
+    }
+    rn_jbuf clean;
+    unsigned char carry[4];
+    size_t carry_len = 0;
+    rn_jbuf_init(&clean, 0);
+    rn_utf8_sanitize(&clean, carry, &carry_len, s, n, true);
+    rn_jbuf_jstr(b, clean.data ? clean.data : "", clean.len);
+    if (clean.oom)
+        b->oom = true;
+    rn_jbuf_free(&clean);
+}

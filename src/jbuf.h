@@ -57,6 +57,10 @@ void rn_utf8_sanitize(rn_jbuf *out, unsigned char carry[4], size_t *carry_len, c
 /* Whether s[0..n) is valid UTF-8. */
 bool rn_utf8_valid(const char *s, size_t n);
 
+/* Append s[0..n) as a JSON string, each invalid UTF-8 sequence replaced
+ * by U+FFFD (rn_utf8_sanitize); out of memory sets b->oom. */
+void rn_jbuf_jstr_safe(rn_jbuf *b, const char *s, size_t n);
+
 /* Fill out with 2*nbytes lowercase hex characters of fresh randomness
  * (getrandom) plus a NUL. */
 int rn_random_hex(char *out, size_t nbytes);

@@ -13,6 +13,7 @@
 
 #include "cache.h"
 #include "log.h"
+#include "util.h"
 
 #define HASH_LEN 64
 
@@ -106,44 +107,13 @@ static bool hash_used(const jobe_files *f, const char *hash, const entry *except
 
 /* ---- disk, on the thread pool ---- */
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int r = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return r;
-}
-
-/* dir/name holds data, or the old content: temp file, fsync, rename, fsync dir. */
+/* dir/name holds data, or the old content (see rn_write_file_atomic). */
 static int write_atomic(const char *dir, const char *name, const char *data, size_t len)
 {
     char tmp[4096], path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     snprintf(tmp, sizeof(tmp), "%s/.tmp-%s", dir, name);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    int r = 0;
-    for (size_t off = 0; off < len && !r;) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno != EINTR)
-            r = -errno;
-        else if (w > 0)
-            off += (size_t)w;
-    }
-    if (!r && fsync(fd) < 0)
-        r = -errno;
-    if (close(fd) < 0 && !r)
-        r = -errno;
-    if (!r && rename(tmp, path) < 0)
-        r = -errno;
-    if (r)
-        unlink(tmp);
-    else
-        r = fsync_dir(dir);
-    return r;
+    return rn_write_file_atomic(path, tmp, data, len, 0600);
 }
 
 static int read_all(const char *path, char **out, size_t *len)
@@ -239,7 +209,7 @@ static void op_work(uv_work_t *w)
             snprintf(path, sizeof(path), "%s/%s", objects, o->hash);
             unlink(path);
         }
-        fsync_dir(ids);
+        rn_fsync_dir(ids);
         break;
     }
 }

@@ -31,24 +31,7 @@ void lk_jstr_safe(rn_jbuf *b, const char *s)
         rn_jbuf_str(b, "null");
         return;
     }
-    lk_jstrn_safe(b, s, strlen(s));
-}
-
-void lk_jstrn_safe(rn_jbuf *b, const char *s, size_t n)
-{
-    if (rn_utf8_valid(s, n)) {
-        rn_jbuf_jstr(b, s, n);
-        return;
-    }
-    rn_jbuf clean;
-    unsigned char carry[4];
-    size_t carry_len = 0;
-    rn_jbuf_init(&clean, 0);
-    rn_utf8_sanitize(&clean, carry, &carry_len, s, n, true);
-    rn_jbuf_jstr(b, clean.data ? clean.data : "", clean.len);
-    if (clean.oom)
-        b->oom = true;
-    rn_jbuf_free(&clean);
+    rn_jbuf_jstr_safe(b, s, strlen(s));
 }
 
 /* Send {method, status, message, data:{fields[, websocketTag]}[, websocketTag]}.

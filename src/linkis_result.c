@@ -265,7 +265,7 @@ uint64_t lk_rset_write_rows(rn_jbuf *b, int type, const char *content, size_t le
                 rn_jbuf_str(b, ",");
             if (type == LK_RSET_TEXT) {
                 rn_jbuf_str(b, "[");
-                lk_jstrn_safe(b, p, (size_t)(e - p));
+                rn_jbuf_jstr_safe(b, p, (size_t)(e - p));
                 rn_jbuf_str(b, "]");
             } else {
                 cJSON *row = cJSON_ParseWithLength(p, (size_t)(e - p));

@@ -140,12 +140,12 @@ void lk_write_task_vo(rn_jbuf *b, const lk_view *v, size_t code_max)
         rn_jbuf_raw(&cut, v->code, code_max);
         rn_jbuf_str(&cut,
                     "\n-- [runnel: the code is cut here; jobhistory/{taskID}/get has it all]");
-        lk_jstrn_safe(b, cut.data ? cut.data : "", cut.len);
+        rn_jbuf_jstr_safe(b, cut.data ? cut.data : "", cut.len);
         if (cut.oom)
             b->oom = true;
         rn_jbuf_free(&cut);
     } else {
-        lk_jstrn_safe(b, v->code ? v->code : "", code_len);
+        rn_jbuf_jstr_safe(b, v->code ? v->code : "", code_len);
     }
     rn_jbuf_printf(b, ",\"progress\":\"%.4g\"", lk_view_progress(v));
     lk_log_path(v, buf, sizeof(buf));

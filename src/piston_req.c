@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sandbox/box.h"
+#include "host.h"
+#include "util.h"
 
 /* ---------------------------------------------------------------- names */
 
@@ -283,21 +284,6 @@ static int fail(char *msg, size_t size, const char *fmt, ...)
     return 400;
 }
 
-static int b64_value(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
 /* As Node's Buffer.from(s, "base64"): URL-safe letters too, other bytes
  * skipped, "=" ends it. */
 static size_t decode_base64(const char *s, char *out)
@@ -306,7 +292,7 @@ static size_t decode_base64(const char *s, char *out)
     unsigned acc = 0;
     int bits = 0;
     for (; *s && *s != '='; s++) {
-        int v = b64_value((unsigned char)*s);
+        int v = rn_base64_value((unsigned char)*s, true);
         if (v < 0)
             continue;
         acc = (acc << 6) | (unsigned)v;
@@ -476,7 +462,7 @@ static int get_files(const cJSON *body, piston_req *r, char *msg, size_t size)
         const char *content = cJSON_GetObjectItemCaseSensitive(f, "content")->valuestring;
         const char *e = cJSON_IsString(enc) ? enc->valuestring : "utf8";
         bool b64 = !strcmp(e, "base64"), hex = !strcmp(e, "hex");
-        char given[64], name[RN_BOX_FILE_NAME_MAX + 1];
+        char given[64], name[RN_HOST_FILE_NAME_MAX + 1];
         snprintf(given, sizeof(given), "file%d.code", i);
         const char *raw = given;
         if (jname && !cJSON_IsNull(jname) && !(cJSON_IsString(jname) && !jname->valuestring[0])) {
@@ -523,7 +509,7 @@ static int get_files(const cJSON *body, piston_req *r, char *msg, size_t size)
     /* The spec's own name taken by another file: the entry keeps its
      * client's name, or Piston's default one. */
     const cJSON *jname = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(files, entry), "name");
-    char alt[2][RN_BOX_FILE_NAME_MAX + 1];
+    char alt[2][RN_HOST_FILE_NAME_MAX + 1];
     if (!cJSON_IsString(jname) || normalize_name(jname->valuestring, alt[0], sizeof(alt[0])) <= 0)
         alt[0][0] = 0;
     snprintf(alt[1], sizeof(alt[1]), "file%d.code", entry);

@@ -3,6 +3,7 @@
 #define RUNNEL_UTIL_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -17,6 +18,20 @@ int rn_read_stream(FILE *f, size_t max, char **out, size_t *len);
 /* Read a whole regular file (never through a final symlink when nofollow)
  * the same way; -errno of open, -EINVAL for a non-regular file. */
 int rn_read_file(const char *path, size_t max, bool nofollow, char **out, size_t *len);
+
+/* The value (0-63) of a base64 letter, with url_safe '-' and '_' too;
+ * -1 for any other byte. */
+int rn_base64_value(int c, bool url_safe);
+
+/* fsync a directory (after a name in it was made, renamed or removed). */
+int rn_fsync_dir(const char *dir);
+
+/* Replace path with len bytes of data, so that path holds the old content
+ * or the new one, never a part: write tmp (a name in path's directory)
+ * with mode, fsync it, rename it over path, fsync the directory. tmp is
+ * removed on failure. Blocking: call it off the event loop. */
+int rn_write_file_atomic(const char *path, const char *tmp, const void *data, size_t len,
+                         mode_t mode);
 
 /* Free a NULL-terminated array of malloc'd strings and the array. */
 void rn_strv_free(char **v);

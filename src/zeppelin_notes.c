@@ -352,24 +352,9 @@ int zp_para_copy(zp_para *dst, const zp_para *src)
 
 /* ---------------------------------------------------------------- writing */
 
-void zp_json_str(rn_jbuf *b, const char *s, size_t n)
-{
-    if (rn_utf8_valid(s, n)) {
-        rn_jbuf_jstr(b, s, n);
-        return;
-    }
-    rn_jbuf fixed;
-    unsigned char carry[4];
-    size_t cl = 0;
-    rn_jbuf_init(&fixed, 0);
-    rn_utf8_sanitize(&fixed, carry, &cl, s, n, true);
-    rn_jbuf_jstr(b, fixed.data ? fixed.data : "", fixed.len);
-    rn_jbuf_free(&fixed);
-}
-
 static void jcstr_safe(rn_jbuf *b, const char *s)
 {
-    zp_json_str(b, s, strlen(s));
+    rn_jbuf_jstr_safe(b, s, strlen(s));
 }
 
 static void write_cjson(rn_jbuf *b, const cJSON *j, const char *absent)
@@ -413,7 +398,7 @@ static void write_results(rn_jbuf *b, const zp_para *p, const char *code)
     bool any = false;
     if (p->out.len) {
         rn_jbuf_str(b, "{\"type\":\"TEXT\",\"data\":");
-        zp_json_str(b, p->out.data, p->out.len);
+        rn_jbuf_jstr_safe(b, p->out.data, p->out.len);
         rn_jbuf_str(b, "}");
         any = true;
     }
@@ -440,7 +425,7 @@ void zp_para_write(rn_jbuf *b, const zp_para *p, const zp_write_opts *o)
         jcstr_safe(b, p->title);
     }
     rn_jbuf_key(b, "text");
-    zp_json_str(b, p->text ? p->text : "", p->text_len);
+    rn_jbuf_jstr_safe(b, p->text ? p->text : "", p->text_len);
     rn_jbuf_key(b, "user");
     jcstr_safe(b, p->user ? p->user : "anonymous");
     write_date(b, "dateUpdated", p->updated, o->file);

@@ -99,8 +99,6 @@ typedef struct {
 /* Bytes of every paragraph in memory (the store's budget). */
 uint64_t zp_notes_bytes(void);
 
-/* Write s[0..n) as a JSON string, repaired (U+FFFD) where it is not UTF-8. */
-void zp_json_str(rn_jbuf *b, const char *s, size_t n);
 
 /* Whether s is 1 to ZP_ID_MAX characters with no control character. */
 bool zp_valid_id(const char *s);

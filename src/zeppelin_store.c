@@ -83,16 +83,6 @@ static int full_path(const zp_store *s, const char *rel, char *out, size_t size)
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int err = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return err;
-}
-
 /* mkdir -p of path's folders up to (not including) its last part. */
 static int make_parents(char *path)
 {
@@ -104,20 +94,6 @@ static int make_parents(char *path)
         *p = '/';
         if (err)
             return err;
-    }
-    return 0;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        data += w;
-        len -= (size_t)w;
     }
     return 0;
 }
@@ -135,27 +111,13 @@ static int op_write(store_op *op)
     snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
     /* Hidden, so a scan never takes it for a note. */
     snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, slash + 1);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -errno;
-    err = write_all(fd, op->data, op->len);
-    if (!err && fsync(fd) < 0)
-        err = -errno;
-    if (close(fd) < 0 && !err)
-        err = -errno;
-    if (!err && rename(tmp, path) < 0)
-        err = -errno;
-    if (err) {
-        unlink(tmp);
-        return err;
-    }
-    if ((err = fsync_dir(dir)) < 0)
+    if ((err = rn_write_file_atomic(path, tmp, op->data, op->len, 0640)) < 0)
         return err;
     if (op->old_rel && strcmp(op->old_rel, op->rel)) {
         if (!full_path(op->s, op->old_rel, path, sizeof(path)) && unlink(path) == 0) {
             slash = strrchr(path, '/');
             *slash = 0;
-            fsync_dir(path);
+            rn_fsync_dir(path);
         }
     }
     return 0;
@@ -170,7 +132,7 @@ static int op_remove(store_op *op)
     if (unlink(path) < 0)
         return errno == ENOENT ? 0 : -errno;
     *strrchr(path, '/') = 0;
-    return fsync_dir(path);
+    return rn_fsync_dir(path);
 }
 
 static void work_run(uv_work_t *w)

@@ -638,7 +638,14 @@ out:
 
 /* ------------------------------------------------------------- main */
 
-int main(int argc, char **argv)
+/* Options given on the command line. */
+typedef struct {
+    const char *lang, *stdin_file, *server;
+} cli_opts;
+
+/* Read options into o until the first non-option (optstring "+...") or
+ * "--": -1 to go on, else the exit status (--help, --version, a bad one). */
+static int parse_opts(int argc, char **argv, const char *optstring, cli_opts *o)
 {
     static const struct option longopts[] = {
         {"lang", required_argument, NULL, 'l'},
@@ -649,17 +656,11 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    const char *lang = NULL, *stdin_file = NULL, *server = getenv("RUNNEL_SERVER");
-    const char *cmd = NULL;
-    int c, rc;
-    char err[600];
-
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+l:i:s:vh", longopts, NULL)) != -1) {
-        /* options before the command */
+    int c;
+    while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
         switch (c) {
         case 's':
-            server = optarg;
+            o->server = optarg;
             break;
         case 'v':
             cl.verbose = true;
@@ -671,10 +672,10 @@ int main(int argc, char **argv)
             printf("runnel %s\n", RUNNEL_CLI_VERSION);
             return 0;
         case 'l':
-            lang = optarg;
+            o->lang = optarg;
             break;
         case 'i':
-            stdin_file = optarg;
+            o->stdin_file = optarg;
             break;
         default:
             fprintf(stderr, "runnel: unknown or incomplete option '%s' (see runnel --help)\n",
@@ -682,6 +683,20 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    cli_opts o = {.server = getenv("RUNNEL_SERVER")};
+    const char *cmd = NULL;
+    int rc;
+    char err[600];
+
+    opterr = 0;
+    /* options before the command */
+    if ((rc = parse_opts(argc, argv, "+l:i:s:vh", &o)) >= 0)
+        return rc;
     if (optind >= argc) {
         fprintf(stderr, "runnel: missing command: run, langs or ping (see runnel --help)\n");
         return EXIT_USAGE;
@@ -700,32 +715,9 @@ int main(int argc, char **argv)
     argc -= optind;
     argv += optind;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:i:s:vh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'l':
-            lang = optarg;
-            break;
-        case 'i':
-            stdin_file = optarg;
-            break;
-        case 's':
-            server = optarg;
-            break;
-        case 'v':
-            cl.verbose = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("runnel %s\n", RUNNEL_CLI_VERSION);
-            return 0;
-        default:
-            fprintf(stderr, "runnel: unknown or incomplete option '%s' (see runnel --help)\n",
-                    argv[optind - 1]);
-            return EXIT_USAGE;
-        }
-    }
+    if ((rc = parse_opts(argc, argv, "l:i:s:vh", &o)) >= 0)
+        return rc;
+    const char *lang = o.lang, *stdin_file = o.stdin_file, *server = o.server;
     const char *file = NULL;
     if (!strcmp(cmd, "run")) {
         if (optind >= argc) {

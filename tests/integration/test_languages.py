@@ -78,7 +78,8 @@ def lang_server(tmp_path_factory):
     # version.
     srv.logf = open(srv.log_path, "wb")
     srv.proc = subprocess.Popen(srv.argv, stdin=subprocess.DEVNULL, stdout=srv.logf,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT,
+                                env=dict(os.environ, RUNNEL_STATE_DIR=str(d / "state")))
     deadline = time.monotonic() + 60
     while True:
         if srv.proc.poll() is not None:

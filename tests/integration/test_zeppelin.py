@@ -592,7 +592,8 @@ def test_bad_config_refuses_to_start(zfactory):
         s = zfactory(_start=False, _config={"zeppelin": cfg})
         s.expect_exit = True
         s.logf = open(s.log_path, "wb")
-        s.proc = subprocess.Popen(s.argv, stdout=s.logf, stderr=subprocess.STDOUT)
+        s.proc = subprocess.Popen(s.argv, stdout=s.logf, stderr=subprocess.STDOUT,
+                                  env=dict(os.environ, RUNNEL_STATE_DIR=str(s.dir / "state")))
         assert s.proc.wait(10) == 1
         assert any(l.startswith("runneld: ") and line in l
                    for l in s.log_text().splitlines()), s.log_text()
