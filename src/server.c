@@ -351,14 +351,22 @@ static void lws_log_bridge(int level, const char *line)
 
 static void link_release(srv_link *l);
 
-int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts, rn_server **out)
+rn_server *rn_srv_alloc(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts)
 {
     rn_server *s = calloc(1, sizeof(*s));
     if (!s)
-        return -ENOMEM;
+        return NULL;
     s->loop = loop;
     s->jobs = jobs;
     s->opts = *opts;
+    return s;
+}
+
+int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts, rn_server **out)
+{
+    rn_server *s = rn_srv_alloc(loop, jobs, opts);
+    if (!s)
+        return -ENOMEM;
     if (parse_listen(opts->listen, s->listen_host, sizeof(s->listen_host), &s->port) < 0) {
         free(s);
         return -EINVAL;

@@ -15,12 +15,9 @@
 int rn_server_new_detached(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
                            rn_server **out)
 {
-    rn_server *s = calloc(1, sizeof(*s));
+    rn_server *s = rn_srv_alloc(loop, jobs, opts);
     if (!s)
         return -ENOMEM;
-    s->loop = loop;
-    s->jobs = jobs;
-    s->opts = *opts;
     *out = s;
     return 0;
 }

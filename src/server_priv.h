@@ -150,6 +150,10 @@ typedef struct srv_link {
     struct srv_link *next;   /* kept links (see link_release) */
 } srv_link;
 
+/* A server record with loop, jobs and a copy of opts, nothing started;
+ * NULL when out of memory. */
+rn_server *rn_srv_alloc(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts);
+
 /* A copied request header by lower-case name, or NULL. */
 const char *rn_srv_find_header(char *const *hdrs, const char *name);
 

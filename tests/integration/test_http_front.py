@@ -198,23 +198,8 @@ def _trickle(data, port, interval, limit):
     """Send data a byte per interval; seconds until the server dropped us
     (None if it never did within limit)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    t0 = time.monotonic()
     try:
-        for b in data:
-            if time.monotonic() - t0 > limit:
-                return None
-            try:
-                s.sendall(bytes([b]))
-            except OSError:
-                return time.monotonic() - t0
-            r, _, _ = select.select([s], [], [], interval)
-            if r:
-                try:
-                    if not s.recv(4096):
-                        return time.monotonic() - t0
-                except OSError:
-                    return time.monotonic() - t0
-        return None
+        return _trickle_on(s, data, interval, limit, time.monotonic())
     finally:
         s.close()
 
@@ -258,6 +243,7 @@ def test_slow_requests_dropped(server_factory):
 
 
 def _trickle_on(s, data, interval, limit, t0):
+    """_trickle on a connected socket s, the seconds counted from t0."""
     for b in data:
         if time.monotonic() - t0 > limit:
             return None
