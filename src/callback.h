@@ -22,7 +22,9 @@ typedef struct {
 
 /* The end of one callback, called once on the loop: err 0 and a 2xx
  * http_status on success; -EINVAL bad URL, -EPROTONOSUPPORT https,
- * -EACCES refused address, -ETIMEDOUT, -EIO non-2xx after every try,
+ * -EACCES refused address (every resolved address must pass), -EHOSTUNREACH
+ * host not resolved, -ETIMEDOUT, -EIO non-2xx after every try (http_status
+ * the last one), -EPROTO no HTTP/1.x status line in the first 4 KiB,
  * -ECANCELED at shutdown, or the last network error; why is a sentence. */
 typedef void (*rn_callback_done)(int err, int http_status, const char *why, void *ud);
 
