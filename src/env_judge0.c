@@ -43,16 +43,20 @@ bool j0_authenticate(j0_state *st, rn_http *h, char *user, size_t size, bool *ad
 }
 
 /* Judge0's authorization (X-Auth-User) for listing and deleting: a token
- * of an admin (auth.admins); everyone when the server asks no token. */
-static bool authorize(j0_state *st, rn_http *h, bool authn_admin)
+ * of an admin (auth.admins), which then sees every user's submissions
+ * (*admin set); everyone when the server asks no token. Replies 403
+ * itself when not. */
+static bool authorize(j0_state *st, rn_http *h, bool *admin)
 {
     char buf[512], user[128];
-    bool admin = false;
-    if (!rn_host_tokens_required(st->host) || authn_admin)
+    bool authz_admin = false;
+    if (!rn_host_tokens_required(st->host) || *admin)
         return true;
     const char *tok = header_or_param(h, st->conf.auth_user_header, buf, sizeof(buf));
-    if (tok && rn_host_identify(st->host, tok, user, sizeof(user), &admin) && admin)
+    if (tok && rn_host_identify(st->host, tok, user, sizeof(user), &authz_admin) && authz_admin) {
+        *admin = true;
         return true;
+    }
     j0_reply_empty(h, 403);
     return false;
 }
@@ -224,7 +228,7 @@ static void http_delete(void *state, rn_http *h)
     char user[128], msg[200];
     bool admin;
     j0_params p;
-    if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !authorize(st, h, admin) ||
+    if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !authorize(st, h, &admin) ||
         !read_params(h, &p))
         return;
     if (!st->conf.enable_submission_delete) {
@@ -255,7 +259,7 @@ static void http_index(void *state, rn_http *h)
     char user[128], v[32];
     bool admin;
     j0_params p;
-    if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !authorize(st, h, admin) ||
+    if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !authorize(st, h, &admin) ||
         !read_params(h, &p))
         return;
     long page = 1, per = 20;
@@ -408,7 +412,8 @@ static void http_authenticate(void *state, rn_http *h)
 
 static void http_authorize(void *state, rn_http *h)
 {
-    if (authorize(state, h, false))
+    bool admin = false;
+    if (authorize(state, h, &admin))
         j0_reply_empty(h, 200);
 }
 

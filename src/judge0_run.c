@@ -177,6 +177,13 @@ static void on_end(rn_job *job, const rn_job_result *res, void *ud)
         finish(s);
         return;
     }
+    if (res->reason == RN_JOB_END_KILLED) {
+        /* Only a stopping server kills a Judge0 job: its row keeps status
+         * 1 or 2, and the next start queues it again. */
+        rn_log(RN_LOG_INFO, "judge0.interrupted", "token=%s", s->token);
+        j0_run_answer_waiters(s);
+        return;
+    }
     int status = run_status(s, res);
     if (res->run.ran) {
         s->runs_done++;

@@ -13,7 +13,7 @@
 #include "server.h"
 
 #define SERVER_MAX_PATH    1024
-#define RN_SERVER_NHEADERS 15 /* server.c's known_headers */
+#define RN_SERVER_NHEADERS 17 /* server.c's known_headers */
 
 typedef struct frame {
     struct frame *next;
