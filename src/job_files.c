@@ -6,9 +6,7 @@
 
 #include "cache.h"
 
-/* The sandbox's own rule (box.h): relative, no empty, "." or ".." segment,
- * bounded length and depth. */
-static bool valid_name(const char *name)
+bool rn_job_file_name_ok(const char *name)
 {
     if (!name || !*name || strlen(name) > RN_BOX_FILE_NAME_MAX)
         return false;
@@ -29,12 +27,12 @@ int rn_job_files_check(const rn_job_request *req, uint64_t max_bytes)
         return -E2BIG;
     if (req->nfiles && !req->files)
         return -EINVAL;
-    if (req->entry_name && !valid_name(req->entry_name))
+    if (req->entry_name && !rn_job_file_name_ok(req->entry_name))
         return -EINVAL;
     uint64_t total = req->code_len;
     for (size_t i = 0; i < req->nfiles; i++) {
         const rn_job_file *f = &req->files[i];
-        if (!valid_name(f->name) || (f->len && !f->data))
+        if (!rn_job_file_name_ok(f->name) || (f->len && !f->data))
             return -EINVAL;
         if (req->entry_name && !strcmp(f->name, req->entry_name))
             return -EINVAL;

@@ -4,6 +4,7 @@
 #ifndef RUNNEL_JOB_FILES_H
 #define RUNNEL_JOB_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,10 @@ typedef struct {
     size_t nfiles;
     char *entry_name; /* NULL: the spec's filename */
 } rn_job_files;
+
+/* The sandbox's rule for a file name (box.h): relative, no empty, "." or
+ * ".." segment, bounded length and depth. */
+bool rn_job_file_name_ok(const char *name);
 
 /* Check the request's files and entry name: -EINVAL for a bad or repeated
  * name (absolute, "..", ".", empty segment, too long or deep), -E2BIG for
