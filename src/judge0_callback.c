@@ -2,6 +2,7 @@
  * default fields, always in base64 (as Judge0 sends it), through the
  * outbound callback module (its SSRF policy, tries and timeouts). A
  * refusal or a failure is logged and kept in the submission's message. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,7 @@
 #include "judge0_int.h"
 #include "log.h"
 
-#if __has_include("callback.h")
+#ifdef RUNNEL_HAVE_CALLBACK
 #include "callback.h"
 #define J0_HAVE_CALLBACK 1
 #else
@@ -43,6 +44,10 @@ static void callback_done(int err, int http_status, const char *why, void *ud)
     cb_ctx *c = ud;
     j0_sub *s = j0_list_find(c->st, c->token);
     char q[400];
+    if (err == -ECANCELED) { /* the server is stopping: the state may be gone */
+        free(c);
+        return;
+    }
     if (err < 0) {
         rn_log(RN_LOG_WARN, "judge0.callback", "token=%s status=%d why=%s", c->token, http_status,
                rn_log_quote(why ? why : "failed", q, sizeof(q)));

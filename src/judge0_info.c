@@ -44,12 +44,15 @@ static lang *languages(const j0_state *st, size_t *n)
     size_t cap = 0, k = 0;
     for (size_t i = 0; i < rn_specs_count(specs); i++)
         cap += rn_specs_at(specs, i)->names.njudge0;
-    lang *v = calloc(cap ? cap : 1, sizeof(*v));
+    lang *v = calloc(cap + 1, sizeof(*v));
     for (size_t i = 0; v && i < rn_specs_count(specs); i++) {
         const rn_spec *s = rn_specs_at(specs, i);
         for (size_t j = 0; j < s->names.njudge0; j++)
             v[k++] = (lang){s->names.judge0[j].id, s->names.judge0[j].name, s};
     }
+    const rn_spec *bash = rn_specs_find(specs, "bash");
+    if (v && bash && !rn_specs_find_judge0(specs, J0_MULTI_FILE_ID))
+        v[k++] = (lang){J0_MULTI_FILE_ID, J0_MULTI_FILE_NAME, bash};
     if (v)
         qsort(v, k, sizeof(*v), lang_cmp);
     *n = k;
@@ -115,7 +118,11 @@ void j0_http_language(void *state, rn_http *h)
     long id = p ? strtol(p + 1, &end, 10) : -1;
     const rn_spec *s = NULL;
     const char *name = NULL;
-    if (p && p[1] && !*end && id > 0 && id < 100000) {
+    if (p && p[1] && !*end && id == J0_MULTI_FILE_ID &&
+        !rn_specs_find_judge0(rn_host_specs(st->host), J0_MULTI_FILE_ID)) {
+        s = rn_specs_find(rn_host_specs(st->host), "bash");
+        name = J0_MULTI_FILE_NAME;
+    } else if (p && p[1] && !*end && id > 0 && id < 100000) {
         s = rn_specs_find_judge0(rn_host_specs(st->host), (int)id);
         for (size_t k = 0; s && k < s->names.njudge0; k++)
             if (s->names.judge0[k].id == id)
@@ -239,7 +246,7 @@ void j0_http_config_info(void *state, rn_http *h)
         "{\"maintenance_mode\":false,\"enable_wait_result\":%s,\"enable_compiler_options\":false,"
         "\"allowed_languages_for_compile_options\":[],\"enable_command_line_arguments\":true,"
         "\"enable_submission_delete\":%s,\"enable_callbacks\":%s,\"callbacks_max_tries\":3,"
-        "\"callbacks_timeout\":5.0,\"enable_additional_files\":false,"
+        "\"callbacks_timeout\":5.0,\"enable_additional_files\":true,"
         "\"max_queue_size\":%u,\"cpu_time_limit\":%g,\"max_cpu_time_limit\":%g,"
         "\"cpu_extra_time\":%g,\"max_cpu_extra_time\":%g,\"wall_time_limit\":%g,"
         "\"max_wall_time_limit\":%g,\"memory_limit\":%llu,\"max_memory_limit\":%llu,"

@@ -18,7 +18,8 @@
 /* The Judge0 version whose API is served (/about, /version). */
 #define J0_API_VERSION "1.13.1"
 /* Judge0's "Multi-file program" language. */
-#define J0_MULTI_FILE_ID 89
+#define J0_MULTI_FILE_ID   89
+#define J0_MULTI_FILE_NAME "Multi-file program"
 /* Items in one batch (Judge0's MAX_SUBMISSION_BATCH_SIZE). */
 #define J0_BATCH_MAX 20
 /* compiler_options and command_line_arguments. */
@@ -146,6 +147,20 @@ void j0_bytes_clear(j0_bytes *b);
 
 /* A new random UUID (version 4) in out. */
 void j0_uuid(char out[37]);
+
+/* ----------------------------------------------------------- judge0_files.c */
+
+/* Unpack the sub's additional_files (none: 0 files): 0, or -EINVAL (a bad
+ * archive), -E2BIG (over the limits), -ENOMEM with err filled. */
+int j0_files_unpack(const j0_state *st, const j0_sub *s, rn_job_file **files, size_t *n, char *err,
+                    size_t size);
+
+/* Free what j0_files_unpack returned. */
+void j0_files_free(rn_job_file *files, size_t n);
+
+/* Make req a Multi-file program's: its entry is a driver that runs the
+ * archive's compile and run scripts. */
+void j0_files_multi(rn_job_request *req);
 
 /* ------------------------------------------------------------ judge0_out.c */
 

@@ -335,6 +335,13 @@ const rn_spec *j0_spec_of(const j0_state *st, int id, const char **name)
     const rn_spec *s = rn_specs_find_judge0(rn_host_specs(st->host), id);
     if (name)
         *name = NULL;
+    if (id == J0_MULTI_FILE_ID && !s) {
+        /* Judge0's Multi-file program runs its scripts with bash. */
+        s = rn_specs_find(rn_host_specs(st->host), "bash");
+        if (name)
+            *name = J0_MULTI_FILE_NAME;
+        return s && s->available ? s : NULL;
+    }
     if (!s || !s->available)
         return NULL;
     for (size_t k = 0; name && k < s->names.njudge0; k++)

@@ -306,6 +306,15 @@ int j0_req_parse(j0_state *st, const cJSON *obj, bool base64, j0_sub **out, cJSO
     if (s->language_id == J0_MULTI_FILE_ID && (!s->additional_files.p || !s->additional_files.len))
         add_error(e, "additional_files", "can't be blank for Multi-file program");
     parse_limits(&st->conf, obj, s, e);
+    if (!e->child && s->additional_files.p && s->additional_files.len) {
+        rn_job_file *files;
+        size_t n;
+        char why[256];
+        if (j0_files_unpack(st, s, &files, &n, why, sizeof(why)) < 0)
+            add_error(e, "additional_files", why);
+        else
+            j0_files_free(files, n);
+    }
     if (e->child) {
         j0_sub_free(s);
         *errs = e;

@@ -264,10 +264,23 @@ static int submit_once(j0_sub *s, rn_http *http, const char *client, rn_host_ref
                  s->language_id);
         return -ENOENT;
     }
+    rn_job_file *files = NULL;
+    size_t nfiles = 0;
+    char err[256];
+    if (j0_files_unpack(st, s, &files, &nfiles, err, sizeof(err)) < 0) {
+        why->err = -EINVAL;
+        why->status = 422;
+        snprintf(why->message, sizeof(why->message), "additional_files: %s", err);
+        return -EINVAL;
+    }
     req.spec = spec;
     req.language = spec->name;
     req.code = s->source_code.p ? s->source_code.p : "";
     req.code_len = s->source_code.len;
+    req.files = files;
+    req.nfiles = nfiles;
+    if (s->language_id == J0_MULTI_FILE_ID)
+        j0_files_multi(&req);
     req.stdin_data = s->stdin_data.p;
     req.stdin_len = s->stdin_data.len;
     if (s->command_line_arguments.p && (args = strdup(s->command_line_arguments.p)))
@@ -289,6 +302,7 @@ static int submit_once(j0_sub *s, rn_http *http, const char *client, rn_host_ref
     s->compiling = false;
     int r = rn_host_submit(st->host, &from, &req, &run_callbacks, s, &s->job, why);
     free(args);
+    j0_files_free(files, nfiles);
     return r;
 }
 

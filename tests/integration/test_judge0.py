@@ -449,3 +449,57 @@ def test_callbacks(tmp_path, test_specs):
     finally:
         httpd.shutdown()
         stop_clean(s)
+
+
+# -- additional_files ------------------------------------------------------------
+
+def zip_of(files):
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return enc(buf.getvalue())
+
+
+def test_multi_file_program(j0):
+    st, _, one = j0.http_json("GET", "/languages/89")
+    assert st == 200 and one["name"] == "Multi-file program"
+    files = {"compile": "gcc -o prog main.c lib/util.c\n",
+             "run": "./prog \"$@\"\n",
+             "main.c": "#include <stdio.h>\nint twice(int);\n"
+                       "int main(void){int x; scanf(\"%d\",&x); printf(\"%d\\n\", twice(x));}\n",
+             "lib/util.c": "int twice(int x){return 2*x;}\n"}
+    st, obj = sdk_create(j0, {"language_id": 89, "additional_files": zip_of(files),
+                              "stdin": enc("21"), "expected_output": enc("42")})
+    assert st == 201, obj
+    done = sdk_wait(j0, obj["token"])
+    check_status(done, 3)
+    assert dec(done["stdout"]) == "42\n"
+
+
+def test_additional_files_beside_the_program(j0):
+    obj = run(j0, "print(open('data/in.txt').read().upper())",
+              additional_files=zip_of({"data/in.txt": "abc"}))
+    check_status(obj, 3)
+    assert dec(obj["stdout"]) == "ABC\n"
+
+
+def test_bad_archives_are_422(j0):
+    st, _, obj = j0.http_json("POST", "/submissions",
+                              {"source_code": "x", "language_id": PY,
+                               "additional_files": enc("not a zip")})
+    assert st == 422 and list(obj) == ["additional_files"], obj
+    st, _, obj = j0.http_json("POST", "/submissions",
+                              {"source_code": "x", "language_id": PY,
+                               "additional_files": zip_of({"../escape": "x"})})
+    assert st == 422 and list(obj) == ["additional_files"], obj
+    st, _, obj = j0.http_json("POST", "/submissions",
+                              {"language_id": 89, "additional_files": zip_of({"compile": ""})})
+    assert (st, obj) == (422, {"additional_files":
+                               ["a Multi-file program's archive must hold a run script"]})
+    big = zip_of({"big.bin": "\0" * (11 * 1024 * 1024)})
+    st, _, obj = j0.http_json("POST", "/submissions",
+                              {"source_code": "x", "language_id": PY, "additional_files": big})
+    assert st == 422 and list(obj) == ["additional_files"], obj
