@@ -502,3 +502,27 @@ def test_bad_archives_are_422(j0):
     st, _, obj = j0.http_json("POST", "/submissions",
                               {"source_code": "x", "language_id": PY, "additional_files": big})
     assert st == 422 and list(obj) == ["additional_files"], obj
+
+
+def test_interrupted_twice_is_internal_error(tmp_path, test_specs):
+    """A clean stop (SIGTERM) leaves a running submission queued for the
+    next start, which runs it again; a second stop while it runs again
+    ends it as 13 with a message, never silently."""
+    s = make(tmp_path, "j0rr", test_specs).start()
+    st, obj = sdk_create(s, sdk_body("import time\ntime.sleep(30)", PY))
+    tok = obj["token"]
+    assert wait_until(lambda: sdk_get(s, tok)[1]["status"]["id"] == 2, 10)
+    stop_clean(s)
+    s.start()
+    assert wait_until(lambda: f"token={tok} ok=yes" in s.log_text(), 10)
+    assert wait_until(lambda: sdk_get(s, tok)[1]["status"]["id"] == 2, 10)
+    s.stop(signal.SIGKILL)
+    s.start()
+    try:
+        obj = sdk_get(s, tok)[1]
+        check_status(obj, 13)
+        assert dec(obj["message"]) == ("the server stopped twice while this submission was "
+                                       "queued or running")
+        assert obj["finished_at"] is not None
+    finally:
+        stop_clean(s)
