@@ -291,6 +291,10 @@ static int submit_once(j0_sub *s, rn_http *http, const char *client, rn_host_ref
         req.cpu_ms = 1;
     req.wall_ms = (uint64_t)(s->wall_time_limit * 1000.0 + 0.5);
     req.memory_bytes = s->memory_limit * 1024;
+    /* Judge0's per-process memory limit (isolate's -m instead of
+     * --cg-mem): each process's data segment is bounded too. */
+    if (s->per_process_memory)
+        req.data_bytes = s->memory_limit * 1024;
     req.pids = (unsigned)s->max_processes_and_or_threads;
     req.fsize_bytes = s->max_file_size * 1024;
     req.output_bytes = s->max_file_size * 1024 * 2;

@@ -526,3 +526,13 @@ def test_interrupted_twice_is_internal_error(tmp_path, test_specs):
         assert obj["finished_at"] is not None
     finally:
         stop_clean(s)
+
+
+def test_per_process_memory_limit(j0):
+    """With the per-process flag a program's allocation fails (Python's
+    MemoryError: NZEC) instead of the run being killed."""
+    obj = run(j0, "x = bytearray(200 * 1024 * 1024)", memory_limit=65536,
+              enable_per_process_and_thread_memory_limit=True)
+    check_status(obj, 11)
+    assert obj["exit_code"] == 1 and "MemoryError" in dec(obj["stderr"])
+    assert obj["enable_per_process_and_thread_memory_limit"] is True
