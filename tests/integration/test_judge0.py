@@ -241,7 +241,7 @@ def test_compile_error(j0):
 
 
 def test_time_limit_exceeded(j0):
-    obj = run(j0, "while True: pass", cpu_time_limit=1, cpu_extra_time=0.5)
+    obj = run(j0, "while True: pass", cpu_time_limit=1, cpu_extra_time=0.5, wall_time_limit=20)
     check_status(obj, 5)
     assert dec(obj["message"]) == "Time limit exceeded"
 
@@ -536,3 +536,10 @@ def test_per_process_memory_limit(j0):
     check_status(obj, 11)
     assert obj["exit_code"] == 1 and "MemoryError" in dec(obj["stderr"])
     assert obj["enable_per_process_and_thread_memory_limit"] is True
+
+
+def test_wall_time_limit(j0):
+    obj = run(j0, "import time\ntime.sleep(5)", wall_time_limit=1)
+    check_status(obj, 5)
+    assert dec(obj["message"]) == "Time limit exceeded (wall clock)"
+    assert obj["exit_signal"] == 9
