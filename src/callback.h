@@ -37,4 +37,8 @@ int rn_callback_put(uv_loop_t *loop, const rn_callback_policy *pol, const char *
  * handles are closed, so the loop can then be run to its end and closed. */
 void rn_callback_shutdown(uv_loop_t *loop);
 
+/* Tests only: the per-try timeout and the first backoff (then doubled), in
+ * milliseconds, for every later callback (defaults 5000 and 1000). */
+void rn_callback_set_timing(unsigned per_try_ms, unsigned first_backoff_ms);
+
 #endif
