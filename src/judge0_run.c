@@ -67,7 +67,11 @@ static int run_status(j0_sub *s, const rn_job_result *res)
     }
     switch (r->reason) {
     case RN_JOB_END_TIMEOUT:
-        set_message(s, "Time limit exceeded (wall clock)%.0d", 0);
+        /* As isolate: the CPU limit is checked before the wall limit. */
+        if (r->cpu_ms > (uint64_t)(s->cpu_time_limit * 1000.0 + 0.5))
+            set_message(s, "Time limit exceeded%.0d", 0);
+        else
+            set_message(s, "Time limit exceeded (wall clock)%.0d", 0);
         s->exit_signal = SIGKILL;
         return J0_TLE;
     case RN_JOB_END_CPU_LIMIT:
