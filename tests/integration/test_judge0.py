@@ -550,3 +550,31 @@ def test_wall_time_limit(j0):
     check_status(obj, 5)
     assert dec(obj["message"]) == "Time limit exceeded (wall clock)"
     assert obj["exit_signal"] == 9
+
+
+def test_retention_by_count(tmp_path, test_specs):
+    """judge0.max_submissions bounds what is kept in memory (oldest finished
+    first); state.retention_count bounds the store, pruned a second after
+    start: the oldest are gone after a restart too."""
+    s = make(tmp_path, "j0ret", test_specs, judge0={"max_submissions": 2},
+             config={"state": {"retention_count": 2}}).start()
+    try:
+        toks = [run(s, f"print({i})")["token"] for i in range(4)]
+        assert [sdk_get(s, t)[0] for t in toks] == [404, 404, 200, 200]
+        stop_clean(s)
+        s.start()
+        time.sleep(1.5)  # the store's first prune
+        stop_clean(s)
+        import sqlite3
+        db = sqlite3.connect(str(tmp_path / "j0ret.state" / "runnel.db"))
+        kept = [r[0] for r in db.execute("SELECT token FROM judge0_submission ORDER BY created_ms")]
+        db.close()
+        assert kept == toks[2:]
+        s.start()
+        assert [sdk_get(s, t)[0] for t in toks] == [404, 404, 200, 200]
+        st, _, obj = s.http_json("GET", "/statistics")
+        assert obj["submissions"]["total"] == 2
+        assert wait_until(lambda: "judge0.store" in s.log_text(), 5)
+        assert "submissions=2 requeue=0" in s.log_text()
+    finally:
+        stop_clean(s)
