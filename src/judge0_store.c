@@ -222,6 +222,11 @@ static j0_sub *row_sub(j0_state *st, const char *token, const char *user, int st
     return s;
 }
 
+static void timer_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
 /* Queue again what a stop interrupted (on the loop, once it runs). */
 static void requeue_cb(uv_timer_t *t)
 {
@@ -240,7 +245,7 @@ static void requeue_cb(uv_timer_t *t)
                s->status_id == J0_INTERNAL ? "no" : "yes");
         j0_store_save(st, s);
     }
-    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+    uv_close((uv_handle_t *)t, timer_closed);
 }
 
 static const char interrupted_twice[] =
