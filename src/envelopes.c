@@ -15,10 +15,11 @@ extern const rn_envelope rn_env_zeppelin;
 extern const rn_envelope rn_env_lenses;
 extern const rn_envelope rn_env_piston;
 extern const rn_envelope rn_env_jobe;
+extern const rn_envelope rn_env_judge0;
 
 const rn_envelope *const rn_envelopes[] = {
     &rn_env_core,   &rn_env_playground, &rn_env_ranna, &rn_env_linkis, &rn_env_zeppelin,
-    &rn_env_lenses, &rn_env_piston,     &rn_env_jobe,  NULL,
+    &rn_env_lenses, &rn_env_piston,     &rn_env_jobe,  &rn_env_judge0, NULL,
 };
 
 size_t rn_envelope_count(void)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../sandbox/box.h"
+#include "access.h"
 #include "jobtext.h"
 #include "specs_detect.h"
 #include "version.h"
@@ -156,6 +157,16 @@ bool rn_host_tokens_required(const rn_host *host)
         return false;
     const rn_server_options *o = rn_server_options_of(host->parts.server);
     return (o->auth_tokens && *o->auth_tokens) || (o->auth_users && *o->auth_users);
+}
+
+bool rn_host_identify(const rn_host *host, const char *token, char *user, size_t size, bool *admin)
+{
+    *admin = false;
+    snprintf(user, size, "anonymous");
+    if (!host->parts.server)
+        return true;
+    const rn_server_options *o = rn_server_options_of(host->parts.server);
+    return rn_access_identify(o, NULL, token, user, size, admin);
 }
 
 bool rn_host_token_valid(const rn_host *host, const char *token)

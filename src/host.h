@@ -105,6 +105,12 @@ bool rn_host_tokens_required(const rn_host *host);
 /* Whether token is one of the server's tokens (true when none are set). */
 bool rn_host_token_valid(const rn_host *host, const char *token);
 
+/* Who a token presented in an envelope's own way (a header, a query
+ * parameter) names, as auth.tokens and auth.users do for a bearer token:
+ * true with user ("anonymous" for a plain token or no authentication) and
+ * *admin; false when tokens are required and token is NULL or none. */
+bool rn_host_identify(const rn_host *host, const char *token, char *user, size_t size, bool *admin);
+
 /* WebSocket connections open now on an envelope (NULL = all). */
 unsigned rn_host_connections(const rn_host *host, const char *envelope);
 

@@ -13,6 +13,7 @@
 
 #include "../sandbox/box.h"
 #include "cache.h"
+#include "callback.h"
 #include "config.h"
 #include "envelopes.h"
 #include "host_impl.h"
@@ -135,6 +136,7 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_timer_start(&deadline, on_deadline, SHUTDOWN_DEADLINE_MS, 0);
     rn_server_shutdown(app.server, on_server_down, NULL);
     rn_jobs_shutdown(app.jobs, on_jobs_down, NULL);
+    rn_callback_shutdown(app.loop); /* pending callbacks end as cancelled */
 }
 
 /* Defaults, then the file, then RUNNEL_* variables, then the command line. */

@@ -48,6 +48,9 @@ static const struct {
     {"token-code", -1},
     /* Jobe's API key. */
     {"x-api-key", -1},
+    /* Judge0's authentication and authorization tokens. */
+    {"x-auth-token", WSI_TOKEN_X_AUTH_TOKEN},
+    {"x-auth-user", -1},
 };
 #define NHEADERS RN_SERVER_NHEADERS
 _Static_assert(sizeof(known_headers) / sizeof(known_headers[0]) == RN_SERVER_NHEADERS,

@@ -15,7 +15,7 @@
 
 #define SERVER_MAX_PATH    1024
 #define SERVER_MAX_HEADER  4096
-#define RN_SERVER_NHEADERS 15 /* server.c's known_headers */
+#define RN_SERVER_NHEADERS 17 /* server.c's known_headers */
 
 typedef struct frame {
     struct frame *next;

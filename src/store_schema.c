@@ -49,6 +49,18 @@ const rn_store_migration rn_store_migrations[] = {
      " truncated BIGINT NOT NULL,"
      " content BLOB NOT NULL,"
      " PRIMARY KEY (task_id, idx));"},
+    {2, "Judge0 submissions",
+     "CREATE TABLE judge0_submission ("
+     " token TEXT PRIMARY KEY,"
+     " um_user TEXT NOT NULL,"
+     " status_id BIGINT NOT NULL,"
+     " finished BIGINT NOT NULL DEFAULT 0,"
+     " requeued BIGINT NOT NULL DEFAULT 0,"
+     " created_ms BIGINT NOT NULL,"
+     " updated_ms BIGINT NOT NULL,"
+     " data TEXT NOT NULL);"
+     "CREATE INDEX judge0_submission_created ON judge0_submission (created_ms);"
+     "CREATE INDEX judge0_submission_finished ON judge0_submission (finished, updated_ms);"},
 };
 
 const size_t rn_store_nmigrations = sizeof(rn_store_migrations) / sizeof(rn_store_migrations[0]);
