@@ -97,7 +97,7 @@ int lk_tasks_init(rn_host *host, rn_store *store, const lk_tasks_conf *conf, cha
     /* Before the loop serves: a short synchronous start-up. */
     rn_store_op *op = rn_store_op_new();
     rn_store_op_sql(op, restart_log_sql);
-    rn_store_op_text(op, LK_RESTART_DESC);
+    rn_store_op_blob(op, LK_RESTART_DESC, strlen(LK_RESTART_DESC)); /* log lines are bytes */
     rn_store_op_sql(op, restart_sql);
     rn_store_op_text(op, LK_RESTART_DESC);
     rn_store_op_int(op, rn_store_now_ms());
