@@ -62,12 +62,12 @@ typedef struct {
 typedef void (*rn_store_done)(int err, const rn_store_result *res, void *ud);
 
 /* Open (creating) the database at opts->path on loop: WAL, synchronous=FULL,
- * foreign keys on, every migration applied. A postgresql:// (or
- * postgres://) target connects instead (-ECONNREFUSED when it cannot) and
- * migrates under an advisory lock, once across nodes starting together. A file that is not a
- * database or fails its integrity check is renamed aside to PATH.corrupt-<unix time> (with its -wal
- * and -shm), logged, and a fresh one is made. -EPROTO when the file's schema is newer than this
- * program's. */
+ * foreign keys on, every migration applied. A file that is not a database
+ * or fails its integrity check is renamed aside to PATH.corrupt-<unix
+ * time> (with its -wal and -shm), logged, and a fresh one is made. A
+ * postgresql:// (or postgres://) target connects instead (-ECONNREFUSED
+ * when it cannot) and migrates under an advisory lock, once across nodes
+ * starting together. -EPROTO when the schema is newer than this program's. */
 int rn_store_open(uv_loop_t *loop, const rn_store_options *opts, rn_store **out);
 
 /* Finish every queued operation (their callbacks run now, on the caller's
