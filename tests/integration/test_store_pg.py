@@ -1,9 +1,11 @@
 """The state store on PostgreSQL (docs/state-store.md): two runneld nodes
 share one database (state.store=postgresql://...); a Linkis task submitted
 on one is answered by the other, also after the first was SIGKILLed right
-after acknowledging it. A throw-away server comes from tests/pg/pg_fixture.sh;
+after acknowledging it; a Jobe file PUT on one runs on the other. A throw-away server comes from tests/pg/pg_fixture.sh;
 without PostgreSQL installed the tests skip, except under CI=true."""
 
+import base64
+import json
 import os
 import signal
 import subprocess
@@ -97,3 +99,40 @@ def test_list_from_either_node(nodes):
         assert st == 200, r
         got = sorted(t["taskID"] for t in r["data"]["tasks"])
         assert got == sorted(ids)
+
+
+def test_jobe_file_put_on_one_node_runs_on_the_other(server_factory, pg_uri, tmp_path):
+    from conftest import SPECS
+    drop = subprocess.run(["psql", "-q", "-d", pg_uri, "-c",
+                           "DROP SCHEMA public CASCADE; CREATE SCHEMA public"],
+                          capture_output=True, text=True)
+    assert drop.returncode == 0, drop.stderr
+
+    def node(name):
+        return server_factory(name, _specs=SPECS, _config={
+            "state": {"store": pg_uri},
+            "jobe": {"files_dir": str(tmp_path / f"{name}.files")}},
+            wall_ms=60000, cpu_ms=60000)
+    a, b = node("jobeA"), node("jobeB")
+    api = "/jobe/index.php/restapi"
+    content = b"\x00binary\xff and text\n"
+    body = {"file_contents": base64.b64encode(content).decode()}
+    st, _, _ = a.http("PUT", f"{api}/files/sharedfile01", body)
+    assert st == 204
+    # B has it from the store: HEAD, then a run that reads it.
+    assert b.http("HEAD", f"{api}/files/sharedfile01")[0] == 204
+    assert b.http("HEAD", f"{api}/files/nosuchfile01")[0] == 404
+    a.stop(signal.SIGKILL)  # the node that took the file is gone
+    a.expect_exit = True
+    src = ("print(open('d.bin', 'rb').read() == " + repr(content) + ")\n")
+    st, _, data = b.http("POST", f"{api}/runs", {"run_spec": {
+        "language_id": "python3", "sourcecode": src, "sourcefilename": "t.py",
+        "file_list": [["sharedfile01", "d.bin"]]}}, timeout=120)
+    assert st == 200, data
+    obj = json.loads(data)
+    assert (obj["outcome"], obj["stdout"]) == (15, "True\n"), obj
+    # A file in neither: Jobe's 404.
+    st, _, data = b.http("POST", f"{api}/runs", {"run_spec": {
+        "language_id": "python3", "sourcecode": "print(1)",
+        "file_list": [["nosuchfile02", "x"]]}}, timeout=120)
+    assert st == 404, data
