@@ -525,6 +525,20 @@ static void test_pg_migrate_once(void)
     CHECK_INT(uv_loop_close(&loop), 0);
 }
 
+/* A URI's password never reaches a log line. */
+static void test_redact(void)
+{
+    char buf[200];
+    rn_store_redact("postgresql://u:secret@h:5/db?sslmode=require&password=x2", buf, sizeof(buf));
+    CHECK_STR(buf, "postgresql://u@h:5/db?sslmode=require&password=");
+    rn_store_redact("postgresql://u@h/db?password=x&a=b", buf, sizeof(buf));
+    CHECK_STR(buf, "postgresql://u@h/db?password=&a=b");
+    rn_store_redact("/var/lib/runnel/runnel.db", buf, sizeof(buf));
+    CHECK_STR(buf, "/var/lib/runnel/runnel.db");
+    rn_store_redact("postgresql://h:5/db", buf, sizeof(buf));
+    CHECK_STR(buf, "postgresql://h:5/db");
+}
+
 /* A server that is not there: the open fails, it does not hang. */
 static void test_pg_unreachable(void)
 {
@@ -551,6 +565,7 @@ int main(void)
     } else {
         pg = NULL;
     }
+    RUN_TEST(test_redact);
     RUN_TEST(test_open_pragmas);
     RUN_TEST(test_async_values);
     RUN_TEST(test_close_finishes_queue);
