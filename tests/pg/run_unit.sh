@@ -25,4 +25,5 @@ if [ "$rc" != 0 ]; then
     exit 1
 fi
 trap '"$here/pg_fixture.sh" stop "$dir"' EXIT
-RUNNEL_TEST_PG=$uri "$bin"
+RUNNEL_TEST_PG=$uri RUNNEL_TEST_PG_PAUSE="$here/pg_fixture.sh pause $dir" \
+    RUNNEL_TEST_PG_RESUME="$here/pg_fixture.sh resume $dir" "$bin"

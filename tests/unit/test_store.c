@@ -525,6 +525,54 @@ static void test_pg_migrate_once(void)
     CHECK_INT(uv_loop_close(&loop), 0);
 }
 
+/* The server down: an operation waits for it for the reconnect bound, then
+ * fails with -EIO; the server back, the next one runs. */
+static void test_pg_server_down(void)
+{
+    const char *pause = getenv("RUNNEL_TEST_PG_PAUSE"), *resume = getenv("RUNNEL_TEST_PG_RESUME");
+    if (!pause || !resume)
+        return;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    remove_db();
+    rn_store *s = open_store(&loop, 0, 0);
+    REQUIRE(s != NULL);
+    CHECK_INT(insert_task(s, 1, 1, 1), 0);
+    CHECK_INT(system(pause), 0);
+    int64_t t0 = rn_store_now_ms();
+    CHECK_INT(insert_task(s, 2, 1, 1), -EIO);
+    int64_t waited = rn_store_now_ms() - t0;
+    CHECK(waited >= 9000 && waited < 30000);
+    CHECK_INT(system(resume), 0);
+    CHECK_INT(insert_task(s, 3, 1, 1), 0);
+    char buf[32];
+    query1(s, "SELECT COUNT(*) FROM linkis_task", buf, sizeof(buf));
+    CHECK_STR(buf, "2"); /* 1 and 3 */
+    /* Back within the bound: the operation queued meanwhile runs. */
+    CHECK_INT(system(pause), 0);
+    rn_store_op *op = rn_store_op_new();
+    rn_store_op_sql(op, "UPDATE linkis_task SET status = 'Failed' WHERE task_id = 3");
+    async_seen a = {0};
+    CHECK_INT(rn_store_submit(s, op, on_done, &a), 0);
+    sleep(2);
+    CHECK_INT(system(resume), 0);
+    uv_timer_t keep;
+    uv_timer_init(&loop, &keep);
+    uv_timer_start(&keep, on_keep, 1, 1);
+    for (int i = 0; i < 20000 && !a.calls; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    uv_close((uv_handle_t *)&keep, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    CHECK_INT(a.calls, 1);
+    CHECK_INT(a.err, 0);
+    query1(s, "SELECT status FROM linkis_task WHERE task_id = 3", buf, sizeof(buf));
+    CHECK_STR(buf, "Failed");
+    rn_store_close(s);
+    CHECK_INT(uv_loop_close(&loop), 0);
+}
+
 /* A URI's password never reaches a log line. */
 static void test_redact(void)
 {
@@ -578,6 +626,7 @@ int main(void)
         RUN_TEST(test_pg_reconnect);
         RUN_TEST(test_pg_migrate_once);
         RUN_TEST(test_pg_unreachable);
+        RUN_TEST(test_pg_server_down);
     }
     remove_db();
     rmdir(root);
