@@ -523,7 +523,9 @@ static void test_pg_migrate_once(void)
     REQUIRE(s != NULL);
     char buf[32];
     query1(s, "SELECT COUNT(*) FROM schema_version", buf, sizeof(buf));
-    CHECK_STR(buf, "2");
+    char nsteps[16];
+    snprintf(nsteps, sizeof(nsteps), "%zu", rn_store_nmigrations);
+    CHECK_STR(buf, nsteps);
     rn_store_close(s);
     CHECK_INT(uv_loop_close(&loop), 0);
 }
