@@ -25,6 +25,30 @@ static const char restart_log_sql[] =
     "INSERT INTO linkis_log (task_id, line, level, text) SELECT task_id, log_lines, 0, $1 FROM "
     "linkis_task WHERE finished = 0";
 
+/* In a cluster, a restarted node ends only its own tasks ($3: its
+ * instance, which is its node id). */
+static const char restart_node_sql[] =
+    "UPDATE linkis_task SET status = 'Failed', finished = 1, err_code = 1, err_desc = $1, "
+    "updated_ms = $2, log_lines = log_lines + 1 WHERE finished = 0 AND instance = $3";
+static const char restart_node_log_sql[] =
+    "INSERT INTO linkis_log (task_id, line, level, text) SELECT task_id, log_lines, 0, $1 FROM "
+    "linkis_task WHERE finished = 0 AND instance = $2";
+
+#define LK_LOST_DESC                                                                               \
+    "the node running this job stopped answering (no heartbeat in the store): the job did not "    \
+    "finish and its output was not kept"
+
+/* A lost node's running tasks end the restart's way (cluster.h: $1 the
+ * claiming node, $2 the claim's time, $3 the reason). */
+static const char lost_log_sql[] =
+    "INSERT INTO linkis_log (task_id, line, level, text) SELECT task_id, log_lines, 0, $3 FROM "
+    "linkis_task WHERE finished = 0 AND instance IN (SELECT node_id FROM nodes WHERE reaped_by "
+    "= $1 AND reaped_ms = $2)";
+static const char lost_sql[] =
+    "UPDATE linkis_task SET status = 'Failed', finished = 1, err_code = 1, err_desc = $3, "
+    "updated_ms = $2, log_lines = log_lines + 1 WHERE finished = 0 AND instance IN (SELECT "
+    "node_id FROM nodes WHERE reaped_by = $1 AND reaped_ms = $2)";
+
 /* Retention: the newest finished tasks by count, and none older than the
  * age bound (store.h); log lines and result sets go with their task. */
 static const char retention_sql[] =
@@ -95,12 +119,23 @@ int lk_tasks_init(rn_host *host, rn_store *store, const lk_tasks_conf *conf, cha
     if (!store)
         return 0;
     /* Before the loop serves: a short synchronous start-up. */
+    LK.cluster = rn_cluster_active();
     rn_store_op *op = rn_store_op_new();
-    rn_store_op_sql(op, restart_log_sql);
-    rn_store_op_text(op, LK_RESTART_DESC);
-    rn_store_op_sql(op, restart_sql);
-    rn_store_op_text(op, LK_RESTART_DESC);
-    rn_store_op_int(op, rn_store_now_ms());
+    if (LK.cluster) {
+        rn_store_op_sql(op, restart_node_log_sql);
+        rn_store_op_text(op, LK_RESTART_DESC);
+        rn_store_op_text(op, LK.instance);
+        rn_store_op_sql(op, restart_node_sql);
+        rn_store_op_text(op, LK_RESTART_DESC);
+        rn_store_op_int(op, rn_store_now_ms());
+        rn_store_op_text(op, LK.instance);
+    } else {
+        rn_store_op_sql(op, restart_log_sql);
+        rn_store_op_text(op, LK_RESTART_DESC);
+        rn_store_op_sql(op, restart_sql);
+        rn_store_op_text(op, LK_RESTART_DESC);
+        rn_store_op_int(op, rn_store_now_ms());
+    }
     rn_store_op_sql(op, "SELECT COALESCE(MAX(task_id), 0), COUNT(*) FROM linkis_task");
     rn_store_result *res = NULL;
     int r = rn_store_run_sync(store, op, &res);
@@ -112,6 +147,15 @@ int lk_tasks_init(rn_host *host, rn_store *store, const lk_tasks_conf *conf, cha
     rn_log(RN_LOG_INFO, "linkis.store", "tasks=%lld last_task=%lld",
            (long long)rn_store_cell_int(res, 2, 0, 1), (long long)LK.last_task);
     rn_store_result_free(res);
+    if (LK.cluster) {
+        if ((r = rn_cluster_ids_init(&LK.ids, "linkis_task",
+                                     "SELECT COALESCE(MAX(task_id), 0) FROM linkis_task")) < 0 ||
+            (r = rn_cluster_on_node_loss(lost_log_sql, LK_LOST_DESC)) < 0 ||
+            (r = rn_cluster_on_node_loss(lost_sql, LK_LOST_DESC)) < 0) {
+            snprintf(err, size, "cannot join the cluster's Linkis tasks: %s", strerror(-r));
+            return r;
+        }
+    }
     if ((r = rn_store_add_retention(store, retention_sql)) < 0) {
         snprintf(err, size, "cannot add the Linkis retention: %s", strerror(-r));
         return r;

@@ -49,6 +49,19 @@ const rn_store_migration rn_store_migrations[] = {
      " truncated BIGINT NOT NULL,"
      " content BLOB NOT NULL,"
      " PRIMARY KEY (task_id, idx));"},
+    {2, "cluster nodes and their heartbeats, and cluster-wide id blocks",
+     "CREATE TABLE nodes ("
+     " node_id TEXT PRIMARY KEY,"
+     " addr TEXT NOT NULL,"
+     " started_ms BIGINT NOT NULL,"
+     " heartbeat_ms BIGINT NOT NULL,"
+     " state TEXT NOT NULL,"
+     " draining BIGINT NOT NULL DEFAULT 0,"
+     " reaped_by TEXT,"
+     " reaped_ms BIGINT);"
+     "CREATE TABLE id_blocks ("
+     " kind TEXT PRIMARY KEY,"
+     " next BIGINT NOT NULL);"},
 };
 
 const size_t rn_store_nmigrations = sizeof(rn_store_migrations) / sizeof(rn_store_migrations[0]);
