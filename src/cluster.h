@@ -28,6 +28,10 @@ const char *rn_cluster_node_id(void);
  * (true when the cluster is off). */
 bool rn_cluster_store_ok(void);
 
+/* How long a SIGTERM waits for the node's runs to finish before the
+ * shutdown proper (cluster.drain_ms); 0 when the cluster is off. */
+uint64_t rn_cluster_drain_ms(void);
+
 /* Register a statement run in the transaction that claims lost nodes (at
  * most 8; call from an envelope's init). It binds $1 = the claiming node's
  * id, $2 = the claim's time (Unix ms), $3 = text; the lost nodes are

@@ -20,6 +20,7 @@ typedef struct {
     char node_id[64];
     uint64_t heartbeat_ms;
     uint64_t dead_after_ms;
+    uint64_t drain_ms;
 } cl_conf;
 
 typedef struct {
@@ -34,7 +35,7 @@ static struct {
     rn_store *store;
     uv_timer_t timer;
     bool timer_init;
-    uint64_t heartbeat_ms, dead_after_ms;
+    uint64_t heartbeat_ms, dead_after_ms, drain_ms;
     bool busy;       /* a heartbeat is in the store's hands */
     int64_t sent_ms; /* when it was handed over */
     int64_t ok_ms;   /* when the last one came back done */
@@ -51,6 +52,11 @@ bool rn_cluster_active(void)
 const char *rn_cluster_node_id(void)
 {
     return CL.active ? CL.node : "";
+}
+
+uint64_t rn_cluster_drain_ms(void)
+{
+    return CL.active ? CL.drain_ms : 0;
 }
 
 bool rn_cluster_store_ok(void)
@@ -270,6 +276,7 @@ static int cluster_init(rn_host *host, const void *conf, void **state, char *err
     }
     CL.heartbeat_ms = c->heartbeat_ms;
     CL.dead_after_ms = c->dead_after_ms;
+    CL.drain_ms = c->drain_ms;
     rn_host_info info;
     rn_host_info_get(host, &info);
     char addr[300];
@@ -323,6 +330,9 @@ static const rn_conf_key cluster_keys[] = {
                     "how often the node writes its heartbeat to the store"),
     RN_CONF_KEY_U64("dead_after_ms", cl_conf, dead_after_ms, 200, 600000, "5000",
                     "a node silent this long is lost: its running jobs end Failed"),
+    RN_CONF_KEY_U64("drain_ms", cl_conf, drain_ms, 0, 3600000, "60000",
+                    "SIGTERM: how long the node keeps finishing its runs (taking no new "
+                    "ones) before it stops"),
 };
 
 const rn_envelope rn_env_cluster = {

@@ -195,6 +195,14 @@ def main():
         else:
             print(f"notes stay on the node that saved them without the PostgreSQL store "
                   f"(this one on {note_node})")
+        # kill through HAProxy: routed to the node holding the job
+        for node in ("node-1", "node-3"):
+            eid = running[node][0]
+            st, h, obj = http_json(e, "GET", f"{ENTRANCE}/{eid}/kill")
+            assert st == 200 and obj["status"] == 0 and h.get("x-runnel-node") == node, \
+                (st, obj, h)
+            wait(lambda: linkis_status(e, eid)[0] == "Cancelled", 10, f"{node} job cancelled")
+        checks += 1
         # --- SIGTERM drain: node-1 finishes its run and takes no new ones
         deid, dtid, _ = linkis_submit(c.ports["node-1"], "sleep 2; echo drained")
         assert node_of(deid) == "node-1"
