@@ -35,7 +35,7 @@ set(CPACK_DEBIAN_FILE_NAME "runnel_${PROJECT_VERSION}_${_deb_arch}.deb")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # dpkg-shlibdeps finds libwebsockets17, libuv1, libcjson1, libseccomp2,
-# libcap2, libssl3, libsqlite3-0 and libc6 with their versions. The libuv
+# libcap2, libssl3, libsqlite3-0, libpq5 and libc6 with their versions. The libuv
 # event-loop support of libwebsockets is a plugin loaded at run time, which
 # no ELF scan sees: name it. adduser is for the postinst.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
@@ -64,7 +64,7 @@ set(CPACK_RPM_PACKAGE_RELOCATABLE OFF)
 set(CPACK_RPM_PACKAGE_AUTOREQ OFF)
 set(CPACK_RPM_PACKAGE_AUTOPROV OFF)
 set(CPACK_RPM_PACKAGE_REQUIRES
-    "libwebsockets, libuv, cjson, libseccomp, libcap, openssl-libs, sqlite-libs, glibc, shadow-utils, systemd")
+    "libwebsockets, libuv, cjson, libseccomp, libcap, openssl-libs, sqlite-libs, libpq, glibc, shadow-utils, systemd")
 set(CPACK_RPM_PACKAGE_REQUIRES_PRE "shadow-utils")
 set(CPACK_RPM_PRE_INSTALL_SCRIPT_FILE ${CMAKE_CURRENT_LIST_DIR}/rpm/pre.sh)
 set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE ${CMAKE_CURRENT_LIST_DIR}/rpm/post.sh)

@@ -57,6 +57,9 @@ static const key_def keys[] = {
     STR("state.dir", state_dir,
         "directory of the store's database runnel.db (default: /var/lib/runnel as root, else "
         "./runnel-state)"),
+    STR("state.store", state_store,
+        "the store: sqlite:FILE, or a PostgreSQL URI postgresql://user@host:port/db?... shared "
+        "by several nodes (default: sqlite: and state.dir's runnel.db)"),
     U64("state.retention_count", retention_count, 1, 1000000000ull,
         "finished records kept per kind, newest first (0 = no count bound; default 10000)"),
     U64("state.retention_ms", retention_ms, 1000, 9007199254740991ull,

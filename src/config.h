@@ -41,6 +41,7 @@ typedef struct {
     uint64_t cache_entry_bytes; /* one compile's /build, one entry */
     /* state store */
     char state_dir[1024];
+    char state_store[1024];
     uint64_t retention_count;
     uint64_t retention_ms;
     /* sandbox */

@@ -26,6 +26,7 @@ typedef struct {
 typedef struct {
     const char *sql;
     const char *text;
+    bool as_bytes;
 } cl_hook;
 
 static struct {
@@ -69,13 +70,13 @@ bool rn_cluster_store_ok(void)
     return !(CL.busy && now - CL.sent_ms > (int64_t)CL.dead_after_ms);
 }
 
-int rn_cluster_on_node_loss(const char *sql, const char *text)
+int rn_cluster_on_node_loss(const char *sql, const char *text, bool as_bytes)
 {
     if (!sql)
         return -EINVAL;
     if (CL.nhooks == CL_HOOKS_MAX)
         return -ENOSPC;
-    CL.hooks[CL.nhooks++] = (cl_hook){sql, text};
+    CL.hooks[CL.nhooks++] = (cl_hook){sql, text, as_bytes};
     return 0;
 }
 
@@ -161,7 +162,10 @@ static void beat(uv_timer_t *t)
         rn_store_op_sql(op, CL.hooks[i].sql);
         rn_store_op_text(op, CL.node);
         rn_store_op_int(op, now);
-        rn_store_op_text(op, CL.hooks[i].text);
+        if (CL.hooks[i].as_bytes)
+            rn_store_op_blob(op, CL.hooks[i].text, strlen(CL.hooks[i].text));
+        else
+            rn_store_op_text(op, CL.hooks[i].text);
     }
     CL.sent_ms = now;
     int r = rn_store_submit(CL.store, op, on_beat, NULL);

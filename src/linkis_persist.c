@@ -18,21 +18,16 @@
     "kept"
 
 /* Tasks still running at a restart ended this way (also in the log). */
+/* On a shared store only the tasks of this node's instance (the last
+ * value; '' on a store of its own) are its: the others' belong to nodes
+ * still running them. */
 static const char restart_sql[] =
     "UPDATE linkis_task SET status = 'Failed', finished = 1, err_code = 1, err_desc = $1, "
-    "updated_ms = $2, log_lines = log_lines + 1 WHERE finished = 0";
+    "updated_ms = $2, log_lines = log_lines + 1 WHERE finished = 0 AND ($3 = '' OR instance = "
+    "$3)";
 static const char restart_log_sql[] =
     "INSERT INTO linkis_log (task_id, line, level, text) SELECT task_id, log_lines, 0, $1 FROM "
-    "linkis_task WHERE finished = 0";
-
-/* In a cluster, a restarted node ends only its own tasks ($3: its
- * instance, which is its node id). */
-static const char restart_node_sql[] =
-    "UPDATE linkis_task SET status = 'Failed', finished = 1, err_code = 1, err_desc = $1, "
-    "updated_ms = $2, log_lines = log_lines + 1 WHERE finished = 0 AND instance = $3";
-static const char restart_node_log_sql[] =
-    "INSERT INTO linkis_log (task_id, line, level, text) SELECT task_id, log_lines, 0, $1 FROM "
-    "linkis_task WHERE finished = 0 AND instance = $2";
+    "linkis_task WHERE finished = 0 AND ($2 = '' OR instance = $2)";
 
 #define LK_LOST_DESC                                                                               \
     "the node running this job stopped answering (no heartbeat in the store): the job did not "    \
@@ -121,21 +116,14 @@ int lk_tasks_init(rn_host *host, rn_store *store, const lk_tasks_conf *conf, cha
     /* Before the loop serves: a short synchronous start-up. */
     LK.cluster = rn_cluster_active();
     rn_store_op *op = rn_store_op_new();
-    if (LK.cluster) {
-        rn_store_op_sql(op, restart_node_log_sql);
-        rn_store_op_text(op, LK_RESTART_DESC);
-        rn_store_op_text(op, LK.instance);
-        rn_store_op_sql(op, restart_node_sql);
-        rn_store_op_text(op, LK_RESTART_DESC);
-        rn_store_op_int(op, rn_store_now_ms());
-        rn_store_op_text(op, LK.instance);
-    } else {
-        rn_store_op_sql(op, restart_log_sql);
-        rn_store_op_text(op, LK_RESTART_DESC);
-        rn_store_op_sql(op, restart_sql);
-        rn_store_op_text(op, LK_RESTART_DESC);
-        rn_store_op_int(op, rn_store_now_ms());
-    }
+    rn_store_op_sql(op, restart_log_sql);
+    const char *mine = rn_store_shared(store) || LK.cluster ? LK.instance : "";
+    rn_store_op_blob(op, LK_RESTART_DESC, strlen(LK_RESTART_DESC)); /* log lines are bytes */
+    rn_store_op_text(op, mine);
+    rn_store_op_sql(op, restart_sql);
+    rn_store_op_text(op, LK_RESTART_DESC);
+    rn_store_op_int(op, rn_store_now_ms());
+    rn_store_op_text(op, mine);
     rn_store_op_sql(op, "SELECT COALESCE(MAX(task_id), 0), COUNT(*) FROM linkis_task");
     rn_store_result *res = NULL;
     int r = rn_store_run_sync(store, op, &res);
@@ -150,8 +138,8 @@ int lk_tasks_init(rn_host *host, rn_store *store, const lk_tasks_conf *conf, cha
     if (LK.cluster) {
         if ((r = rn_cluster_ids_init(&LK.ids, "linkis_task",
                                      "SELECT COALESCE(MAX(task_id), 0) FROM linkis_task")) < 0 ||
-            (r = rn_cluster_on_node_loss(lost_log_sql, LK_LOST_DESC)) < 0 ||
-            (r = rn_cluster_on_node_loss(lost_sql, LK_LOST_DESC)) < 0) {
+            (r = rn_cluster_on_node_loss(lost_log_sql, LK_LOST_DESC, true)) < 0 ||
+            (r = rn_cluster_on_node_loss(lost_sql, LK_LOST_DESC, false)) < 0) {
             snprintf(err, size, "cannot join the cluster's Linkis tasks: %s", strerror(-r));
             return r;
         }
@@ -176,10 +164,43 @@ void lk_tasks_fini(void)
 
 /* ---------------------------------------------------------------- writes */
 
+static void on_row_saved(int err, const rn_store_result *res, void *ud);
+
+/* Another node took the taskID (a shared store): the next one after the
+ * highest there, and the row written again. */
+static void on_max_read(int err, const rn_store_result *res, void *ud)
+{
+    lk_task *t = ud;
+    if (err == 0) {
+        int64_t max = rn_store_cell_int(res, 0, 0, 0);
+        LK.last_task = max > LK.last_task ? max : LK.last_task;
+        t->v.task_id = ++LK.last_task;
+        if (lk_exec_id(t->v.exec_id, sizeof(t->v.exec_id), t->v.creator, t->v.engine,
+                       LK.conf.instance, t->v.um_user, (uint64_t)t->v.task_id) == 0) {
+            lk_tasks_save_row(t);
+            return;
+        }
+        err = -ENAMETOOLONG;
+    }
+    on_row_saved(err, NULL, t);
+}
+
+static bool retake_id(lk_task *t)
+{
+    if (!rn_store_shared(LK.store) || t->id_tries >= 8)
+        return false;
+    t->id_tries++;
+    rn_store_op *op = rn_store_op_new();
+    rn_store_op_sql(op, "SELECT COALESCE(MAX(task_id), 0) FROM linkis_task");
+    return rn_store_submit(LK.store, op, on_max_read, t) == 0;
+}
+
 static void on_row_saved(int err, const rn_store_result *res, void *ud)
 {
     lk_task *t = ud;
     (void)res;
+    if (err == -EEXIST && retake_id(t))
+        return;
     lk_later *reply = t->reply;
     t->reply = NULL;
     if (err < 0) {

@@ -22,6 +22,7 @@ typedef struct lk_task {
     bool announced; /* the execute reply went: pushes may follow */
     bool row_saved; /* the store has the row */
     bool saving;    /* the end is being written */
+    int id_tries;   /* a shared store: taskIDs another node took first */
     uint64_t ended_ms;
     lk_log log;
     lk_capture cap;

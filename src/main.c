@@ -241,8 +241,12 @@ static int open_store(void)
                 strerror(errno));
         return -1;
     }
-    char path[1100];
-    snprintf(path, sizeof(path), "%s/runnel.db", app.cfg.state_dir);
+    char path[1100], shown[1100];
+    if (app.cfg.state_store[0])
+        snprintf(path, sizeof(path), "%s", app.cfg.state_store);
+    else
+        snprintf(path, sizeof(path), "%s/runnel.db", app.cfg.state_dir);
+    rn_store_redact(path, shown, sizeof(shown));
     rn_store_options o = {
         .path = path,
         .retention_count = app.cfg.retention_count,
@@ -250,7 +254,7 @@ static int open_store(void)
     };
     int r = rn_store_open(app.loop, &o, &app.store);
     if (r < 0) {
-        fprintf(stderr, "runneld: cannot open the state store %s: %s\n", path, strerror(-r));
+        fprintf(stderr, "runneld: cannot open the state store %s: %s\n", shown, strerror(-r));
         return -1;
     }
     return 0;

@@ -29,7 +29,8 @@ struct rn_store {
     rn_store_op *todo_head, *todo_tail;
     rn_store_op *done_head, *done_tail;
     bool stopping;
-    rn_store_db *db;
+    const st_backend *be;
+    void *db;
     char path[1024];
     char corrupt[1100];
     int version;
@@ -225,7 +226,7 @@ static void run_prune(rn_store *s)
 {
     int64_t cutoff = s->retention_ms ? rn_store_now_ms() - (int64_t)s->retention_ms : 0;
     int64_t keep = s->retention_count ? (int64_t)s->retention_count : INT64_MAX;
-    int r = rn_store_db_prune(s->db, s->retention, s->nretention, cutoff, keep);
+    int r = s->be->prune(s->db, s->retention, s->nretention, cutoff, keep);
     if (r < 0)
         rn_log(RN_LOG_WARN, "store.prune_failed", "err=%d", r);
 }
@@ -249,7 +250,7 @@ static void *thread_main(void *arg)
             run_prune(s);
             op->err = 0;
         } else {
-            op->err = rn_store_db_exec(s->db, op, &op->res);
+            op->err = s->be->exec(s->db, op, &op->res);
         }
         pthread_mutex_lock(&s->mu);
         if (op->sync) {
@@ -409,7 +410,16 @@ int rn_store_open(uv_loop_t *loop, const rn_store_options *opts, rn_store **out)
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cond, NULL);
     pthread_cond_init(&s->sync_cond, NULL);
-    int r = rn_store_db_open(s->path, s->corrupt, sizeof(s->corrupt), &s->version, &s->db);
+    const char *target = s->path;
+    s->be = &st_sqlite_backend;
+    if (!strncmp(target, "postgresql://", 13) || !strncmp(target, "postgres://", 11))
+        s->be = &st_pg_backend;
+    else if (!strncmp(target, "sqlite:", 7))
+        target += 7;
+    int r = -EINVAL;
+    if (!*target)
+        goto fail;
+    r = s->be->open(target, s->corrupt, sizeof(s->corrupt), &s->version, &s->db);
     if (r < 0)
         goto fail;
     if ((r = uv_async_init(loop, &s->async, on_async)) < 0)
@@ -426,7 +436,10 @@ int rn_store_open(uv_loop_t *loop, const rn_store_options *opts, rn_store **out)
     if ((r = -pthread_create(&s->thread, NULL, thread_main, s)) < 0)
         goto fail;
     s->thread_started = true;
-    rn_log(RN_LOG_INFO, "store.open", "path=%s schema=%d", s->path, s->version);
+    char shown[sizeof(s->path)];
+    rn_store_redact(s->path, shown, sizeof(shown));
+    rn_log(RN_LOG_INFO, "store.open", "backend=%s path=%s schema=%d", s->be->name, shown,
+           s->version);
     *out = s;
     return 0;
 fail:
@@ -458,7 +471,8 @@ void rn_store_close(rn_store *s)
         while (s->open_handles > 0)
             uv_run(s->loop, UV_RUN_NOWAIT);
     }
-    rn_store_db_close(s->db);
+    if (s->be)
+        s->be->close(s->db);
     for (size_t i = 0; i < s->nretention; i++)
         free(s->retention[i]);
     pthread_cond_destroy(&s->sync_cond);
@@ -475,6 +489,30 @@ const char *rn_store_path(const rn_store *s)
 const char *rn_store_corrupt_path(const rn_store *s)
 {
     return s->corrupt;
+}
+
+bool rn_store_shared(const rn_store *s)
+{
+    return s && s->be == &st_pg_backend;
+}
+
+void rn_store_redact(const char *target, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", target);
+    char *scheme = strstr(buf, "://");
+    if (!scheme)
+        return;
+    char *user = scheme + 3;
+    char *at = strchr(user, '@');
+    char *colon = strchr(user, ':');
+    char *slash = strchr(user, '/');
+    if (at && colon && colon < at && (!slash || at < slash))
+        memmove(colon, at, strlen(at) + 1); /* user:secret@host -> user@host */
+    char *pw = strstr(buf, "password=");
+    if (pw) {
+        char *end = strchr(pw, '&');
+        memmove(pw + 9, end ? end : pw + strlen(pw), strlen(end ? end : pw + strlen(pw)) + 1);
+    }
 }
 
 int rn_store_schema_version(const rn_store *s)

@@ -1,6 +1,8 @@
-/* The embedded store: one SQLite database file (WAL) under the state
- * directory, one versioned schema (store_schema.c), one writer thread that
- * owns the connection. The event loop never touches the disk: it builds an
+/* The state store: by default one SQLite database file (WAL) under the
+ * state directory (store_sqlite.c), or a PostgreSQL database several nodes
+ * share (store_pg.c, chosen by a postgresql:// target); one versioned
+ * schema (store_schema.c) for both, one writer thread that owns the
+ * connection. The event loop never touches the disk: it builds an
  * operation (statements with bound values, run as one transaction), hands
  * it to the thread, and gets the result back on the loop through a
  * uv_async. Reads go through the same thread, after every write queued
@@ -8,7 +10,8 @@
  *
  * Durability: synchronous=FULL in WAL mode, so when an operation's callback
  * runs its transaction is in the WAL on disk; a SIGKILL (or a power loss)
- * right after loses nothing acknowledged.
+ * right after loses nothing acknowledged. On PostgreSQL the callback runs
+ * after the server acknowledged COMMIT.
  *
  * SQL is written with $1, $2, ... placeholders, which SQLite and
  * PostgreSQL both understand. */
@@ -44,7 +47,9 @@ typedef struct {
 } rn_store_value;
 
 typedef struct {
-    const char *path;           /* the database file, e.g. /var/lib/runnel/runnel.db */
+    /* the database: a file (e.g. /var/lib/runnel/runnel.db, or sqlite:FILE)
+     * or a PostgreSQL connection URI (postgresql://user@host:port/db?...) */
+    const char *path;
     uint64_t retention_count;   /* finished records kept per kind; 0 = no count bound */
     uint64_t retention_ms;      /* finished records older than this go; 0 = no age bound */
     uint64_t prune_interval_ms; /* how often retention runs; 0 = 60 s */
@@ -59,8 +64,10 @@ typedef void (*rn_store_done)(int err, const rn_store_result *res, void *ud);
 /* Open (creating) the database at opts->path on loop: WAL, synchronous=FULL,
  * foreign keys on, every migration applied. A file that is not a database
  * or fails its integrity check is renamed aside to PATH.corrupt-<unix
- * time> (with its -wal and -shm), logged, and a fresh one is made.
- * -EPROTO when the file's schema is newer than this program's. */
+ * time> (with its -wal and -shm), logged, and a fresh one is made. A
+ * postgresql:// (or postgres://) target connects instead (-ECONNREFUSED
+ * when it cannot) and migrates under an advisory lock, once across nodes
+ * starting together. -EPROTO when the schema is newer than this program's. */
 int rn_store_open(uv_loop_t *loop, const rn_store_options *opts, rn_store **out);
 
 /* Finish every queued operation (their callbacks run now, on the caller's
@@ -72,6 +79,13 @@ void rn_store_close(rn_store *s);
  * open ("" when none). */
 const char *rn_store_path(const rn_store *s);
 const char *rn_store_corrupt_path(const rn_store *s);
+
+/* Whether the store is shared by several nodes (PostgreSQL): what a node
+ * keeps only on its disk otherwise (notes, files) is then kept here. */
+bool rn_store_shared(const rn_store *s);
+
+/* target with any password taken out, for logs and messages. */
+void rn_store_redact(const char *target, char *buf, size_t size);
 
 /* The schema version the database is at. */
 int rn_store_schema_version(const rn_store *s);

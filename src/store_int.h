@@ -1,5 +1,5 @@
 /* Inside the store: an operation's statements and a result's rows, shared
- * by the queue (store.c) and the SQLite backend (store_sqlite.c). */
+ * by the queue (store.c) and the backends (store_sqlite.c, store_pg.c). */
 #ifndef RUNNEL_STORE_INT_H
 #define RUNNEL_STORE_INT_H
 
@@ -37,20 +37,22 @@ struct rn_store_result {
     st_rows *stmts;
 };
 
-typedef struct rn_store_db rn_store_db;
+/* A backend: one connection, used by the store's thread only (and by
+ * rn_store_open before that thread starts). */
+typedef struct {
+    const char *name; /* "sqlite" or "postgresql" */
+    /* Open target (see rn_store_open for corruption and migrations); the
+     * path a corrupt file went to is written into corrupt ("" when none). */
+    int (*open)(const char *target, char *corrupt, size_t size, int *version, void **out);
+    /* Close the connection. */
+    void (*close)(void *db);
+    /* Run op's statements in one transaction; rows go into *out. */
+    int (*exec)(void *db, const rn_store_op *op, rn_store_result **out);
+    /* Run the retention statements with their cut-offs in one transaction. */
+    int (*prune)(void *db, char *const *sqls, size_t n, int64_t cutoff_ms, int64_t keep);
+} st_backend;
 
-/* Open path (see rn_store_open for corruption and migrations); the path a
- * corrupt file went to is written into corrupt ("" when none). */
-int rn_store_db_open(const char *path, char *corrupt, size_t size, int *version, rn_store_db **out);
-
-/* Close the connection. */
-void rn_store_db_close(rn_store_db *db);
-
-/* Run op's statements in one transaction; rows go into *out. */
-int rn_store_db_exec(rn_store_db *db, const rn_store_op *op, rn_store_result **out);
-
-/* Run the retention statements with their cut-offs in one transaction. */
-int rn_store_db_prune(rn_store_db *db, char *const *sqls, size_t n, int64_t cutoff_ms,
-                      int64_t keep);
+extern const st_backend st_sqlite_backend;
+extern const st_backend st_pg_backend;
 
 #endif

@@ -11,6 +11,7 @@ typedef struct {
     int version;             /* 1, 2, ... without gaps */
     const char *description; /* one line, kept in schema_version */
     const char *sqlite;      /* the step's SQL for SQLite (statements separated by ';') */
+    const char *postgresql;  /* the same step for PostgreSQL (only its types differ) */
 } rn_store_migration;
 
 /* The steps, oldest first, and how many there are. */

@@ -17,9 +17,9 @@
 
 #define DB_BUSY_MS 5000
 
-struct rn_store_db {
+typedef struct {
     sqlite3 *db;
-};
+} rn_store_db;
 
 static int errno_of(int rc)
 {
@@ -182,7 +182,9 @@ static int migrate(sqlite3 *db, int *version)
     return 0;
 }
 
-int rn_store_db_open(const char *path, char *corrupt, size_t size, int *version, rn_store_db **out)
+static void db_close(void *db);
+
+static int db_open(const char *path, char *corrupt, size_t size, int *version, void **out)
 {
     *out = NULL;
     corrupt[0] = 0;
@@ -202,15 +204,16 @@ int rn_store_db_open(const char *path, char *corrupt, size_t size, int *version,
         r = migrate(d->db, version);
     if (r < 0) {
         rn_log(RN_LOG_ERROR, "store.open_failed", "path=%s err=%s", path, strerror(-r));
-        rn_store_db_close(d);
+        db_close(d);
         return r;
     }
     *out = d;
     return 0;
 }
 
-void rn_store_db_close(rn_store_db *db)
+static void db_close(void *p)
 {
+    rn_store_db *db = p;
     if (!db)
         return;
     sqlite3_close_v2(db->db);
@@ -316,8 +319,9 @@ static int step_rows(sqlite3_stmt *st, st_rows *rows)
     }
 }
 
-int rn_store_db_exec(rn_store_db *db, const rn_store_op *op, rn_store_result **out)
+static int db_exec(void *p, const rn_store_op *op, rn_store_result **out)
 {
+    rn_store_db *db = p;
     *out = NULL;
     rn_store_result *res = calloc(1, sizeof(*res));
     if (!res || (op->n && !(res->stmts = calloc(op->n, sizeof(*res->stmts))))) {
@@ -354,8 +358,9 @@ out:
     return 0;
 }
 
-int rn_store_db_prune(rn_store_db *db, char *const *sqls, size_t n, int64_t cutoff_ms, int64_t keep)
+static int db_prune(void *p, char *const *sqls, size_t n, int64_t cutoff_ms, int64_t keep)
 {
+    rn_store_db *db = p;
     int r = exec(db->db, "BEGIN IMMEDIATE");
     if (r < 0)
         return r;
@@ -385,3 +390,11 @@ int rn_store_db_prune(rn_store_db *db, char *const *sqls, size_t n, int64_t cuto
     }
     return exec(db->db, "PRAGMA incremental_vacuum");
 }
+
+const st_backend st_sqlite_backend = {
+    .name = "sqlite",
+    .open = db_open,
+    .close = db_close,
+    .exec = db_exec,
+    .prune = db_prune,
+};

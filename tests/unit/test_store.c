@@ -1,8 +1,14 @@
-/* Unit tests for src/store.c and src/store_sqlite.c: open and migrate, WAL
- * and synchronous=FULL, operations on the loop, typed values, a failed
+/* Unit tests for src/store.c and its backends: open and migrate, WAL and
+ * synchronous=FULL, operations on the loop, typed values, a failed
  * transaction rolled back, a corrupt file moved aside, a schema newer than
  * the program, retention by count and age with cascades, and a write
- * acknowledged just before SIGKILL found after it. */
+ * acknowledged just before SIGKILL found after it.
+ *
+ * With RUNNEL_TEST_PG set to a PostgreSQL URI (tests/pg/run_unit.sh), the
+ * same tests run on the PostgreSQL backend (each test starts from an empty
+ * database; the SQLite file checks are left out), plus the ones of that
+ * backend: a connection killed under the store is made again, and nodes
+ * opening together migrate once. */
 #include "check.h"
 
 #include <errno.h>
@@ -16,13 +22,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <uv.h>
 
 #include "log.h"
 #include "store.h"
 
 static char root[] = "/tmp/runnel-store-test-XXXXXX";
-static char dbpath[256];
+static char dbpath[1024];
+static const char *pg; /* the PostgreSQL URI, or NULL for SQLite */
+static const char *bytes_type = "BLOB";
 
 static bool exists(const char *path)
 {
@@ -30,8 +40,29 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* Run sql on a connection of the test's own (PostgreSQL only). */
+static int pg_exec(const char *sql)
+{
+    PGconn *c = PQconnectdb(pg);
+    int ok = PQstatus(c) == CONNECTION_OK;
+    if (ok) {
+        PQclear(PQexec(c, "SET client_min_messages = warning"));
+        PGresult *r = PQexec(c, sql);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+        if (!ok)
+            fprintf(stderr, "pg_exec: %s", PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return ok ? 0 : -1;
+}
+
 static void remove_db(void)
 {
+    if (pg) {
+        CHECK_INT(pg_exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public"), 0);
+        return;
+    }
     char p[300];
     unlink(dbpath);
     snprintf(p, sizeof(p), "%s-wal", dbpath);
@@ -94,15 +125,18 @@ static void test_open_pragmas(void)
     remove_db();
     rn_store *s = open_store(&loop, 0, 0);
     REQUIRE(s != NULL);
-    CHECK_INT(rn_store_schema_version(s), 1);
+    CHECK_INT(rn_store_schema_version(s), 2);
     CHECK_STR(rn_store_corrupt_path(s), "");
+    CHECK(rn_store_shared(s) == (pg != NULL));
     char buf[64];
-    query1(s, "PRAGMA journal_mode", buf, sizeof(buf));
-    CHECK_STR(buf, "wal");
-    query1(s, "PRAGMA synchronous", buf, sizeof(buf));
-    CHECK_STR(buf, "2"); /* FULL */
-    query1(s, "PRAGMA foreign_keys", buf, sizeof(buf));
-    CHECK_STR(buf, "1");
+    if (!pg) {
+        query1(s, "PRAGMA journal_mode", buf, sizeof(buf));
+        CHECK_STR(buf, "wal");
+        query1(s, "PRAGMA synchronous", buf, sizeof(buf));
+        CHECK_STR(buf, "2"); /* FULL */
+        query1(s, "PRAGMA foreign_keys", buf, sizeof(buf));
+        CHECK_STR(buf, "1");
+    }
     query1(s, "SELECT description FROM schema_version WHERE version = 1", buf, sizeof(buf));
     CHECK_STR(buf, "Linkis tasks, their log lines and result sets");
     rn_store_close(s);
@@ -110,7 +144,7 @@ static void test_open_pragmas(void)
     s = open_store(&loop, 0, 0);
     REQUIRE(s != NULL);
     query1(s, "SELECT COUNT(*) FROM schema_version", buf, sizeof(buf));
-    CHECK_STR(buf, "1");
+    CHECK_STR(buf, "2");
     rn_store_close(s);
     CHECK_INT(uv_loop_close(&loop), 0);
 }
@@ -156,7 +190,12 @@ static void test_async_values(void)
     rn_store *s = open_store(&loop, 0, 0);
     REQUIRE(s != NULL);
     rn_store_op *op = rn_store_op_new();
-    rn_store_op_sql(op, "CREATE TABLE t (i BIGINT, s TEXT, b BLOB, n TEXT, d DOUBLE PRECISION)");
+    char create[100];
+    snprintf(create, sizeof(create),
+             "CREATE TABLE t (i BIGINT, s TEXT, b %s, n TEXT, d DOUBLE "
+             "PRECISION)",
+             bytes_type);
+    rn_store_op_sql(op, create);
     rn_store_op_sql(op, "INSERT INTO t VALUES ($1, $2, $3, $4, $5)");
     rn_store_op_int(op, -9007199254740993LL);
     rn_store_op_text(op, "héllo");
@@ -313,7 +352,8 @@ static void test_newer_schema_refused(void)
     s = NULL;
     CHECK_INT(rn_store_open(&loop, &o, &s), -EPROTO);
     CHECK(s == NULL);
-    CHECK(exists(dbpath)); /* not treated as corrupt */
+    if (!pg)
+        CHECK(exists(dbpath)); /* not treated as corrupt */
     CHECK_INT(uv_loop_close(&loop), 0);
 }
 
@@ -428,6 +468,75 @@ static void test_ack_survives_sigkill(void)
     CHECK_INT(uv_loop_close(&loop), 0);
 }
 
+/* The store's connection killed by the server: the next operation makes a
+ * new one and runs; nothing is lost. */
+static void test_pg_reconnect(void)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    remove_db();
+    rn_store *s = open_store(&loop, 0, 0);
+    REQUIRE(s != NULL);
+    CHECK_INT(insert_task(s, 1, 1, 1), 0);
+    CHECK_INT(pg_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                      "application_name = 'runneld'"),
+              0);
+    CHECK_INT(insert_task(s, 2, 1, 1), 0);
+    char buf[32];
+    query1(s, "SELECT COUNT(*) FROM linkis_task", buf, sizeof(buf));
+    CHECK_STR(buf, "2");
+    rn_store_close(s);
+    CHECK_INT(uv_loop_close(&loop), 0);
+}
+
+static void *open_one(void *arg)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    rn_store_options o = {.path = dbpath};
+    rn_store *s = NULL;
+    *(int *)arg = rn_store_open(&loop, &o, &s);
+    rn_store_close(s);
+    uv_loop_close(&loop);
+    return NULL;
+}
+
+/* Four nodes opening an empty database at once: the migrations run once
+ * (each version recorded once, no error from a table made twice). */
+static void test_pg_migrate_once(void)
+{
+    remove_db();
+    pthread_t t[4];
+    int r[4] = {1, 1, 1, 1};
+    for (int i = 0; i < 4; i++)
+        REQUIRE(pthread_create(&t[i], NULL, open_one, &r[i]) == 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_INT(r[i], 0);
+    }
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    rn_store *s = open_store(&loop, 0, 0);
+    REQUIRE(s != NULL);
+    char buf[32];
+    query1(s, "SELECT COUNT(*) FROM schema_version", buf, sizeof(buf));
+    CHECK_STR(buf, "2");
+    rn_store_close(s);
+    CHECK_INT(uv_loop_close(&loop), 0);
+}
+
+/* A server that is not there: the open fails, it does not hang. */
+static void test_pg_unreachable(void)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    rn_store_options o = {.path = "postgresql://runnel@127.0.0.1:1/runnel"};
+    rn_store *s = NULL;
+    CHECK_INT(rn_store_open(&loop, &o, &s), -ECONNREFUSED);
+    CHECK(s == NULL);
+    CHECK_INT(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     rn_log_set_level(getenv("RUNNEL_TEST_LOG") ? RN_LOG_DEBUG : RN_LOG_ERROR);
@@ -436,13 +545,25 @@ int main(void)
         return 1;
     }
     snprintf(dbpath, sizeof(dbpath), "%s/runnel.db", root);
+    if ((pg = getenv("RUNNEL_TEST_PG")) && *pg) {
+        snprintf(dbpath, sizeof(dbpath), "%s", pg);
+        bytes_type = "BYTEA";
+    } else {
+        pg = NULL;
+    }
     RUN_TEST(test_open_pragmas);
     RUN_TEST(test_async_values);
     RUN_TEST(test_close_finishes_queue);
-    RUN_TEST(test_corrupt_moved_aside);
+    if (!pg)
+        RUN_TEST(test_corrupt_moved_aside);
     RUN_TEST(test_newer_schema_refused);
     RUN_TEST(test_retention);
     RUN_TEST(test_ack_survives_sigkill);
+    if (pg) {
+        RUN_TEST(test_pg_reconnect);
+        RUN_TEST(test_pg_migrate_once);
+        RUN_TEST(test_pg_unreachable);
+    }
     remove_db();
     rmdir(root);
     return check_report();
