@@ -65,7 +65,7 @@ def has_pg_store():
 
 class Cluster:
     def __init__(self, nodes=3, heartbeat_ms=500, dead_after_ms=3000, haproxy=True,
-                 concurrency=2, pg=None):
+                 concurrency=2, pg=None, cluster=True):
         self.tmp = Path(tempfile.mkdtemp(prefix="runnel-cluster-"))
         os.chmod(self.tmp, 0o755)
         self.n = nodes
@@ -73,6 +73,7 @@ class Cluster:
         self.dead_after_ms = dead_after_ms
         self.concurrency = concurrency
         self.use_haproxy = haproxy
+        self.cluster = cluster
         self.pg = has_pg_store() if pg is None else pg
         self.procs = {}
         self.ports = {}
@@ -109,16 +110,18 @@ class Cluster:
 
     # -------------------------------------------------------------- nodes
     def node_config(self, name):
-        return {
+        cfg = {
             "limits": {"concurrency": self.concurrency, "queue": 256, "per_connection": 8,
                        "wall_ms": 60000, "cpu_ms": 60000, "memory_bytes": 268435456},
             "cache": {"dir": str(self.tmp / f"{name}.cache")},
             "state": self.store_conf(name),
             "zeppelin": {"notebook_dir": str(self.tmp / f"{name}.notebook")},
             "security": {"trusted_proxies": ["127.0.0.1"]},
-            "cluster": {"enabled": True, "node_id": name, "heartbeat_ms": self.heartbeat_ms,
-                        "dead_after_ms": self.dead_after_ms},
         }
+        if self.cluster:
+            cfg["cluster"] = {"enabled": True, "node_id": name, "heartbeat_ms": self.heartbeat_ms,
+                              "dead_after_ms": self.dead_after_ms}
+        return cfg
 
     def start_node(self, name):
         port = self.ports.setdefault(name, free_port())
