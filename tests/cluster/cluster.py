@@ -162,7 +162,7 @@ class Cluster:
                             str(REPO / "packaging" / "haproxy" / "runnel.lua"))
         text = text.replace("maxconn 20000", "maxconn 4000")  # this machine's fd limit
         text = text.replace("bind :8080", f"bind 127.0.0.1:{self.haproxy_port}")
-        text = text.replace("bind 127.0.0.1:8404", f"bind 127.0.0.1:{self.stats_port}")
+        text = text.replace("bind :8404", f"bind 127.0.0.1:{self.stats_port}")
         text = text.replace("log stdout format raw local0 notice", "log stdout format raw "
                             "local0 warning")
         lines = []
