@@ -168,10 +168,7 @@ static void beat(uv_timer_t *t)
             rn_store_op_text(op, CL.hooks[i].text);
     }
     CL.sent_ms = now;
-    int r = rn_store_submit(CL.store, op, on_beat, NULL);
-    if (r == -ENOMEM)
-        rn_store_op_free(op);
-    else if (r == 0)
+    if (rn_store_submit(CL.store, op, on_beat, NULL) == 0) /* (it frees op on failure) */
         CL.busy = true;
 }
 
