@@ -12,7 +12,9 @@
 #include "cache.h"
 #include "envelope.h"
 #include "jbuf.h"
+#include "host.h"
 #include "jobe_files.h"
+#include "jobe_shared.h"
 #include "jobe_run.h"
 #include "log.h"
 
@@ -235,6 +237,13 @@ static void h_languages(void *state, rn_http *h)
 
 /* ---- runs ---- */
 
+/* The store when several nodes share it (their files are in it), or NULL. */
+static rn_store *shared_store(const jobe_state *st)
+{
+    rn_store *s = rn_host_store(st->host);
+    return rn_store_shared(s) ? s : NULL;
+}
+
 static void req_free(jobe_req *r)
 {
     jobe_run_free(r->run);
@@ -338,6 +347,38 @@ static void on_files_read(void *ud, int err, jobe_file_data *files)
     jobe_files_free_read(files, n);
 }
 
+/* Read the run's files from the cache, then submit. */
+static void read_files(jobe_req *r)
+{
+    size_t n;
+    const char *const *ids = jobe_run_file_ids(r->run, &n);
+    if (!n) {
+        submit(r, NULL);
+        return;
+    }
+    if (jobe_files_read(r->st->files, ids, n, on_files_read, r) < 0) {
+        reply_error(r->h, 500, "out of memory");
+        rn_http_release(r->h);
+        req_free(r);
+    }
+}
+
+/* The files this node lacked came from the shared store (or not). */
+static void on_filled(void *ud, int err)
+{
+    jobe_req *r = ud;
+    if (!r->aborted && !err) {
+        read_files(r);
+        return;
+    }
+    if (!r->aborted && err == -ENOENT)
+        reply_error(r->h, 404, "One or more of the specified files is missing/unavailable");
+    else if (!r->aborted)
+        reply_error(r->h, 500, "Server exception (file store unreadable)");
+    rn_http_release(r->h);
+    req_free(r);
+}
+
 static void h_runs(void *state, rn_http *h)
 {
     jobe_state *st = state;
@@ -367,12 +408,14 @@ static void h_runs(void *state, rn_http *h)
     }
     size_t n;
     const char *const *ids = jobe_run_file_ids(run, &n);
-    for (size_t i = 0; i < n; i++) {
-        if (!jobe_files_has(st->files, ids[i])) {
-            reply_error(h, 404, "One or more of the specified files is missing/unavailable");
-            jobe_run_free(run);
-            return;
-        }
+    bool missing = false;
+    for (size_t i = 0; i < n; i++)
+        missing = missing || !jobe_files_has(st->files, ids[i]);
+    rn_store *shared = shared_store(st);
+    if (missing && !shared) {
+        reply_error(h, 404, "One or more of the specified files is missing/unavailable");
+        jobe_run_free(run);
+        return;
     }
     jobe_req *r = calloc(1, sizeof(*r));
     if (!r) {
@@ -387,13 +430,10 @@ static void h_runs(void *state, rn_http *h)
     snprintf(r->client, sizeof(r->client), "%s", client ? client : "");
     rn_http_hold(h);
     rn_http_on_abort(h, on_abort, r);
-    if (!n) {
-        submit(r, NULL);
-        return;
-    }
-    int err = jobe_files_read(st->files, ids, n, on_files_read, r);
-    if (err < 0) {
-        reply_error(h, 500, "out of memory");
+    if (!missing) {
+        read_files(r);
+    } else if (jobe_shared_fill(shared, st->files, ids, n, on_filled, r) < 0) {
+        reply_error(h, 500, "Server exception (file store unreadable)");
         rn_http_release(h);
         req_free(r);
     }
@@ -475,6 +515,45 @@ static void on_put(void *ud, int err)
     rn_http_release(h);
 }
 
+/* A PUT on a shared store: the cache and the store both written. */
+typedef struct {
+    rn_http *h;
+    int pending;
+    int err;
+} put_join;
+
+static void on_put_part(void *ud, int err)
+{
+    put_join *j = ud;
+    if (err < 0 && !j->err)
+        j->err = err;
+    if (--j->pending)
+        return;
+    on_put(j->h, j->err);
+    free(j);
+}
+
+/* Write the cache (and the shared store); on_put(h) answers. */
+static int put_both(jobe_state *st, rn_http *h, const char *id, const char *data, size_t len)
+{
+    rn_store *shared = shared_store(st);
+    if (!shared)
+        return jobe_files_put(st->files, id, data, len, on_put, h);
+    put_join *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->h = h;
+    j->pending = 2;
+    int r = jobe_files_put(st->files, id, data, len, on_put_part, j);
+    if (r < 0) {
+        free(j);
+        return r;
+    }
+    if ((r = jobe_shared_put(shared, id, data, len, on_put_part, j)) < 0)
+        on_put_part(j, r); /* the cache's write still answers, with the error */
+    return 0;
+}
+
 static void h_put_file(void *state, rn_http *h)
 {
     jobe_state *st = state;
@@ -511,7 +590,7 @@ static void h_put_file(void *state, rn_http *h)
     }
     if (err == 0) {
         rn_http_hold(h); /* released by on_put */
-        err = jobe_files_put(st->files, id, data, dlen, on_put, h);
+        err = put_both(st, h, id, data, dlen);
         if (err < 0)
             rn_http_release(h);
     }
@@ -525,14 +604,32 @@ static void h_put_file(void *state, rn_http *h)
     }
 }
 
+/* HEAD of an id this node lacked: 204 once the shared store gave it. */
+static void on_head_filled(void *ud, int err)
+{
+    rn_http *h = ud;
+    rn_http_reply(h, err == 0 ? 204 : 404, NULL, "", 0);
+    rn_http_release(h);
+}
+
 static void h_head_file(void *state, rn_http *h)
 {
     jobe_state *st = state;
     if (!check_key(st, h))
         return;
     const char *id = file_id(h);
-    bool ok = jobe_files_id_valid(id) && jobe_files_has(st->files, id);
-    rn_http_reply(h, ok ? 204 : 404, NULL, "", 0);
+    bool valid = jobe_files_id_valid(id);
+    bool ok = valid && jobe_files_has(st->files, id);
+    rn_store *shared = shared_store(st);
+    if (ok || !valid || !shared) {
+        rn_http_reply(h, ok ? 204 : 404, NULL, "", 0);
+        return;
+    }
+    rn_http_hold(h); /* released by on_head_filled */
+    if (jobe_shared_fill(shared, st->files, &id, 1, on_head_filled, h) < 0) {
+        rn_http_reply(h, 404, NULL, "", 0);
+        rn_http_release(h);
+    }
 }
 
 static void h_options(void *state, rn_http *h)
@@ -569,6 +666,9 @@ static int jobe_init(rn_host *host, const void *conf, void **state, char *err, s
         free(st);
         return r;
     }
+    rn_store *shared = shared_store(st);
+    if (shared && (r = jobe_shared_retention(shared)) < 0)
+        rn_log(RN_LOG_WARN, "jobe.no_shared_retention", "err=%d", r);
     *state = st;
     return 0;
 }

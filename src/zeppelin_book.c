@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "zeppelin_env.h"
+#include "zeppelin_shared.h"
 
 #define G zp_g
 
@@ -398,12 +399,23 @@ void zp_note_save(zp_note *n, zp_ack *a)
     n->file = file;
     a->old_file = old;
     n->saving++;
-    if (zp_store_write(G.store, rel, old, b.data, b.len, save_done, a) < 0) {
+    /* A shared store: acknowledged once the file and the store have it. */
+    zp_store_done done = save_done;
+    void *ud = a;
+    rn_store *shared = zp_shared();
+    zp_join *j = shared ? zp_join_new(save_done, a, 2) : NULL;
+    if (j) {
+        done = zp_join_done;
+        ud = j;
+        if (zp_shared_save(shared, n->id, rel, b.data, b.len, zp_join_done, j) < 0)
+            zp_join_done(j, -EIO);
+    }
+    if (zp_store_write(G.store, rel, old, b.data, b.len, done, ud) < 0) {
         n->saving--;
         n->file = old;
         a->old_file = NULL;
         free(file);
-        save_done(a, -ENOMEM);
+        done(ud, -ENOMEM);
     }
 }
 
@@ -422,12 +434,22 @@ void zp_note_delete(zp_note *n, zp_ack *a)
     }
     list_remove(n);
     a->held = n;
+    zp_store_done done = save_done;
+    void *ud = a;
+    rn_store *shared = zp_shared();
+    zp_join *j = shared ? zp_join_new(save_done, a, 2) : NULL;
+    if (j) {
+        done = zp_join_done;
+        ud = j;
+        if (zp_shared_remove(shared, n->id, zp_join_done, j) < 0)
+            zp_join_done(j, -EIO);
+    }
     if (!G.store || !n->file) {
-        save_done(a, 0);
+        done(ud, 0);
         return;
     }
-    if (zp_store_remove(G.store, n->file, save_done, a) < 0)
-        save_done(a, -ENOMEM);
+    if (zp_store_remove(G.store, n->file, done, ud) < 0)
+        done(ud, -ENOMEM);
 }
 
 /* ---------------------------------------------------------------- start-up */
@@ -475,9 +497,36 @@ static void load_skipped(void *ud, const char *rel, const char *why)
     rn_log(RN_LOG_WARN, "zeppelin.note_skipped", "file=%.300s reason=\"%s\"", rel, why);
 }
 
+static void written_back(void *ud, int err)
+{
+    (void)ud;
+    if (err)
+        rn_log(RN_LOG_WARN, "zeppelin.note_file_failed", "error=\"%s\"", strerror(-err));
+}
+
+/* A note of the shared store: one this node's directory lacks is read from
+ * there, and its file written. */
+static void load_shared(void *ud, const char *rel, const char *data, size_t len)
+{
+    char id[ZP_ID_MAX + 1], path[ZP_PATH_MAX];
+    (void)ud;
+    if (zp_file_name_split(rel, id, sizeof(id), path, sizeof(path)) < 0 || zp_note_find(id))
+        return;
+    load_found(NULL, rel, data, len);
+    char *copy = zp_note_find(id) ? malloc(len + 1) : NULL;
+    if (!copy)
+        return;
+    memcpy(copy, data, len);
+    copy[len] = 0;
+    zp_store_write(G.store, rel, NULL, copy, len, written_back, NULL);
+}
+
 void zp_notes_load(void)
 {
     zp_store_scan(G.store, load_found, load_skipped, NULL);
+    rn_store *shared = zp_shared();
+    if (shared && G.store && zp_shared_scan(shared, load_shared, NULL) < 0)
+        rn_log(RN_LOG_ERROR, "zeppelin.shared_notes_unreadable", "store=postgresql");
     rn_log(RN_LOG_INFO, "zeppelin.notes_loaded", "notes=%u dir=%s", G.nnotes,
            zp_store_dir(G.store));
 }
