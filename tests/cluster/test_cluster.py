@@ -196,10 +196,18 @@ def main():
                 assert note_listed(e), "the saved note is not listed through HAProxy"
             checks += 1
         else:
-            print(f"this build keeps notes on the node that saved them ({note_node}): "
-                  "not checked through HAProxy")
+            print(f"running nodes list the notes they saved or found at start; the note is "
+                  f"on {note_node}")
             if note_node != victim:
                 assert note_listed(c.ports[note_node])
+        if c.pg:
+            # the store has the note: a node started now, with an empty
+            # notebook directory, answers it
+            c.start_node("node-4")
+            assert note_listed(c.ports["node-4"]), "the saved note is not in the store"
+            c.procs["node-4"].send_signal(signal.SIGTERM)
+            assert c.procs["node-4"].wait(20) == 0
+            checks += 1
         # kill through HAProxy: routed to the node holding the job
         for node in ("node-1", "node-3"):
             eid = running[node][0]
