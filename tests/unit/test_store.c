@@ -125,7 +125,7 @@ static void test_open_pragmas(void)
     remove_db();
     rn_store *s = open_store(&loop, 0, 0);
     REQUIRE(s != NULL);
-    CHECK_INT(rn_store_schema_version(s), 2);
+    CHECK_INT(rn_store_schema_version(s), 3);
     CHECK_STR(rn_store_corrupt_path(s), "");
     CHECK(rn_store_shared(s) == (pg != NULL));
     char buf[64];
@@ -144,7 +144,7 @@ static void test_open_pragmas(void)
     s = open_store(&loop, 0, 0);
     REQUIRE(s != NULL);
     query1(s, "SELECT COUNT(*) FROM schema_version", buf, sizeof(buf));
-    CHECK_STR(buf, "2");
+    CHECK_STR(buf, "3");
     rn_store_close(s);
     CHECK_INT(uv_loop_close(&loop), 0);
 }
@@ -520,7 +520,7 @@ static void test_pg_migrate_once(void)
     REQUIRE(s != NULL);
     char buf[32];
     query1(s, "SELECT COUNT(*) FROM schema_version", buf, sizeof(buf));
-    CHECK_STR(buf, "2");
+    CHECK_STR(buf, "3");
     rn_store_close(s);
     CHECK_INT(uv_loop_close(&loop), 0);
 }
