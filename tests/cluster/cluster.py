@@ -78,6 +78,7 @@ class Cluster:
         self.procs = {}
         self.ports = {}
         self.pg_port = None
+        self.pg_bin = PG_BIN
         self.pg_dir = None
         self.haproxy_port = None
         self.stats_port = None

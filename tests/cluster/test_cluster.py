@@ -239,6 +239,20 @@ def main():
         wait(lambda: linkis_status(e, deid)[0] == "Succeed", 20, "drained job ends Succeed")
         assert c.procs["node-1"].wait(20) == 0
         checks += 1
+        # --- the store goes away: the last node answers /readyz 503
+        if c.pg:
+            c.as_postgres([str(c.pg_bin / "pg_ctl"), "-D", str(c.pg_dir / "data"), "-m",
+                           "immediate", "-w", "stop"])
+            t2 = time.monotonic()
+
+            def not_ready():
+                try:
+                    return http(c.ports["node-3"], "GET", "/readyz", timeout=2)[0] == 503
+                except OSError:
+                    return False
+            wait(not_ready, DEAD_AFTER_MS / 1000 + 5, "readyz 503 without the store")
+            print(f"store stopped -> /readyz 503: {time.monotonic() - t2:.2f} s")
+            checks += 1
         print(f"cluster test: {checks} checks passed")
         return 0
     except AssertionError:
