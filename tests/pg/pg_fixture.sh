@@ -5,6 +5,7 @@
 #   pg_fixture.sh start DIR   -> prints the connection URI on stdout
 #   pg_fixture.sh stop DIR
 #
+# fsync is off (a test server), on with RUNNEL_PG_FSYNC=on (figures).
 # PostgreSQL refuses to run as root: as root the cluster belongs to the
 # postgres account (or nobody) and its programs run through runuser.
 # Exit 77 when PostgreSQL's binaries are absent (the callers skip then,
@@ -45,7 +46,7 @@ start)
     as_owner "$bin/initdb" -D "$dir/data" -U runnel --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; exit 1; }
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${RUNNEL_PG_FSYNC:-off} -c max_connections=200" \
         start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U runnel runnel
     echo "$port" >"$dir/port"
