@@ -2,6 +2,7 @@
  * readiness for load balancers, and Prometheus metrics. */
 #include <string.h>
 
+#include "cluster.h"
 #include "envelope.h"
 #include "jbuf.h"
 #include "metrics.h"
@@ -21,6 +22,24 @@ static void core_health(void *state, rn_http *h)
     rn_host_info_get(state, &info);
     const char *body = info.draining ? "{\"status\":\"draining\"}" : "{\"status\":\"ok\"}";
     rn_http_reply(h, info.draining ? 503 : 200, "application/json", body, strlen(body));
+}
+
+/* Ready for traffic: not draining, and (in a cluster) the shared store
+ * answered this node's last heartbeat in time. */
+static void core_ready(void *state, rn_http *h)
+{
+    rn_host_info info;
+    rn_host_info_get(state, &info);
+    const char *body = "{\"status\":\"ok\"}";
+    int status = 200;
+    if (info.draining) {
+        body = "{\"status\":\"draining\"}";
+        status = 503;
+    } else if (!rn_cluster_store_ok()) {
+        body = "{\"status\":\"store unreachable\"}";
+        status = 503;
+    }
+    rn_http_reply(h, status, "application/json", body, strlen(body));
 }
 
 static void core_metrics(void *state, rn_http *h)
@@ -52,7 +71,7 @@ static void core_metrics(void *state, rn_http *h)
 
 static const rn_route core_routes[] = {
     {NULL, "/healthz", RN_ROUTE_PUBLIC, core_health},
-    {NULL, "/readyz", RN_ROUTE_PUBLIC, core_health},
+    {NULL, "/readyz", RN_ROUTE_PUBLIC, core_ready},
     {NULL, "/metrics", 0, core_metrics},
     {0},
 };

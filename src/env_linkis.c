@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cluster.h"
 #include "envelope.h"
 #include "jbuf.h"
 #include "linkis_int.h"
@@ -635,7 +636,14 @@ static int linkis_init(rn_host *host, const void *conf, void **state, char *err,
     G.session_timeout_ms = c->session_timeout_ms;
     snprintf(G.admin_tokens, sizeof(G.admin_tokens), "%s", c->admin_tokens);
     G.instance[0] = 0;
-    if (c->instance[0]) {
+    if (rn_cluster_active()) {
+        /* the node's id: the load balancer routes an execID by it, and a
+         * lost node's tasks are found by it */
+        snprintf(G.instance, sizeof(G.instance), "%s", rn_cluster_node_id());
+        if (c->instance[0])
+            rn_log(RN_LOG_WARN, "linkis.instance_ignored",
+                   "msg=\"a cluster node's execIDs name its cluster.node_id\"");
+    } else if (c->instance[0]) {
         const char *s = c->instance;
         bool ok = true;
         for (const char *p = s; ok && *p; p++)

@@ -15,7 +15,13 @@ _Static_assert(RN_HOST_FILE_NAME_MAX == RN_BOX_FILE_NAME_MAX, "host.h's file nam
 
 struct rn_host {
     rn_host_parts parts;
+    bool draining; /* rn_host_set_draining */
 };
+
+void rn_host_set_draining(rn_host *host, bool on)
+{
+    host->draining = on;
+}
 
 int rn_host_new(const rn_host_parts *parts, rn_host **out)
 {
@@ -83,6 +89,10 @@ int rn_host_submit(rn_host *host, const rn_host_origin *from, const rn_job_reque
             goto refuse;
         }
     }
+    if (host->draining) {
+        err = -ESHUTDOWN;
+        goto refuse;
+    }
     r.client = from->client ? from->client : rn_host_client_of(from->conn, from->http);
     if (!r.client) {
         /* A job nobody asked for would escape the per-client rate. */
@@ -125,7 +135,7 @@ void rn_host_info_get(const rn_host *host, rn_host_info *info)
     info->listen_host = p->listen_host;
     info->port = p->server ? rn_server_port(p->server) : 0;
     info->tls = p->tls;
-    info->draining = p->server ? rn_server_draining(p->server) : false;
+    info->draining = host->draining || (p->server ? rn_server_draining(p->server) : false);
     info->playground = p->playground;
     info->specs_dir = p->specs_dir;
     info->versions_pending = rn_specs_detect_pending();

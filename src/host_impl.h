@@ -35,6 +35,10 @@ void rn_host_update(rn_host *host, const rn_host_parts *parts);
 /* The server, once it listens. */
 void rn_host_set_server(rn_host *host, rn_server *server);
 
+/* Drain (a cluster node's SIGTERM): report draining (/readyz 503) and
+ * refuse new jobs with -ESHUTDOWN while the running ones finish. */
+void rn_host_set_draining(rn_host *host, bool on);
+
 /* Free the host. */
 void rn_host_free(rn_host *host);
 

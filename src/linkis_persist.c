@@ -29,6 +29,21 @@ static const char restart_log_sql[] =
     "INSERT INTO linkis_log (task_id, line, level, text) SELECT task_id, log_lines, 0, $1 FROM "
     "linkis_task WHERE finished = 0 AND ($2 = '' OR instance = $2)";
 
+#define LK_LOST_DESC                                                                               \
+    "the node running this job stopped answering (no heartbeat in the store): the job did not "    \
+    "finish and its output was not kept"
+
+/* A lost node's running tasks end the restart's way (cluster.h: $1 the
+ * claiming node, $2 the claim's time, $3 the reason). */
+static const char lost_log_sql[] =
+    "INSERT INTO linkis_log (task_id, line, level, text) SELECT task_id, log_lines, 0, $3 FROM "
+    "linkis_task WHERE finished = 0 AND instance IN (SELECT node_id FROM nodes WHERE reaped_by "
+    "= $1 AND reaped_ms = $2)";
+static const char lost_sql[] =
+    "UPDATE linkis_task SET status = 'Failed', finished = 1, err_code = 1, err_desc = $3, "
+    "updated_ms = $2, log_lines = log_lines + 1 WHERE finished = 0 AND instance IN (SELECT "
+    "node_id FROM nodes WHERE reaped_by = $1 AND reaped_ms = $2)";
+
 /* Retention: the newest finished tasks by count, and none older than the
  * age bound (store.h); log lines and result sets go with their task. */
 static const char retention_sql[] =
@@ -99,9 +114,10 @@ int lk_tasks_init(rn_host *host, rn_store *store, const lk_tasks_conf *conf, cha
     if (!store)
         return 0;
     /* Before the loop serves: a short synchronous start-up. */
+    LK.cluster = rn_cluster_active();
     rn_store_op *op = rn_store_op_new();
     rn_store_op_sql(op, restart_log_sql);
-    const char *mine = rn_store_shared(store) ? LK.instance : "";
+    const char *mine = rn_store_shared(store) || LK.cluster ? LK.instance : "";
     rn_store_op_blob(op, LK_RESTART_DESC, strlen(LK_RESTART_DESC)); /* log lines are bytes */
     rn_store_op_text(op, mine);
     rn_store_op_sql(op, restart_sql);
@@ -119,6 +135,15 @@ int lk_tasks_init(rn_host *host, rn_store *store, const lk_tasks_conf *conf, cha
     rn_log(RN_LOG_INFO, "linkis.store", "tasks=%lld last_task=%lld",
            (long long)rn_store_cell_int(res, 2, 0, 1), (long long)LK.last_task);
     rn_store_result_free(res);
+    if (LK.cluster) {
+        if ((r = rn_cluster_ids_init(&LK.ids, "linkis_task",
+                                     "SELECT COALESCE(MAX(task_id), 0) FROM linkis_task")) < 0 ||
+            (r = rn_cluster_on_node_loss(lost_log_sql, LK_LOST_DESC, true)) < 0 ||
+            (r = rn_cluster_on_node_loss(lost_sql, LK_LOST_DESC, false)) < 0) {
+            snprintf(err, size, "cannot join the cluster's Linkis tasks: %s", strerror(-r));
+            return r;
+        }
+    }
     if ((r = rn_store_add_retention(store, retention_sql)) < 0) {
         snprintf(err, size, "cannot add the Linkis retention: %s", strerror(-r));
         return r;

@@ -3,6 +3,7 @@
 #ifndef RUNNEL_LINKIS_TASK_INT_H
 #define RUNNEL_LINKIS_TASK_INT_H
 
+#include "cluster.h"
 #include "linkis_result.h"
 #include "linkis_tasks.h"
 
@@ -37,6 +38,8 @@ typedef struct {
     lk_task *head, *tail;
     size_t n;
     int64_t last_task;
+    bool cluster;       /* taskIDs come from the cluster's id blocks */
+    rn_cluster_ids ids; /* (cluster only) */
     uint64_t out_max;
     rn_spec *sql_spec; /* sqlite writing JSON rows: SQL runs give table result sets */
 } lk_tasks_state;

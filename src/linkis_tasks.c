@@ -410,7 +410,14 @@ static char *json_text(const cJSON *data, const char *key)
 static int task_fill(lk_task *t, const lk_req *req, const cJSON *data, lk_ws *w, const lk_out *o)
 {
     int64_t now = rn_store_now_ms();
-    t->v.task_id = ++LK.last_task;
+    if (LK.cluster) {
+        int64_t id = rn_cluster_ids_take(&LK.ids);
+        if (id < 0)
+            return (int)id;
+        t->v.task_id = id;
+    } else {
+        t->v.task_id = ++LK.last_task;
+    }
     snprintf(t->v.instance, sizeof(t->v.instance), "%s", LK.conf.instance);
     snprintf(t->v.engine, sizeof(t->v.engine), "%s", req->engine);
     snprintf(t->v.run_type, sizeof(t->v.run_type), "%s", req->run_type);

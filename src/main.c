@@ -21,6 +21,7 @@
 #include "log.h"
 #include "server.h"
 #include "specs.h"
+#include "cluster.h"
 #include "store.h"
 #include "version.h"
 #include "specs_detect.h"
@@ -122,12 +123,46 @@ static void on_deadline(uv_timer_t *t)
     _exit(0);
 }
 
+static uv_timer_t drain_timer;
+static uint64_t drain_left_ms;
+static void shutdown_now(int signum);
+
+/* A cluster node's drain: every 100 ms, until its runs are done or the
+ * drain time is up. */
+static void on_drain_tick(uv_timer_t *t)
+{
+    unsigned left = rn_jobs_running(app.jobs) + rn_jobs_queued(app.jobs);
+    drain_left_ms = drain_left_ms > 100 ? drain_left_ms - 100 : 0;
+    if (left && drain_left_ms)
+        return;
+    rn_log(RN_LOG_INFO, "shutdown.drained", "unfinished=%u", left);
+    uv_close((uv_handle_t *)t, NULL);
+    shutdown_now(SIGTERM);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     (void)s;
-    if (pending_shutdown) {
+    if (pending_shutdown || uv_is_active((uv_handle_t *)&drain_timer)) {
         return;
     }
+    if (signum == SIGTERM && rn_cluster_drain_ms() && app.host) {
+        /* a cluster node stops taking runs (the proxy sees /readyz 503) and
+         * finishes the ones it has before it goes */
+        rn_log(RN_LOG_INFO, "shutdown.drain", "running=%u queued=%u drain_ms=%llu",
+               rn_jobs_running(app.jobs), rn_jobs_queued(app.jobs),
+               (unsigned long long)rn_cluster_drain_ms());
+        rn_host_set_draining(app.host, true);
+        drain_left_ms = rn_cluster_drain_ms();
+        uv_timer_init(app.loop, &drain_timer);
+        uv_timer_start(&drain_timer, on_drain_tick, 100, 100);
+        return;
+    }
+    shutdown_now(signum);
+}
+
+static void shutdown_now(int signum)
+{
     rn_log(RN_LOG_INFO, "shutdown.start", "signal=%d running=%u queued=%u", signum,
            rn_jobs_running(app.jobs), rn_jobs_queued(app.jobs));
     pending_shutdown = 2;

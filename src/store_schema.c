@@ -63,6 +63,22 @@
     " content " BYTES " NOT NULL,"                                                                 \
     " created_ms BIGINT NOT NULL);"
 
+/* Cluster nodes with their heartbeats (cluster.h), and id blocks that keep
+ * ids unique over the nodes. */
+#define ST_V3                                                                                      \
+    "CREATE TABLE nodes ("                                                                         \
+    " node_id TEXT PRIMARY KEY,"                                                                   \
+    " addr TEXT NOT NULL,"                                                                         \
+    " started_ms BIGINT NOT NULL,"                                                                 \
+    " heartbeat_ms BIGINT NOT NULL,"                                                               \
+    " state TEXT NOT NULL,"                                                                        \
+    " draining BIGINT NOT NULL DEFAULT 0,"                                                         \
+    " reaped_by TEXT,"                                                                             \
+    " reaped_ms BIGINT);"                                                                          \
+    "CREATE TABLE id_blocks ("                                                                     \
+    " kind TEXT PRIMARY KEY,"                                                                      \
+    " next BIGINT NOT NULL);"
+
 /* Judge0's submissions: the request and its outcome as one JSON document. */
 #define ST_JUDGE0                                                                                  \
     "CREATE TABLE judge0_submission ("                                                             \
@@ -80,7 +96,8 @@
 const rn_store_migration rn_store_migrations[] = {
     {1, "Linkis tasks, their log lines and result sets", ST_V1("BLOB"), ST_V1("BYTEA")},
     {2, "Zeppelin notes and Jobe files", ST_V2("BLOB"), ST_V2("BYTEA")},
-    {3, "Judge0 submissions", ST_JUDGE0, ST_JUDGE0},
+    {3, "cluster nodes and their heartbeats, and cluster-wide id blocks", ST_V3, ST_V3},
+    {4, "Judge0 submissions", ST_JUDGE0, ST_JUDGE0},
 };
 
 const size_t rn_store_nmigrations = sizeof(rn_store_migrations) / sizeof(rn_store_migrations[0]);

@@ -1,0 +1,16 @@
+#!/bin/sh
+# The cluster test: PostgreSQL (temporary), three runneld nodes and HAProxy
+# on loopback (tests/cluster/test_cluster.py). Needs haproxy and postgresql
+# (packaging/test-deps.txt); PostgreSQL runs as the postgres user.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+for need in haproxy runuser; do
+    command -v "$need" >/dev/null 2>&1 || { echo "cluster test: $need missing" >&2; exit 1; }
+done
+# test_cluster.py stops what it started on every exit; a signal to this
+# script reaches it as well
+child=
+trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait' INT TERM
+/usr/bin/python3 "$here/test_cluster.py" "$@" &
+child=$!
+wait "$child"
