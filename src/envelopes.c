@@ -19,8 +19,16 @@ extern const rn_envelope rn_env_jobe;
 extern const rn_envelope rn_env_judge0;
 
 const rn_envelope *const rn_envelopes[] = {
-    &rn_env_core,     &rn_env_cluster, &rn_env_playground, &rn_env_ranna, &rn_env_linkis,
-    &rn_env_zeppelin, &rn_env_lenses,  &rn_env_piston,     &rn_env_jobe,  &rn_env_judge0,
+    &rn_env_core,
+    &rn_env_cluster,
+    &rn_env_playground,
+    &rn_env_ranna,
+    &rn_env_linkis,
+    &rn_env_zeppelin,
+    &rn_env_lenses,
+    &rn_env_piston,
+    &rn_env_jobe,
+    &rn_env_judge0,
     NULL,
 };
 

@@ -39,7 +39,6 @@ void lk_out_internal(const lk_out *o, const char *message, const char *stack);
 /* Append s as a JSON string, invalid UTF-8 replaced by U+FFFD (NULL: null). */
 void lk_jstr_safe(rn_jbuf *b, const char *s);
 
-
 /* A reply kept for later (a store read): copies of method and tag, and a
  * reference on the socket or request. */
 typedef struct {

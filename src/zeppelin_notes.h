@@ -99,7 +99,6 @@ typedef struct {
 /* Bytes of every paragraph in memory (the store's budget). */
 uint64_t zp_notes_bytes(void);
 
-
 /* Whether s is 1 to ZP_ID_MAX characters with no control character. */
 bool zp_valid_id(const char *s);
 
