@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
+#include "ws_mask.h"
 
 #define SERVER_SWEEP_MS       1000
 #define SERVER_MAX_HEADER     4096
@@ -1298,11 +1299,13 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             sock_add(s, wsi);
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
+        rn_ws_mask_unwatch(wsi);
         if (s)
             sock_remove(s, wsi);
         return 0;
     case LWS_CALLBACK_ESTABLISHED: {
         sock_upgraded(s, wsi);
+        rn_ws_mask_watch(wsi);
         rn_conn *c = calloc(1, sizeof(*c));
         if (!c)
             return -1;
@@ -1354,10 +1357,13 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             return -1;
         return conn_receive(pss->conn, wsi, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (rn_ws_mask_writable(wsi))
+            return 0;
         if (!pss || !pss->conn)
             return 0;
         return conn_writable(pss->conn);
     case LWS_CALLBACK_CLOSED:
+        rn_ws_mask_unwatch(wsi);
         if (pss && pss->conn) {
             rn_conn *c = pss->conn;
             pss->conn = NULL;
