@@ -121,6 +121,14 @@ static bool check_key(jobe_state *st, rn_http *h)
     return true;
 }
 
+/* The tenant a request's files belong to: the auth.users name of the key
+ * it presents (X-API-KEY, bearer or ?token=), else the anonymous one. */
+static void tenant_of(jobe_state *st, rn_http *h, char *user, size_t size)
+{
+    char qt[512];
+    rn_host_token_user(st->host, presented_key(h, qt, sizeof(qt)), user, size);
+}
+
 /* Whom Jobe's throttle counts: the API key (as a hash, never the key
  * itself), as Jobe does; without one, the client address. */
 static void rate_identity(rn_http *h, char *out, size_t size)
@@ -366,9 +374,27 @@ static void h_runs(void *state, rn_http *h)
         return;
     }
     size_t n;
-    const char *const *ids = jobe_run_file_ids(run, &n);
+    const char *const *given = jobe_run_file_ids(run, &n);
+    /* the files are the caller's own: ids scoped by tenant */
+    char(*scoped)[JOBE_FILE_ID_MAX + 1] = calloc(n ? n : 1, sizeof(*scoped));
+    const char **ids = calloc(n ? n : 1, sizeof(*ids));
+    if (!scoped || !ids) {
+        free(scoped);
+        free(ids);
+        jobe_run_free(run);
+        reply_error(h, 500, "out of memory");
+        return;
+    }
+    char user[128];
+    tenant_of(st, h, user, sizeof(user));
+    for (size_t i = 0; i < n; i++) {
+        jobe_files_tenant_id(user, given[i], scoped[i]);
+        ids[i] = scoped[i];
+    }
     for (size_t i = 0; i < n; i++) {
         if (!jobe_files_has(st->files, ids[i])) {
+            free(scoped);
+            free(ids);
             reply_error(h, 404, "One or more of the specified files is missing/unavailable");
             jobe_run_free(run);
             return;
@@ -376,6 +402,8 @@ static void h_runs(void *state, rn_http *h)
     }
     jobe_req *r = calloc(1, sizeof(*r));
     if (!r) {
+        free(scoped);
+        free(ids);
         jobe_run_free(run);
         reply_error(h, 500, "out of memory");
         return;
@@ -388,10 +416,14 @@ static void h_runs(void *state, rn_http *h)
     rn_http_hold(h);
     rn_http_on_abort(h, on_abort, r);
     if (!n) {
+        free(scoped);
+        free(ids);
         submit(r, NULL);
         return;
     }
     int err = jobe_files_read(st->files, ids, n, on_files_read, r);
+    free(scoped);
+    free(ids);
     if (err < 0) {
         reply_error(h, 500, "out of memory");
         rn_http_release(h);
@@ -510,8 +542,11 @@ static void h_put_file(void *state, rn_http *h)
         return;
     }
     if (err == 0) {
+        char own[JOBE_FILE_ID_MAX + 1], user[128];
+        tenant_of(st, h, user, sizeof(user));
+        jobe_files_tenant_id(user, id, own);
         rn_http_hold(h); /* released by on_put */
-        err = jobe_files_put(st->files, id, data, dlen, on_put, h);
+        err = jobe_files_put(st->files, own, data, dlen, on_put, h);
         if (err < 0)
             rn_http_release(h);
     }
@@ -531,7 +566,11 @@ static void h_head_file(void *state, rn_http *h)
     if (!check_key(st, h))
         return;
     const char *id = file_id(h);
-    bool ok = jobe_files_id_valid(id) && jobe_files_has(st->files, id);
+    char own[JOBE_FILE_ID_MAX + 1] = "", user[128];
+    tenant_of(st, h, user, sizeof(user));
+    if (jobe_files_id_valid(id))
+        jobe_files_tenant_id(user, id, own);
+    bool ok = *own && jobe_files_has(st->files, own);
     rn_http_reply(h, ok ? 204 : 404, NULL, "", 0);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../sandbox/box.h"
+#include "access.h"
 #include "jobtext.h"
 #include "specs_detect.h"
 #include "version.h"
@@ -159,4 +160,14 @@ bool rn_host_tokens_required(const rn_host *host)
 bool rn_host_token_valid(const rn_host *host, const char *token)
 {
     return !host->parts.server || rn_server_token_valid(host->parts.server, token);
+}
+
+void rn_host_token_user(const rn_host *host, const char *token, char *user, size_t size)
+{
+    bool admin;
+
+    snprintf(user, size, "anonymous");
+    if (host->parts.server && token)
+        (void)rn_access_identify(rn_server_options_of(host->parts.server), NULL, token, user, size,
+                                 &admin);
 }

@@ -101,6 +101,10 @@ bool rn_host_tokens_required(const rn_host *host);
 /* Whether token is one of the server's tokens (true when none are set). */
 bool rn_host_token_valid(const rn_host *host, const char *token);
 
+/* The auth.users name token stands for ("anonymous" when it names none or
+ * the server has no users: the one tenant). */
+void rn_host_token_user(const rn_host *host, const char *token, char *user, size_t size);
+
 /* WebSocket connections open now on an envelope (NULL = all). */
 unsigned rn_host_connections(const rn_host *host, const char *envelope);
 
