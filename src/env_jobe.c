@@ -124,6 +124,17 @@ static bool check_key(jobe_state *st, rn_http *h)
     return true;
 }
 
+/* The tenant a request's files belong to: the auth.users name of the key
+ * it presents (X-API-KEY, bearer or ?token=), else the anonymous one. */
+static void tenant_of(jobe_state *st, rn_http *h, char *user, size_t size)
+{
+    char qt[512];
+    bool admin;
+    /* check_key has passed: an unknown key here means no tokens are set */
+    if (!rn_host_identify(st->host, presented_key(h, qt, sizeof(qt)), user, size, &admin))
+        snprintf(user, size, "anonymous");
+}
+
 /* Whom Jobe's throttle counts: the API key (as a hash, never the key
  * itself), as Jobe does; without one, the client address. */
 static void rate_identity(rn_http *h, char *out, size_t size)
@@ -408,6 +419,18 @@ static void h_runs(void *state, rn_http *h)
         return;
     }
     size_t n;
+    const char *const *given = jobe_run_file_ids(run, &n);
+    /* the files are the caller's own: ids scoped by tenant */
+    char user[128], own[JOBE_FILE_ID_MAX + 1];
+    tenant_of(st, h, user, sizeof(user));
+    for (size_t i = 0; i < n; i++) {
+        jobe_files_tenant_id(user, given[i], own);
+        if (jobe_run_set_file_id(run, i, own) < 0) {
+            reply_error(h, 500, "out of memory");
+            jobe_run_free(run);
+            return;
+        }
+    }
     const char *const *ids = jobe_run_file_ids(run, &n);
     bool missing = false;
     for (size_t i = 0; i < n; i++)
@@ -575,8 +598,11 @@ static void h_put_file(void *state, rn_http *h)
         return;
     }
     if (err == 0) {
+        char own[JOBE_FILE_ID_MAX + 1], user[128];
+        tenant_of(st, h, user, sizeof(user));
+        jobe_files_tenant_id(user, id, own);
         rn_http_hold(h); /* released by on_put */
-        err = put_both(st, h, id, data, dlen);
+        err = put_both(st, h, own, data, dlen);
         if (err < 0)
             rn_http_release(h);
     }
@@ -604,15 +630,20 @@ static void h_head_file(void *state, rn_http *h)
     if (!check_key(st, h))
         return;
     const char *id = file_id(h);
+    char own[JOBE_FILE_ID_MAX + 1] = "", user[128];
+    tenant_of(st, h, user, sizeof(user));
     bool valid = jobe_files_id_valid(id);
-    bool ok = valid && jobe_files_has(st->files, id);
+    if (valid)
+        jobe_files_tenant_id(user, id, own);
+    bool ok = valid && jobe_files_has(st->files, own);
     rn_store *shared = shared_store(st);
     if (ok || !valid || !shared) {
         rn_http_reply(h, ok ? 204 : 404, NULL, "", 0);
         return;
     }
     rn_http_hold(h); /* released by on_head_filled */
-    if (jobe_shared_fill(shared, st->files, &id, 1, on_head_filled, h) < 0) {
+    const char *want = own;
+    if (jobe_shared_fill(shared, st->files, &want, 1, on_head_filled, h) < 0) {
         rn_http_reply(h, 404, NULL, "", 0);
         rn_http_release(h);
     }

@@ -108,3 +108,15 @@ void rn_job_files_key(const rn_job_files *f, char key[65])
     for (size_t i = 0; i < f->nfiles; i++)
         rn_cache_key_add(key, f->files[i].name, f->files[i].data, f->files[i].len);
 }
+
+size_t rn_job_files_names(const rn_job_request *req, const char **names)
+{
+    size_t n = req->nfiles < RN_JOB_MAX_FILES ? req->nfiles : RN_JOB_MAX_FILES;
+
+    if (!req->compile_all)
+        return 0;
+
+    for (size_t i = 0; i < n; i++)
+        names[i] = req->files[i].name;
+    return n;
+}

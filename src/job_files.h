@@ -39,6 +39,10 @@ void rn_job_files_free(rn_job_files *f);
 size_t rn_job_files_box(const rn_job_files *f, const char *filename, const char *code,
                         size_t code_len, rn_box_file *box);
 
+/* Put the names of the request's files (at most RN_JOB_MAX_FILES, checked
+ * first) into names when req->compile_all asks for them; returns how many. */
+size_t rn_job_files_names(const rn_job_request *req, const char **names);
+
 /* Fold the entry name and the files into a compile cache key. */
 void rn_job_files_key(const rn_job_files *f, char key[65]);
 

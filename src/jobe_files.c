@@ -604,3 +604,18 @@ void jobe_files_close(jobe_files *f)
     f->closing = true;
     maybe_free(f);
 }
+
+void jobe_files_tenant_id(const char *user, const char *id, char out[JOBE_FILE_ID_MAX + 1])
+{
+    rn_cache_keyhash h;
+
+    if (user == NULL || *user == '\0' || strcmp(user, "anonymous") == 0) {
+        snprintf(out, JOBE_FILE_ID_MAX + 1, "%s", id);
+        return;
+    }
+    rn_cache_keyhash_init(&h);
+    rn_cache_keyhash_field(&h, "jobe-file-tenant", 16);
+    rn_cache_keyhash_field(&h, user, strlen(user));
+    rn_cache_keyhash_field(&h, id, strlen(id));
+    rn_cache_keyhash_final(&h, out);
+}

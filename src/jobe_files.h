@@ -48,6 +48,12 @@ void jobe_files_close(jobe_files *f);
 /* Whether id has the shape the cache takes: [A-Za-z0-9]{1,JOBE_FILE_ID_MAX}. */
 bool jobe_files_id_valid(const char *id);
 
+/* The id a tenant's file is kept under: id itself for the anonymous tenant
+ * (user NULL, "" or "anonymous": no auth.users), else the SHA-256 (hex) of
+ * the user's name and id, so a user sees only the files they PUT. out gets
+ * a valid id (JOBE_FILE_ID_MAX + 1 bytes); id must be valid. */
+void jobe_files_tenant_id(const char *user, const char *id, char out[JOBE_FILE_ID_MAX + 1]);
+
 /* Whether id is in the cache now. */
 bool jobe_files_has(const jobe_files *f, const char *id);
 

@@ -400,6 +400,18 @@ const char *const *jobe_run_file_ids(const jobe_run *r, size_t *n)
     return (const char *const *)r->file_ids;
 }
 
+int jobe_run_set_file_id(jobe_run *r, size_t i, const char *id)
+{
+    if (i >= r->nfiles)
+        return -ERANGE;
+    char *copy = strdup(id);
+    if (!copy)
+        return -ENOMEM;
+    free(r->file_ids[i]);
+    r->file_ids[i] = copy;
+    return 0;
+}
+
 /* ---- commands ---- */
 
 /* s as one shell word. */

@@ -47,6 +47,9 @@ int jobe_run_parse(const cJSON *root, const rn_specs *specs, const jobe_run_limi
 /* The file ids the run names (n of them), to read from the cache. */
 const char *const *jobe_run_file_ids(const jobe_run *r, size_t *n);
 
+/* Replace the i-th file id (a tenant's own name for it); -ENOMEM, -ERANGE. */
+int jobe_run_set_file_id(jobe_run *r, size_t i, const char *id);
+
 /* The job request, with the files' contents (n as named; NULL when none).
  * It points into r, valid until jobe_run_free. */
 int jobe_run_request(jobe_run *r, const jobe_file_data *files, rn_job_request **req);

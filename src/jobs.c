@@ -646,8 +646,10 @@ int rn_jobs_submit(rn_jobs *jobs, const rn_job_request *req, const rn_job_callba
         job->code_len = req->code_len;
     }
     if (spec->compile) {
-        err = rn_spec_expand_argv_as(spec, spec->compile, req->entry_name, NULL, 0,
-                                     &job->compile_argv);
+        const char *names[RN_JOB_MAX_FILES];
+        size_t nn = rn_job_files_names(req, names);
+        err = rn_spec_expand_argv_src(spec, spec->compile, req->entry_name, names, nn, NULL, 0,
+                                      &job->compile_argv);
         if (err < 0)
             goto fail;
     }

@@ -141,6 +141,10 @@ typedef struct {
     /* The entry file's name instead of the spec's filename (a relative
      * name as for files); {file} and {main} in the spec's argv follow it. */
     const char *entry_name;
+    /* {sources} in the compile argv names the files with the entry file's
+     * extension too (Piston compiles them all); false: the entry alone
+     * (Jobe compiles only its source file). */
+    bool compile_all;
     unsigned pids;
     uint64_t fsize_bytes; /* the run stage's RLIMIT_FSIZE */
     /* RLIMIT_DATA of the run stage, also where a cgroup limits memory (a

@@ -594,6 +594,7 @@ int piston_req_parse(const cJSON *body, const piston_ctx *ctx, piston_req *r, ch
     j->code = r->code;
     j->code_len = r->code_len;
     j->entry_name = r->entry;
+    j->compile_all = true; /* Piston's compile scripts take every file */
     j->files = r->files;
     j->nfiles = r->nfiles;
     j->args = (const char *const *)r->args;

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
+#include "ws_mask.h"
 
 #define SERVER_SWEEP_MS       1000
 #define SERVER_CLOSE_GRACE_MS 1500
@@ -273,21 +274,26 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
             sock_add(s, wsi);
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
+        rn_ws_mask_unwatch(wsi);
         if (s)
             sock_remove(s, wsi);
         return 0;
     case LWS_CALLBACK_ESTABLISHED:
         sock_upgraded(s, wsi);
+        rn_ws_mask_watch(wsi);
         return pss ? rn_srv_conn_established(s, wsi, pss) : -1;
     case LWS_CALLBACK_RECEIVE:
         if (!pss || !pss->conn)
             return -1;
         return rn_srv_conn_receive(pss->conn, wsi, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (rn_ws_mask_writable(wsi))
+            return 0;
         if (!pss || !pss->conn)
             return 0;
         return rn_srv_conn_writable(pss->conn);
     case LWS_CALLBACK_CLOSED:
+        rn_ws_mask_unwatch(wsi);
         if (pss && pss->conn) {
             rn_conn *c = pss->conn;
             pss->conn = NULL;

@@ -7,6 +7,12 @@
  *           the compile stage, read-only in the run stage)
  *   {args}  only as a whole element: replaced by the request's arguments,
  *           each as its own argv element (zero or more)
+ *   {main}  the entry file's name without its extension (Java's class)
+ *   {main_kt} the class Kotlin makes of the entry file's top level
+ *           ("prog.kt" -> ProgKt)
+ *   {sources} only as a whole element: the entry file, then every other
+ *           file of the job with the entry file's extension, in request
+ *           order (compilers that take all of a program's files)
  * A mount's src may start with {runtimes}: the runtimes/ directory beside the
  * specs directory (<dir>/../runtimes), resolved by rn_specs_load.
  * Inline templates use ranna's literal placeholders $${CODE} and $${IMPORTS};
@@ -153,6 +159,11 @@ int rn_spec_expand_argv(const rn_spec *spec, char *const *tmpl, const char *cons
  * spec's. */
 int rn_spec_expand_argv_as(const rn_spec *spec, char *const *tmpl, const char *file,
                            const char *const *args, size_t nargs, char ***out);
+
+/* The same with names (nnames, the job's other files) for {sources}. */
+int rn_spec_expand_argv_src(const rn_spec *spec, char *const *tmpl, const char *file,
+                            const char *const *names, size_t nnames, const char *const *args,
+                            size_t nargs, char ***out);
 
 /* The language's Jobe id: names.jobe, else the spec's name. */
 const char *rn_spec_jobe_id(const rn_spec *spec);

@@ -119,6 +119,39 @@ out:
 
 /* ---- argv expansion ---- */
 
+/* The name's extension with its dot ("" when none): "a/b.c" -> ".c". */
+static const char *name_ext(const char *name)
+{
+    const char *dot = strrchr(name, '.'), *slash = strrchr(name, '/');
+    const char *base = slash ? slash + 1 : name;
+
+    return dot && dot > base ? dot : "";
+}
+
+/* Kotlin's class for a file's top level: the base name without its
+ * extension, every character but letters and digits as '_', the first
+ * letter in upper case (ASCII), then "Kt" ("prog.kt" -> ProgKt). */
+static int add_kt_class(spec_strbuf *b, const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    const char *base = slash ? slash + 1 : file;
+    size_t n = strlen(base) - strlen(name_ext(base));
+    int rc = 0;
+
+    if (n == 0)
+        rc = spec_sb_adds(b, "_");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        unsigned char c = (unsigned char)base[i];
+        char o = (char)c;
+        if (!(isalnum(c) || c >= 0x80))
+            o = '_';
+        else if (i == 0 && c >= 'a' && c <= 'z')
+            o = (char)(c - 'a' + 'A');
+        rc = spec_sb_add(b, &o, 1);
+    }
+    return rc < 0 ? rc : spec_sb_adds(b, "Kt");
+}
+
 static int expand_one(const char *file, const char *el, char **out)
 {
     spec_strbuf b = {0};
@@ -130,10 +163,11 @@ static int expand_one(const char *file, const char *el, char **out)
             p += 6;
         } else if (strncmp(p, "{main}", 6) == 0) {
             /* the entry file's name without its extension (Java's class) */
-            const char *dot = strrchr(file, '.'), *slash = strrchr(file, '/');
-            bool ext = dot && dot != file && (!slash || dot > slash + 1);
-            rc = spec_sb_add(&b, file, ext ? (size_t)(dot - file) : strlen(file));
+            rc = spec_sb_add(&b, file, strlen(file) - strlen(name_ext(file)));
             p += 6;
+        } else if (strncmp(p, "{main_kt}", 9) == 0) {
+            rc = add_kt_class(&b, file);
+            p += 9;
         } else if (strncmp(p, "{build}", 7) == 0) {
             rc = spec_sb_adds(&b, BUILD_DIR);
             p += 7;
@@ -150,6 +184,14 @@ static int expand_one(const char *file, const char *el, char **out)
     return 0;
 }
 
+/* Whether a job file joins {sources}: same extension as the entry file. */
+static bool is_source(const char *entry, const char *name)
+{
+    const char *ext = name_ext(entry);
+
+    return *ext != '\0' && strcmp(name_ext(name), ext) == 0 && strcmp(name, entry) != 0;
+}
+
 int rn_spec_expand_argv(const rn_spec *spec, char *const *tmpl, const char *const *args,
                         size_t nargs, char ***out)
 {
@@ -159,6 +201,13 @@ int rn_spec_expand_argv(const rn_spec *spec, char *const *tmpl, const char *cons
 int rn_spec_expand_argv_as(const rn_spec *spec, char *const *tmpl, const char *file,
                            const char *const *args, size_t nargs, char ***out)
 {
+    return rn_spec_expand_argv_src(spec, tmpl, file, NULL, 0, args, nargs, out);
+}
+
+int rn_spec_expand_argv_src(const rn_spec *spec, char *const *tmpl, const char *file,
+                            const char *const *names, size_t nnames, const char *const *args,
+                            size_t nargs, char ***out)
+{
     size_t n = 0, cap;
     char **v;
     int rc = 0;
@@ -166,9 +215,11 @@ int rn_spec_expand_argv_as(const rn_spec *spec, char *const *tmpl, const char *f
     *out = NULL;
     if (tmpl == NULL || tmpl[0] == NULL)
         return -EINVAL;
+    if (file == NULL)
+        file = spec->filename;
     cap = 1;
     for (char *const *t = tmpl; *t != NULL; t++)
-        cap += strcmp(*t, "{args}") == 0 ? nargs : 1;
+        cap += strcmp(*t, "{args}") == 0 ? nargs : strcmp(*t, "{sources}") == 0 ? 1 + nnames : 1;
     v = calloc(cap, sizeof(*v));
     if (v == NULL)
         return -ENOMEM;
@@ -184,7 +235,25 @@ int rn_spec_expand_argv_as(const rn_spec *spec, char *const *tmpl, const char *f
             }
             continue;
         }
-        if ((rc = expand_one(file ? file : spec->filename, *t, &v[n])) < 0)
+        if (strcmp(*t, "{sources}") == 0) {
+            /* the entry file first, then the job's other files of its kind */
+            if ((v[n] = strdup(file)) == NULL) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            n++;
+            for (size_t i = 0; i < nnames; i++) {
+                if (names[i] == NULL || !is_source(file, names[i]))
+                    continue;
+                if ((v[n] = strdup(names[i])) == NULL) {
+                    rc = -ENOMEM;
+                    goto fail;
+                }
+                n++;
+            }
+            continue;
+        }
+        if ((rc = expand_one(file, *t, &v[n])) < 0)
             goto fail;
         n++;
     }

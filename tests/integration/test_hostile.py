@@ -564,6 +564,66 @@ def test_continuation_without_start(hostile):
     assert_serves(hostile)
 
 
+def _expect_1002_and_eof(ws):
+    """The next frames end in a close with 1002, then the server closes TCP."""
+    deadline = time.monotonic() + 5
+    while True:
+        _, op, payload = ws.recv_frame(max(0.01, deadline - time.monotonic()))
+        if op == 0x8:
+            break
+        assert op == 0xA, f"unexpected opcode {op} before the close"
+    assert struct.unpack("!H", payload[:2])[0] == 1002, payload
+    assert payload[2:] == b"unmasked frame", payload
+    ws.sock.settimeout(5)
+    rest = ws.buf
+    while True:  # nothing but the end of the stream follows the close
+        try:
+            data = ws.sock.recv(4096)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            break
+        rest += data
+    assert rest == b"", rest
+
+
+def test_unmasked_frame_closes_1002(hostile):
+    """RFC 6455 5.1: a client frame without the mask bit is closed with 1002
+    and the connection dropped, on every envelope; a masked frame in the same
+    write before it is still served; other connections go on."""
+    bystander = RawWS(hostile, PATHS[RANNA])
+    for env in ENVELOPES:
+        # alone: the unmasked frame is the first byte of the read
+        ws = RawWS(hostile, PATHS[env])
+        ws.sock.sendall(RawWS.frame(0x1, b'{"op":1}', mask=False))
+        _expect_1002_and_eof(ws)
+        ws.close()
+        # behind a masked ping in the same write (its pong may or may not
+        # beat the close out), then after one answered on its own
+        ws = RawWS(hostile, PATHS[env])
+        ws.sock.sendall(RawWS.frame(0x9, b"hello") + RawWS.frame(0x1, b"x" * 300, mask=False))
+        _expect_1002_and_eof(ws)
+        ws.close()
+        ws = RawWS(hostile, PATHS[env])
+        ws.sock.sendall(RawWS.frame(0x9, b"hello"))
+        assert ws.recv_frame(5)[1:] == (0xA, b"hello"), env
+        ws.sock.sendall(RawWS.frame(0x2, b"\x00" * 200, mask=False))
+        _expect_1002_and_eof(ws)
+        ws.close()
+    # an unmasked frame split over two writes, after a long masked one
+    ws = RawWS(hostile, PATHS[RANNA])
+    ws.sock.sendall(RawWS.frame(0x9, b"p" * 100))
+    assert ws.recv_frame(5)[1:] == (0xA, b"p" * 100)
+    ws.sock.sendall(bytes([0x81]))
+    time.sleep(0.2)
+    ws.sock.sendall(bytes([0x05]) + b"hello")
+    _expect_1002_and_eof(ws)
+    ws.close()
+    assert_alive(bystander, RANNA)
+    bystander.close()
+    assert_serves(hostile, RANNA)
+
+
 # --------------------------------------------------------------------------
 # resource attacks
 # --------------------------------------------------------------------------

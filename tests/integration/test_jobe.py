@@ -443,6 +443,36 @@ def test_api_keys_map_onto_tokens(tmp_path):
         stop_clean(srv)
 
 
+def test_files_belong_to_their_user(tmp_path):
+    """With auth.users, a file PUT by one user is that user's: another
+    user's HEAD says 404 and a run naming it gets Jobe's missing-file 404;
+    the same id PUT by both users keeps two contents."""
+    srv = make_server(tmp_path, "tenants", config={"auth": {
+        "users": ["alice:tok-alice-0123456789", "bob:tok-bob-0123456789"]}})
+    alice = {"X-API-KEY": "tok-alice-0123456789"}
+    bob = {"Authorization": "Bearer tok-bob-0123456789"}
+    try:
+        body = {"file_contents": base64.b64encode(b"alice's").decode()}
+        assert srv.http("PUT", API + "/files/shared1234", body, headers=alice)[::2] == (204, b"")
+        assert srv.http("HEAD", API + "/files/shared1234", headers=alice)[0] == 204
+        assert srv.http("HEAD", API + "/files/shared1234", headers=bob)[0] == 404
+        spec = {"language_id": "python3", "sourcecode": "print(open('d').read())\n",
+                "file_list": [["shared1234", "d"]]}
+        st, obj = run(srv, spec, headers=bob)
+        assert (st, obj) == (404, "One or more of the specified files is missing/unavailable")
+        st, obj = run(srv, spec, headers=alice)
+        assert (st, obj["outcome"], obj["stdout"]) == (200, 15, "alice's\n"), obj
+        # bob's own file under the same id does not touch alice's
+        body = {"file_contents": base64.b64encode(b"bob's").decode()}
+        assert srv.http("PUT", API + "/files/shared1234", body, headers=bob)[0] == 204
+        st, obj = run(srv, spec, headers=bob)
+        assert (st, obj["stdout"]) == (200, "bob's\n"), obj
+        st, obj = run(srv, spec, headers=alice)
+        assert (st, obj["stdout"]) == (200, "alice's\n"), obj
+    finally:
+        stop_clean(srv)
+
+
 def test_hourly_rate(tmp_path):
     srv = make_server(tmp_path, "rate", jobe={"runs_per_hour": 2})
     try:

@@ -283,6 +283,53 @@ async function main() {
       code: null, status: "SG", message: "Caught fatal signal 11" });
   });
 
+  await step("a two-file C program: every .c file is compiled and linked", async () => {
+    const res = await client.execute({
+      language: "c", version: "*",
+      files: [
+        { name: "main.c", content: "#include <stdio.h>\n#include \"lib/sq.h\"\n" +
+          "int main(void) { printf(\"%d\\n\", sq(7)); return 0; }\n" },
+        { name: "lib/sq.h", content: "int sq(int x);\n" },
+        { name: "lib/sq.c", content: "int sq(int x) { return x * x; }\n" },
+      ],
+    });
+    checkStage(res.compile, { signal: null, stdout: "", stderr: "", output: "", code: 0,
+      status: null, message: null });
+    checkStage(res.run, { signal: null, stdout: "49\n", stderr: "", output: "49\n", code: 0,
+      status: null, message: null });
+  });
+
+  await step("a two-file C++ program: every .cpp file is compiled and linked", async () => {
+    const res = await client.execute({
+      language: "c++", version: "*",
+      files: [
+        { name: "prog.cpp", content: "#include <iostream>\nstd::string greet();\n" +
+          "int main() { std::cout << greet() << std::endl; }\n" },
+        { name: "greet.cpp", content: "#include <string>\n" +
+          "std::string greet() { return \"hi from greet.cpp\"; }\n" },
+        { name: "notes.txt", content: "not a source" },
+      ],
+    });
+    checkStage(res.compile, { signal: null, stdout: "", stderr: "", output: "", code: 0,
+      status: null, message: null });
+    checkStage(res.run, { signal: null, stdout: "hi from greet.cpp\n", stderr: "",
+      output: "hi from greet.cpp\n", code: 0, status: null, message: null });
+  });
+
+  await step("Kotlin: an entry not named main.kt, with a second .kt file", async () => {
+    const res = await client.execute({
+      language: "kotlin", version: "*",
+      files: [
+        { name: "prog.kt", content: "fun main() { println(twice(21)) }\n" },
+        { name: "util.kt", content: "fun twice(x: Int) = x * 2\n" },
+      ],
+      compileTimeout: -1, // the configured limit: kotlinc takes its time
+    });
+    checkStage(res.compile, { signal: null, code: 0, status: null, message: null });
+    checkStage(res.run, { signal: null, stdout: "42\n", stderr: "", output: "42\n", code: 0,
+      status: null, message: null });
+  });
+
   await step("a timeout: TO, SIGKILL, no code", async () => {
     const res = await client.execute("python", "import time\nprint('start', flush=True)\n" +
       "time.sleep(30)\n", { runTimeout: 1000 });

@@ -118,10 +118,11 @@ def rules(name, spec):
         out.append(f"file name must be {spec.get('name')}.json")
     for field in ("compile", "run"):
         for el in spec.get(field, []):
-            if "{args}" in el and el != "{args}":
-                out.append(f"{field}: {{args}} must be a whole element, not part of {el!r}")
-            for ph in re.findall(r"\{[a-z]+\}", el):
-                if ph not in ("{file}", "{main}", "{build}", "{args}"):
+            for whole in ("{args}", "{sources}"):
+                if whole in el and el != whole:
+                    out.append(f"{field}: {whole} must be a whole element, not part of {el!r}")
+            for ph in re.findall(r"\{[a-z_]+\}", el):
+                if ph not in ("{file}", "{main}", "{main_kt}", "{build}", "{args}", "{sources}"):
                     out.append(f"{field}: unknown placeholder {ph} in {el!r}")
     if "{args}" in spec.get("compile", []):
         out.append("compile: {args} belongs to the run stage")
@@ -132,7 +133,9 @@ def rules(name, spec):
     argv = spec.get("compile", []) + spec.get("run", [])
     stem = os.path.splitext(spec.get("filename", ""))[0]
     # {file}, or the file's module name as the toolchain wants it (haxe --run Main)
-    if "{file}" not in " ".join(argv) and not (stem and stem[0].isupper() and stem in argv):
+    if "{sources}" in spec.get("run", []):
+        out.append("run: {sources} belongs to the compile stage")
+    if not any(p in " ".join(argv) for p in ("{file}", "{sources}")) and not (stem and stem[0].isupper() and stem in argv):
         out.append("compile/run: {file} is never used")
     if not spec.get("packages"):
         out.append("packages: a shipped spec names the Debian packages that provide it")

@@ -859,6 +859,57 @@ static void test_expand_argv(void)
     }
 }
 
+static void test_expand_sources(void)
+{
+    const char *names[] = {"lib/b.c", "notes.txt", "a.c", "lib/b.h", "c.cc", "d.c"};
+    char **argv = NULL;
+    char err[256];
+    int rc;
+    rn_spec *own = parse("{\"name\":\"x\",\"display\":\"X\",\"language\":\"x\",\"filename\":"
+                         "\"main.c\",\"compile\":[\"cc\",\"{sources}\",\"-o\",\"{build}/m\"],"
+                         "\"run\":[\"{main_kt}\",\"{main}\"],\"example\":\"e\","
+                         "\"example_output\":\"\"}",
+                         err, sizeof(err), &rc);
+
+    REQUIRE(own != NULL);
+    /* the entry first, then the other files with its extension, in order */
+    rc = rn_spec_expand_argv_src(own, own->compile, "a.c", names, 6, NULL, 0, &argv);
+    CHECK_INT(rc, 0);
+    REQUIRE(argv != NULL);
+    CHECK_STR(argv[0], "cc");
+    CHECK_STR(argv[1], "a.c");
+    CHECK_STR(argv[2], "lib/b.c");
+    CHECK_STR(argv[3], "d.c");
+    CHECK_STR(argv[4], "-o");
+    CHECK_STR(argv[5], "/build/m");
+    CHECK(argv[6] == NULL);
+    rn_argv_free(argv);
+    /* no entry name: the spec's filename; no files: the entry alone */
+    rc = rn_spec_expand_argv_src(own, own->compile, NULL, NULL, 0, NULL, 0, &argv);
+    CHECK_INT(rc, 0);
+    REQUIRE(argv != NULL);
+    CHECK_STR(argv[1], "main.c");
+    CHECK_STR(argv[2], "-o");
+    rn_argv_free(argv);
+    /* Kotlin's class for the entry's top level */
+    const struct {
+        const char *file, *kt, *main;
+    } kt[] = {{"main.kt", "MainKt", "main"},
+              {"prog.kt", "ProgKt", "prog"},
+              {"src/my-app.kt", "My_appKt", "src/my-app"},
+              {"Foo.kt", "FooKt", "Foo"},
+              {"9lives.kt", "9livesKt", "9lives"}};
+    for (size_t i = 0; i < sizeof(kt) / sizeof(kt[0]); i++) {
+        rc = rn_spec_expand_argv_as(own, own->run, kt[i].file, NULL, 0, &argv);
+        CHECK_INT(rc, 0);
+        REQUIRE(argv != NULL);
+        CHECK_STR(argv[0], kt[i].kt);
+        CHECK_STR(argv[1], kt[i].main);
+        rn_argv_free(argv);
+    }
+    rn_spec_free(own);
+}
+
 int main(void)
 {
     RUN_TEST(test_parse_good);
@@ -871,6 +922,7 @@ int main(void)
     RUN_TEST(test_shipped_names);
     RUN_TEST(test_shipped_inline);
     RUN_TEST(test_expand_argv);
+    RUN_TEST(test_expand_sources);
     rn_specs_free(shipped);
     return check_report();
 }
