@@ -35,10 +35,15 @@ uint64_t rn_cluster_drain_ms(void);
 /* Register a statement run in the transaction that claims lost nodes (at
  * most 8; call from an envelope's init). It binds $1 = the claiming node's
  * id, $2 = the claim's time (Unix ms), $3 = text (bound as bytes when
- * as_bytes, for a BLOB/BYTEA column); the lost nodes are
- * `SELECT node_id FROM nodes WHERE reaped_by = $1 AND reaped_ms = $2`.
- * -ENOSPC when full, -EINVAL when sql is NULL. */
+ * as_bytes, for a BLOB/BYTEA column; not bound when text is NULL); the
+ * lost nodes are `SELECT node_id FROM nodes WHERE reaped_by = $1 AND
+ * reaped_ms = $2`. -ENOSPC when full, -EINVAL when sql is NULL. */
 int rn_cluster_on_node_loss(const char *sql, const char *text, bool as_bytes);
+
+/* Run cb(ud) on the loop after a heartbeat of this node claimed lost
+ * nodes (their statements committed): to take up the work they handed
+ * over. At most 8; call from an envelope's init. */
+int rn_cluster_after_node_loss(void (*cb)(void *ud), void *ud);
 
 /* A block of ids shared by the nodes (for ids that must be unique over
  * the cluster, like Linkis taskIDs): taken from the store's id_blocks

@@ -43,6 +43,11 @@ static struct {
     bool last_ok;    /* the last one succeeded */
     cl_hook hooks[CL_HOOKS_MAX];
     size_t nhooks;
+    struct {
+        void (*cb)(void *ud);
+        void *ud;
+    } after[CL_HOOKS_MAX];
+    size_t nafter;
 } CL;
 
 bool rn_cluster_active(void)
@@ -77,6 +82,17 @@ int rn_cluster_on_node_loss(const char *sql, const char *text, bool as_bytes)
     if (CL.nhooks == CL_HOOKS_MAX)
         return -ENOSPC;
     CL.hooks[CL.nhooks++] = (cl_hook){sql, text, as_bytes};
+    return 0;
+}
+
+int rn_cluster_after_node_loss(void (*cb)(void *ud), void *ud)
+{
+    if (!cb)
+        return -EINVAL;
+    if (CL.nafter == CL_HOOKS_MAX)
+        return -ENOSPC;
+    CL.after[CL.nafter].cb = cb;
+    CL.after[CL.nafter++].ud = ud;
     return 0;
 }
 
@@ -129,15 +145,41 @@ static void on_beat(int err, const rn_store_result *res, void *ud)
         rn_log(RN_LOG_INFO, "cluster.store_back", "node=%s", CL.node);
     CL.last_ok = true;
     CL.ok_ms = rn_store_now_ms();
-    for (size_t i = 0; i < rn_store_rows(res, 1); i++)
+    size_t lost = rn_store_rows(res, 1);
+    for (size_t i = 0; i < lost; i++)
         rn_log(RN_LOG_WARN, "cluster.node_lost", "node=%s by=%s silent_ms=%lld",
                rn_store_cell_text(res, 1, i, 0, NULL), CL.node,
                (long long)(CL.ok_ms - rn_store_cell_int(res, 1, i, 1)));
+    for (size_t i = 0; lost && i < CL.nafter; i++)
+        CL.after[i].cb(CL.after[i].ud);
 }
 
-/* One heartbeat: this node's row, then the claim of every node silent for
- * longer than dead_after (conditional, so only one survivor claims a
- * node), then the registered statements for the nodes claimed. */
+/* The claim of every node silent for longer than dead_after (conditional,
+ * so only one survivor claims a node), then the registered statements for
+ * the nodes claimed. */
+static void add_claim(rn_store_op *op, int64_t now)
+{
+    rn_store_op_sql(op, "UPDATE nodes SET state = 'dead', reaped_by = $1, reaped_ms = $2 WHERE "
+                        "state = 'alive' AND node_id <> $1 AND heartbeat_ms < $3 RETURNING "
+                        "node_id, heartbeat_ms");
+    rn_store_op_text(op, CL.node);
+    rn_store_op_int(op, now);
+    rn_store_op_int(op, now - (int64_t)CL.dead_after_ms);
+    for (size_t i = 0; i < CL.nhooks; i++) {
+        rn_store_op_sql(op, CL.hooks[i].sql);
+        rn_store_op_text(op, CL.node);
+        rn_store_op_int(op, now);
+        if (!CL.hooks[i].text)
+            continue;
+        if (CL.hooks[i].as_bytes)
+            rn_store_op_blob(op, CL.hooks[i].text, strlen(CL.hooks[i].text));
+        else
+            rn_store_op_text(op, CL.hooks[i].text);
+    }
+}
+
+/* One heartbeat: this node's row, then (unless it drains: a draining node
+ * takes over nothing) the claim of lost nodes. */
 static void beat(uv_timer_t *t)
 {
     (void)t;
@@ -152,21 +194,8 @@ static void beat(uv_timer_t *t)
     rn_store_op_text(op, CL.node);
     rn_store_op_int(op, now);
     rn_store_op_int(op, info.draining ? 1 : 0);
-    rn_store_op_sql(op, "UPDATE nodes SET state = 'dead', reaped_by = $1, reaped_ms = $2 WHERE "
-                        "state = 'alive' AND node_id <> $1 AND heartbeat_ms < $3 RETURNING "
-                        "node_id, heartbeat_ms");
-    rn_store_op_text(op, CL.node);
-    rn_store_op_int(op, now);
-    rn_store_op_int(op, now - (int64_t)CL.dead_after_ms);
-    for (size_t i = 0; i < CL.nhooks; i++) {
-        rn_store_op_sql(op, CL.hooks[i].sql);
-        rn_store_op_text(op, CL.node);
-        rn_store_op_int(op, now);
-        if (CL.hooks[i].as_bytes)
-            rn_store_op_blob(op, CL.hooks[i].text, strlen(CL.hooks[i].text));
-        else
-            rn_store_op_text(op, CL.hooks[i].text);
-    }
+    if (!info.draining)
+        add_claim(op, now);
     CL.sent_ms = now;
     if (rn_store_submit(CL.store, op, on_beat, NULL) == 0) /* (it frees op on failure) */
         CL.busy = true;
@@ -253,7 +282,7 @@ static int cluster_init(rn_host *host, const void *conf, void **state, char *err
     const cl_conf *c = conf;
     *state = &CL;
     CL.active = false;
-    CL.nhooks = 0;
+    CL.nhooks = CL.nafter = 0;
     if (!c->enabled)
         return 0;
     CL.host = host;

@@ -61,14 +61,23 @@ static bool authorize(j0_state *st, rn_http *h, bool *admin)
     return false;
 }
 
+bool j0_may_see(const j0_state *st, const j0_sub *s, const char *user, bool admin)
+{
+    return admin || !rn_host_tokens_required(st->host) || !strcmp(s->user, user);
+}
+
+/* The token of the path's last segment. */
+static const char *path_token(rn_http *h)
+{
+    const char *p = strrchr(rn_http_path(h), '/');
+    return p ? p + 1 : "";
+}
+
 /* The sub named by the path's last segment, when the user may see it. */
 static j0_sub *find_owned(j0_state *st, rn_http *h, const char *user, bool admin)
 {
-    const char *p = strrchr(rn_http_path(h), '/');
-    j0_sub *s = p ? j0_list_find(st, p + 1) : NULL;
-    if (s && !admin && rn_host_tokens_required(st->host) && strcmp(s->user, user))
-        return NULL;
-    return s;
+    j0_sub *s = j0_list_find(st, path_token(h));
+    return s && j0_may_see(st, s, user, admin) ? s : NULL;
 }
 
 /* ---------------------------------------------------------------- params */
@@ -99,23 +108,6 @@ static bool read_params(rn_http *h, j0_params *p)
         return false;
     }
     return true;
-}
-
-static void reply_sub(j0_state *st, rn_http *h, int status, const j0_sub *s, const char *fields,
-                      bool base64)
-{
-    rn_jbuf b;
-    rn_jbuf_init(&b, 0);
-    int r = j0_out_sub(&b, st, s, fields, base64);
-    if (r == -EILSEQ)
-        j0_reply_error(h, 400,
-                       "some attributes for this submission cannot be converted to UTF-8, use "
-                       "base64_encoded=true");
-    else if (r < 0)
-        j0_reply_error(h, 500, "out of memory");
-    else
-        rn_http_reply(h, status, "application/json; charset=utf-8", b.data, b.len);
-    rn_jbuf_free(&b);
 }
 
 static void reply_errors(rn_http *h, int status, cJSON *errs)
@@ -163,6 +155,51 @@ static int create_one(j0_state *st, rn_http *h, const cJSON *obj, bool base64, c
 
 /* ---------------------------------------------------------------- submissions */
 
+/* A reply held until the rows saved before it are committed: what is
+ * acknowledged survives a crash of this node. */
+typedef struct {
+    rn_http *h;
+    int status;
+    size_t len;
+    char body[];
+} j0_held;
+
+static void held_send(void *ud)
+{
+    j0_held *r = ud;
+    rn_http_reply(r->h, r->status, "application/json; charset=utf-8", r->body, r->len);
+    rn_http_release(r->h);
+    free(r);
+}
+
+static void reply_after_commit(j0_state *st, rn_http *h, int status, const char *body, size_t len)
+{
+    j0_held *r = malloc(sizeof(*r) + len + 1);
+    if (!r) {
+        j0_reply_error(h, 500, "out of memory");
+        return;
+    }
+    r->h = h;
+    r->status = status;
+    r->len = len;
+    memcpy(r->body, body, len);
+    r->body[len] = 0;
+    rn_http_hold(h);
+    if (j0_store_barrier(st, held_send, r) < 0) {
+        free(r);
+        j0_reply_error(h, 503, "the state store is closed");
+        rn_http_release(h);
+    }
+}
+
+/* {"token": ...} once the submission's row is committed. */
+static void reply_committed(j0_state *st, rn_http *h, int status, const char *token)
+{
+    char body[64];
+    int n = snprintf(body, sizeof(body), "{\"token\":\"%s\"}", token);
+    reply_after_commit(st, h, status, body, (size_t)n);
+}
+
 static void http_create(void *state, rn_http *h)
 {
     j0_state *st = state;
@@ -190,12 +227,12 @@ static void http_create(void *state, rn_http *h)
     if (status)
         return;
     if (!p.wait) {
-        reply_sub(st, h, 201, s, "token", false);
+        reply_committed(st, h, 201, s->token);
         return;
     }
     j0_waiter *w = calloc(1, sizeof(*w));
     if (!w) {
-        reply_sub(st, h, 201, s, "token", false);
+        reply_committed(st, h, 201, s->token);
         return;
     }
     w->http = h;
@@ -215,17 +252,36 @@ static void http_get(void *state, rn_http *h)
     if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !read_params(h, &p))
         return;
     j0_sub *s = find_owned(st, h, user, admin);
+    char *tok = (char *)path_token(h);
+    if (!s && !j0_list_find(st, tok) && j0_shared_reads(st) &&
+        j0_shared_fetch(st, h, J0_FETCH_GET, &tok, 1, user, admin, p.has_fields ? p.fields : NULL,
+                        p.base64) == 0)
+        return;
     if (!s) {
         j0_reply_error(h, 404, "submission not found");
         return;
     }
-    reply_sub(st, h, 200, s, p.has_fields ? p.fields : NULL, p.base64);
+    j0_reply_sub(st, h, 200, s, p.has_fields ? p.fields : NULL, p.base64);
+}
+
+bool j0_delete_reply(rn_http *h, j0_state *st, const j0_sub *s, const char *fields)
+{
+    char msg[200];
+    if (s->status_id <= J0_PROCESSING) {
+        snprintf(msg, sizeof(msg), "submission cannot be deleted because its status is %d (%s)",
+                 s->status_id, j0_status_name(s->status_id));
+        j0_reply_error(h, 400, msg);
+        return false;
+    }
+    /* Judge0 answers a delete in base64 whatever was asked. */
+    j0_reply_sub(st, h, 200, s, fields, true);
+    return true;
 }
 
 static void http_delete(void *state, rn_http *h)
 {
     j0_state *st = state;
-    char user[128], msg[200];
+    char user[128];
     bool admin;
     j0_params p;
     if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !authorize(st, h, &admin) ||
@@ -236,18 +292,17 @@ static void http_delete(void *state, rn_http *h)
         return;
     }
     j0_sub *s = find_owned(st, h, user, true);
+    char *tok = (char *)path_token(h);
+    if (!s && j0_shared_reads(st) &&
+        j0_shared_fetch(st, h, J0_FETCH_DELETE, &tok, 1, user, true, p.has_fields ? p.fields : NULL,
+                        p.base64) == 0)
+        return;
     if (!s) {
         j0_reply_error(h, 404, "submission not found");
         return;
     }
-    if (s->status_id <= J0_PROCESSING) {
-        snprintf(msg, sizeof(msg), "submission cannot be deleted because its status is %d (%s)",
-                 s->status_id, j0_status_name(s->status_id));
-        j0_reply_error(h, 400, msg);
+    if (!j0_delete_reply(h, st, s, p.has_fields ? p.fields : NULL))
         return;
-    }
-    /* Judge0 answers a delete in base64 whatever was asked. */
-    reply_sub(st, h, 200, s, p.has_fields ? p.fields : NULL, true);
     j0_store_delete(st, s);
     j0_list_remove(st, s);
     j0_sub_free(s);
@@ -264,38 +319,31 @@ static void http_index(void *state, rn_http *h)
         return;
     long page = 1, per = 20;
     if (rn_http_query(h, "page", v, sizeof(v)) == 0 && atol(v) > 0)
-        page = atol(v);
+        page = atol(v) > 1000000 ? 1000000 : atol(v);
     if (rn_http_query(h, "per_page", v, sizeof(v)) == 0 && atol(v) > 0)
         per = atol(v) > 100 ? 100 : atol(v);
     bool scoped = rn_host_tokens_required(st->host) && !admin && strcmp(user, "anonymous");
-    long total = 0;
+    const char *fields = p.has_fields ? p.fields : NULL;
+    if (j0_shared_reads(st) &&
+        j0_shared_index(st, h, scoped ? user : NULL, page, per, fields, p.base64) == 0)
+        return;
+    long total = 0, skip = (page - 1) * per, k = 0;
     for (j0_sub *s = st->tail; s; s = s->prev)
         total += !scoped || !strcmp(s->user, user);
-    long pages = (total + per - 1) / per, skip = (page - 1) * per, k = 0, n = 0;
-    rn_jbuf b;
-    rn_jbuf_init(&b, 0);
-    rn_jbuf_str(&b, "{\"submissions\":[");
-    for (j0_sub *s = st->tail; s && n < per; s = s->prev) {
+    const j0_sub **subs = calloc((size_t)per, sizeof(*subs));
+    if (!subs) {
+        j0_reply_error(h, 500, "out of memory");
+        return;
+    }
+    size_t n = 0;
+    for (j0_sub *s = st->tail; s && n < (size_t)per; s = s->prev) {
         if (scoped && strcmp(s->user, user))
             continue;
-        if (k++ < skip)
-            continue;
-        rn_jbuf_str(&b, n++ ? "," : "");
-        if (j0_out_sub(&b, st, s, p.has_fields ? p.fields : NULL, p.base64) < 0) {
-            rn_jbuf_free(&b);
-            j0_reply_error(h, 400,
-                           "some attributes for one or more submissions cannot be converted to "
-                           "UTF-8, use base64_encoded=true");
-            return;
-        }
+        if (k++ >= skip)
+            subs[n++] = s;
     }
-    rn_jbuf_printf(&b, "],\"meta\":{\"current_page\":%ld,\"next_page\":", page);
-    rn_jbuf_printf(&b, page < pages ? "%ld" : "null", page + 1);
-    rn_jbuf_printf(&b, ",\"prev_page\":");
-    rn_jbuf_printf(&b, page > 1 ? "%ld" : "null", page - 1);
-    rn_jbuf_printf(&b, ",\"total_pages\":%ld,\"total_count\":%ld}}", pages, total);
-    rn_http_reply(h, 200, "application/json; charset=utf-8", b.data, b.len);
-    rn_jbuf_free(&b);
+    j0_reply_page(st, h, subs, n, page, per, total, fields, p.base64);
+    free(subs);
 }
 
 /* ---------------------------------------------------------------- batch */
@@ -353,7 +401,12 @@ static void http_batch_create(void *state, rn_http *h)
     }
     rn_jbuf_str(&b, "]");
     cJSON_Delete(root);
-    rn_http_reply(h, failed == n ? 422 : 201, "application/json; charset=utf-8", b.data, b.len);
+    if (failed == n)
+        rn_http_reply(h, 422, "application/json; charset=utf-8", b.data, b.len);
+    else if (b.oom)
+        j0_reply_error(h, 500, "out of memory");
+    else
+        reply_after_commit(st, h, 201, b.data, b.len);
     rn_jbuf_free(&b);
 }
 
@@ -369,35 +422,27 @@ static void http_batch_get(void *state, rn_http *h)
         j0_reply_error(h, 400, "tokens are required (at most 20, comma-separated)");
         return;
     }
-    rn_jbuf b;
-    rn_jbuf_init(&b, 0);
-    rn_jbuf_str(&b, "{\"submissions\":[");
-    int n = 0;
+    char *toks[J0_BATCH_MAX];
+    const j0_sub *subs[J0_BATCH_MAX];
+    size_t n = 0;
+    bool missing = false;
     for (char *save = NULL, *t = strtok_r(tokens, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (n == J0_BATCH_MAX) {
-            rn_jbuf_free(&b);
             j0_reply_error(h, 400, "number of tokens should be less than or equal to 20");
             return;
         }
         while (*t == ' ')
             t++;
         j0_sub *s = j0_list_find(st, t);
-        if (s && !admin && rn_host_tokens_required(st->host) && strcmp(s->user, user))
-            s = NULL;
-        rn_jbuf_str(&b, n++ ? "," : "");
-        if (!s)
-            rn_jbuf_str(&b, "null");
-        else if (j0_out_sub(&b, st, s, p.has_fields ? p.fields : NULL, p.base64) < 0) {
-            rn_jbuf_free(&b);
-            j0_reply_error(h, 400,
-                           "some attributes for one or more submissions cannot be converted to "
-                           "UTF-8, use base64_encoded=true");
-            return;
-        }
+        missing |= !s;
+        toks[n] = t;
+        subs[n++] = s && j0_may_see(st, s, user, admin) ? s : NULL;
     }
-    rn_jbuf_str(&b, "]}");
-    rn_http_reply(h, 200, "application/json; charset=utf-8", b.data, b.len);
-    rn_jbuf_free(&b);
+    const char *fields = p.has_fields ? p.fields : NULL;
+    if (missing && j0_shared_reads(st) &&
+        j0_shared_fetch(st, h, J0_FETCH_BATCH, toks, n, user, admin, fields, p.base64) == 0)
+        return;
+    j0_reply_batch(st, h, subs, n, fields, p.base64);
 }
 
 /* ---------------------------------------------------------------- auth routes */
@@ -446,6 +491,8 @@ static int j0_init(rn_host *host, const void *conf, void **state, char *err, siz
         return -EINVAL;
     }
     int r = j0_store_init(st, err, size);
+    if (r == 0 && (r = j0_shared_init(st)) < 0)
+        snprintf(err, size, "cannot take part in the cluster: %s", strerror(-r));
     if (r < 0) {
         free(st);
         return r;

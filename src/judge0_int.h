@@ -185,6 +185,16 @@ void j0_reply_error(rn_http *h, int status, const char *message);
 /* A body-less reply (401, 403, 404 ...). */
 void j0_reply_empty(rn_http *h, int status);
 
+/* Reply one sub (status), a batch read ({"submissions": [sub or null]})
+ * or a page of GET /submissions, with the fields asked for; 400 when a
+ * text is not UTF-8 without base64. */
+void j0_reply_sub(j0_state *st, rn_http *h, int status, const j0_sub *s, const char *fields,
+                  bool base64);
+void j0_reply_batch(j0_state *st, rn_http *h, const j0_sub *const *subs, size_t n,
+                    const char *fields, bool base64);
+void j0_reply_page(j0_state *st, rn_http *h, const j0_sub *const *subs, size_t n, long page,
+                   long per, long total, const char *fields, bool base64);
+
 /* The spec answering to a Judge0 id, and that id's Judge0 name. */
 const rn_spec *j0_spec_of(const j0_state *st, int id, const char **name);
 
@@ -215,6 +225,56 @@ void j0_store_save(j0_state *st, const j0_sub *s);
 
 /* Delete the sub's row. */
 void j0_store_delete(j0_state *st, const j0_sub *s);
+
+/* A sub from a row (token, um_user, status_id, data); NULL when the row
+ * is not readable. */
+j0_sub *j0_store_row_sub(j0_state *st, const char *token, const char *user, int status,
+                         const char *data, size_t len);
+
+/* Link the subs of statement 0's rows (token, um_user, status_id,
+ * requeued, data) not held already; one interrupted twice ends Internal
+ * Error. How many are to be queued again (j0_store_requeue). */
+size_t j0_store_load_rows(j0_state *st, const rn_store_result *res);
+
+/* Queue again every held sub that is queued or running without a job. */
+void j0_store_requeue(j0_state *st);
+
+/* done(ud) once every row saved before now is committed (at once when
+ * there is no store); -errno when the store is closed. */
+int j0_store_barrier(j0_state *st, void (*done)(void *ud), void *ud);
+
+/* --------------------------------------------------------- judge0_shared.c */
+
+/* In a cluster (cluster.enabled): take over the unfinished submissions of
+ * a node found lost, once (rn_cluster_after_node_loss). 0 or -errno. */
+int j0_shared_init(j0_state *st);
+
+/* What a read answers when this node does not hold a token. */
+typedef enum { J0_FETCH_GET, J0_FETCH_DELETE, J0_FETCH_BATCH } j0_fetch_kind;
+
+/* In a cluster, whether reads of submissions this node does not hold go to
+ * the shared store. */
+bool j0_shared_reads(const j0_state *st);
+
+/* Answer h from the shared store (held until then): the submission(s)
+ * named by tokens (n of them; GET and DELETE: one), as the user may see
+ * them, rendered as the route does. 0, or -errno (nothing replied). */
+int j0_shared_fetch(j0_state *st, rn_http *h, j0_fetch_kind kind, char *const *tokens, size_t n,
+                    const char *user, bool admin, const char *fields, bool base64);
+
+/* GET /submissions from the shared store (every node's): page and
+ * per_page, scoped to user unless NULL. 0, or -errno (nothing replied). */
+int j0_shared_index(j0_state *st, rn_http *h, const char *user, long page, long per,
+                    const char *fields, bool base64);
+
+/* Whether user (an admin when admin) may see s: its own, or everyone's
+ * when the server asks no token. */
+bool j0_may_see(const j0_state *st, const j0_sub *s, const char *user, bool admin);
+
+/* Answer a DELETE of s (found and visible): the sub in base64, or 400
+ * while it is queued or running. Whether it answered with the sub (the
+ * caller then deletes it). */
+bool j0_delete_reply(rn_http *h, j0_state *st, const j0_sub *s, const char *fields);
 
 /* Link a sub at the list's tail; drop the oldest finished ones past
  * max_submissions. */

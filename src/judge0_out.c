@@ -349,3 +349,68 @@ const rn_spec *j0_spec_of(const j0_state *st, int id, const char **name)
             *name = s->names.judge0[k].name;
     return s;
 }
+
+void j0_reply_sub(j0_state *st, rn_http *h, int status, const j0_sub *s, const char *fields,
+                  bool base64)
+{
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    int r = j0_out_sub(&b, st, s, fields, base64);
+    if (r == -EILSEQ)
+        j0_reply_error(h, 400,
+                       "some attributes for this submission cannot be converted to UTF-8, use "
+                       "base64_encoded=true");
+    else if (r < 0)
+        j0_reply_error(h, 500, "out of memory");
+    else
+        rn_http_reply(h, status, "application/json; charset=utf-8", b.data, b.len);
+    rn_jbuf_free(&b);
+}
+
+static const char not_utf8_many[] = "some attributes for one or more submissions cannot be "
+                                    "converted to UTF-8, use base64_encoded=true";
+
+void j0_reply_batch(j0_state *st, rn_http *h, const j0_sub *const *subs, size_t n,
+                    const char *fields, bool base64)
+{
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"submissions\":[");
+    for (size_t i = 0; i < n; i++) {
+        rn_jbuf_str(&b, i ? "," : "");
+        if (!subs[i])
+            rn_jbuf_str(&b, "null");
+        else if (j0_out_sub(&b, st, subs[i], fields, base64) < 0) {
+            rn_jbuf_free(&b);
+            j0_reply_error(h, 400, not_utf8_many);
+            return;
+        }
+    }
+    rn_jbuf_str(&b, "]}");
+    rn_http_reply(h, 200, "application/json; charset=utf-8", b.data, b.len);
+    rn_jbuf_free(&b);
+}
+
+void j0_reply_page(j0_state *st, rn_http *h, const j0_sub *const *subs, size_t n, long page,
+                   long per, long total, const char *fields, bool base64)
+{
+    long pages = (total + per - 1) / per;
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"submissions\":[");
+    for (size_t i = 0; i < n; i++) {
+        rn_jbuf_str(&b, i ? "," : "");
+        if (j0_out_sub(&b, st, subs[i], fields, base64) < 0) {
+            rn_jbuf_free(&b);
+            j0_reply_error(h, 400, not_utf8_many);
+            return;
+        }
+    }
+    rn_jbuf_printf(&b, "],\"meta\":{\"current_page\":%ld,\"next_page\":", page);
+    rn_jbuf_printf(&b, page < pages ? "%ld" : "null", page + 1);
+    rn_jbuf_printf(&b, ",\"prev_page\":");
+    rn_jbuf_printf(&b, page > 1 ? "%ld" : "null", page - 1);
+    rn_jbuf_printf(&b, ",\"total_pages\":%ld,\"total_count\":%ld}}", pages, total);
+    rn_http_reply(h, 200, "application/json; charset=utf-8", b.data, b.len);
+    rn_jbuf_free(&b);
+}

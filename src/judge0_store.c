@@ -8,14 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "judge0_int.h"
 #include "log.h"
 
 static const char save_sql[] =
     "INSERT INTO judge0_submission (token, um_user, status_id, finished, requeued, created_ms, "
-    "updated_ms, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (token) DO UPDATE "
-    "SET status_id = excluded.status_id, finished = excluded.finished, requeued = "
-    "excluded.requeued, updated_ms = excluded.updated_ms, data = excluded.data";
+    "updated_ms, data, node_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (token) "
+    "DO UPDATE SET status_id = excluded.status_id, finished = excluded.finished, requeued = "
+    "excluded.requeued, updated_ms = excluded.updated_ms, data = excluded.data, node_id = "
+    "excluded.node_id";
 
 static const char retention_sql[] =
     "DELETE FROM judge0_submission WHERE finished = 1 AND (updated_ms < $1 OR created_ms <= "
@@ -139,6 +141,7 @@ void j0_store_save(j0_state *st, const j0_sub *s)
     rn_store_op_int(op, s->created_ms);
     rn_store_op_int(op, rn_store_now_ms());
     rn_store_op_textn(op, b.data, b.len);
+    rn_store_op_text(op, rn_cluster_node_id());
     rn_jbuf_free(&b);
     if (rn_store_submit(st->store, op, NULL, NULL) < 0)
         rn_log(RN_LOG_ERROR, "judge0.store", "token=%s err=store_closed", s->token);
@@ -170,9 +173,8 @@ static int get_b(const cJSON *o, const char *k, j0_bytes *out)
     return j0_b64_decode(v->valuestring, strlen(v->valuestring), out);
 }
 
-/* A sub from its row; NULL when the row is not readable. */
-static j0_sub *row_sub(j0_state *st, const char *token, const char *user, int status,
-                       const char *data, size_t len)
+j0_sub *j0_store_row_sub(j0_state *st, const char *token, const char *user, int status,
+                         const char *data, size_t len)
 {
     cJSON *o = cJSON_ParseWithLength(data, len);
     j0_sub *s = o ? calloc(1, sizeof(*s)) : NULL;
@@ -227,10 +229,8 @@ static void timer_closed(uv_handle_t *h)
     free(h);
 }
 
-/* Queue again what a stop interrupted (on the loop, once it runs). */
-static void requeue_cb(uv_timer_t *t)
+void j0_store_requeue(j0_state *st)
 {
-    j0_state *st = t->data;
     for (j0_sub *s = st->head; s; s = s->next) {
         if (s->status_id > J0_PROCESSING || s->job)
             continue;
@@ -245,20 +245,29 @@ static void requeue_cb(uv_timer_t *t)
                s->status_id == J0_INTERNAL ? "no" : "yes");
         j0_store_save(st, s);
     }
+}
+
+/* Queue again what a stop interrupted (on the loop, once it runs). */
+static void requeue_cb(uv_timer_t *t)
+{
+    j0_store_requeue(t->data);
     uv_close((uv_handle_t *)t, timer_closed);
 }
 
 static const char interrupted_twice[] =
-    "the server stopped twice while this submission was queued or running";
+    "the server holding this submission stopped twice while it was queued or running";
 
-static void load_rows(j0_state *st, const rn_store_result *res, size_t *again)
+size_t j0_store_load_rows(j0_state *st, const rn_store_result *res)
 {
+    size_t again = 0;
     for (size_t i = 0; i < rn_store_rows(res, 0); i++) {
         size_t len;
+        if (j0_list_find(st, rn_store_cell_text(res, 0, i, 0, NULL)))
+            continue; /* held here already */
         const char *data = rn_store_cell_text(res, 0, i, 4, &len);
-        j0_sub *s = row_sub(st, rn_store_cell_text(res, 0, i, 0, NULL),
-                            rn_store_cell_text(res, 0, i, 1, NULL),
-                            (int)rn_store_cell_int(res, 0, i, 2), data, len);
+        j0_sub *s = j0_store_row_sub(st, rn_store_cell_text(res, 0, i, 0, NULL),
+                                     rn_store_cell_text(res, 0, i, 1, NULL),
+                                     (int)rn_store_cell_int(res, 0, i, 2), data, len);
         if (!s)
             continue;
         s->requeued = rn_store_cell_int(res, 0, i, 3) != 0;
@@ -268,9 +277,10 @@ static void load_rows(j0_state *st, const rn_store_result *res, size_t *again)
             j0_bytes_set(&s->message, interrupted_twice, strlen(interrupted_twice));
             j0_store_save(st, s);
         } else if (s->status_id <= J0_PROCESSING)
-            (*again)++;
+            again++;
         j0_list_add(st, s);
     }
+    return again;
 }
 
 int j0_store_init(j0_state *st, char *err, size_t size)
@@ -279,15 +289,15 @@ int j0_store_init(j0_state *st, char *err, size_t size)
         return 0;
     rn_store_op *op = rn_store_op_new();
     rn_store_op_sql(op, "SELECT token, um_user, status_id, requeued, data FROM "
-                        "judge0_submission ORDER BY created_ms");
+                        "judge0_submission WHERE node_id = $1 ORDER BY created_ms");
+    rn_store_op_text(op, rn_cluster_node_id());
     rn_store_result *res = NULL;
     int r = rn_store_run_sync(st->store, op, &res);
     if (r < 0) {
         snprintf(err, size, "cannot read Judge0 submissions from the store: %s", strerror(-r));
         return r;
     }
-    size_t again = 0;
-    load_rows(st, res, &again);
+    size_t again = j0_store_load_rows(st, res);
     rn_store_result_free(res);
     rn_log(RN_LOG_INFO, "judge0.store", "submissions=%zu requeue=%zu", st->count, again);
     if ((r = rn_store_add_retention(st->store, retention_sql)) < 0) {
@@ -303,4 +313,41 @@ int j0_store_init(j0_state *st, char *err, size_t size)
         uv_timer_start(t, requeue_cb, 0, 0);
     }
     return 0;
+}
+
+typedef struct {
+    void (*done)(void *ud);
+    void *ud;
+} j0_barrier;
+
+static void barrier_done(int err, const rn_store_result *res, void *ud)
+{
+    (void)err; /* a failed write was logged when it failed */
+    (void)res;
+    j0_barrier *b = ud;
+    b->done(b->ud);
+    free(b);
+}
+
+int j0_store_barrier(j0_state *st, void (*done)(void *ud), void *ud)
+{
+    if (!st->store) {
+        done(ud);
+        return 0;
+    }
+    j0_barrier *b = malloc(sizeof(*b));
+    rn_store_op *op = b ? rn_store_op_new() : NULL;
+    if (!op) {
+        free(b);
+        return -ENOMEM;
+    }
+    b->done = done;
+    b->ud = ud;
+    /* The writer runs operations in order: this one's answer comes after
+     * every save queued before it is committed. */
+    rn_store_op_sql(op, "SELECT 1");
+    int r = rn_store_submit(st->store, op, barrier_done, b);
+    if (r < 0)
+        free(b);
+    return r;
 }

@@ -93,11 +93,19 @@
     "CREATE INDEX judge0_submission_created ON judge0_submission (created_ms);"                    \
     "CREATE INDEX judge0_submission_finished ON judge0_submission (finished, updated_ms);"
 
+/* The node that holds a Judge0 submission ('' on a single server): a node
+ * re-queues only its own at start, and the node that claims a lost one
+ * takes over its unfinished ones. */
+#define ST_JUDGE0_NODE                                                                             \
+    "ALTER TABLE judge0_submission ADD COLUMN node_id TEXT NOT NULL DEFAULT '';"                   \
+    "CREATE INDEX judge0_submission_node ON judge0_submission (node_id, finished);"
+
 const rn_store_migration rn_store_migrations[] = {
     {1, "Linkis tasks, their log lines and result sets", ST_V1("BLOB"), ST_V1("BYTEA")},
     {2, "Zeppelin notes and Jobe files", ST_V2("BLOB"), ST_V2("BYTEA")},
     {3, "cluster nodes and their heartbeats, and cluster-wide id blocks", ST_V3, ST_V3},
     {4, "Judge0 submissions", ST_JUDGE0, ST_JUDGE0},
+    {5, "the node holding each Judge0 submission", ST_JUDGE0_NODE, ST_JUDGE0_NODE},
 };
 
 const size_t rn_store_nmigrations = sizeof(rn_store_migrations) / sizeof(rn_store_migrations[0]);

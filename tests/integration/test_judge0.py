@@ -528,8 +528,8 @@ def test_interrupted_twice_is_internal_error(tmp_path, test_specs):
     try:
         obj = sdk_get(s, tok)[1]
         check_status(obj, 13)
-        assert dec(obj["message"]) == ("the server stopped twice while this submission was "
-                                       "queued or running")
+        assert dec(obj["message"]) == ("the server holding this submission stopped twice "
+                                       "while it was queued or running")
         assert obj["finished_at"] is not None
     finally:
         stop_clean(s)
