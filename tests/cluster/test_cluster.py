@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""The cluster test (issue 27): three runneld nodes sharing one store
-behind HAProxy with the shipped configuration. Drives ranna, Linkis and
-Zeppelin traffic through HAProxy, SIGKILLs the node that holds a running
-Linkis task and checks that the task is marked Failed with the reason
-within dead_after, that HAProxy stops sending to the node, and that what
-was acknowledged (finished results, saved notes) is still answered; then
-SIGTERMs a node holding a run: it finishes the run and takes no new ones.
+"""The cluster test: three runneld nodes sharing one store behind HAProxy
+with the shipped configuration. Drives ranna, Linkis, Judge0 and Zeppelin
+traffic through HAProxy, SIGKILLs the node that holds a running Linkis task
+and a running and a queued Judge0 submission, and checks that the task is
+marked Failed with the reason within dead_after, that the submissions are
+queued again once on a survivor and finish, that HAProxy stops sending to
+the node, and that what was acknowledged (finished results, submissions,
+saved notes) is still answered by every node; then SIGTERMs a node holding
+a run: it finishes the run and takes no new ones.
 
     /usr/bin/python3 tests/cluster/test_cluster.py
 
@@ -73,6 +75,25 @@ def ranna(port, code="echo hi", headers=None):
     return st, obj, h.get("x-runnel-node")
 
 
+def j0_submit(port, code):
+    st, h, obj = http_json(port, "POST", "/submissions?base64_encoded=false",
+                           {"source_code": code, "language_id": 46})
+    assert st == 201 and len(obj.get("token", "")) == 36, (st, obj)
+    return obj["token"], h.get("x-runnel-node")
+
+
+def j0_get(port, token):
+    """(HTTP status, the submission or None, the node that answered)."""
+    st, h, obj = http_json(port, "GET", f"/submissions/{token}?base64_encoded=false"
+                           "&fields=token,stdout,status,message")
+    return st, obj if st == 200 else None, h.get("x-runnel-node")
+
+
+def j0_status(port, token):
+    st, obj, _ = j0_get(port, token)
+    return obj["status"]["id"] if obj else None
+
+
 def arun(coro, timeout=60):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
@@ -114,6 +135,19 @@ def main():
         eid_done, tid_done, _ = linkis_submit(e, "echo kept")
         wait(lambda: linkis_status(e, eid_done)[0] == "Succeed", 30, "first job")
         checks += 1
+        # --- Judge0: finished submissions, spread over the nodes; every node
+        # answers every one (from the store when another node ran it)
+        j0_done = {}
+        for i in range(6):
+            tok, node = j0_submit(e, f"echo j0-{i}")
+            j0_done[tok] = (node, f"j0-{i}\n")
+        assert len({n for n, _ in j0_done.values()}) >= 2, j0_done
+        for tok, (_, out) in j0_done.items():
+            wait(lambda: j0_status(e, tok) == 3, 30, "Judge0 submission accepted")
+            for name, port in c.ports.items():
+                st, obj, _ = j0_get(port, tok)
+                assert st == 200 and obj["stdout"] == out, (name, st, obj)
+        checks += 1
         # --- Zeppelin: a saved note
         note_id = arun(zeppelin_note(e))
         note_node = [n for n, p in c.ports.items()
@@ -140,6 +174,13 @@ def main():
         # --- SIGKILL the node holding the note's (or any) running job
         victim = "node-2"
         veid, vtid = running[victim]
+        # and a running and a queued Judge0 submission (node-2 has two
+        # slots, one taken by its Linkis job)
+        j0_lost = [j0_submit(c.ports[victim], f"sleep 1; echo taken-over-{i}")[0]
+                   for i in range(2)]
+        wait(lambda: j0_status(c.ports["node-1"], j0_lost[0]) == 2, 10,
+             "the victim's submission Processing, read through another node")
+        assert j0_status(c.ports["node-3"], j0_lost[1]) == 1, "the second one In Queue"
         c.procs[victim].send_signal(signal.SIGKILL)
         t0 = time.monotonic()
         c.procs[victim].wait()
@@ -176,6 +217,20 @@ def main():
         print(f"SIGKILL -> HAProxy marked the node down: {t_moved:.2f} s; ranna runs refused "
               f"meanwhile: {failures}")
         checks += 1
+        # the victim's Judge0 submissions run again, once, on the survivor
+        # that claimed the node, and finish
+        t_j0 = None
+        for i, tok in enumerate(j0_lost):
+            wait(lambda: j0_status(e, tok) == 3, 40, f"lost submission {i} accepted")
+            st, obj, _ = j0_get(e, tok)
+            assert obj["stdout"] == f"taken-over-{i}\n", obj
+            reqs = [line for n in ("node-1", "node-3") for line in c.log(n).splitlines()
+                    if f"event=judge0.requeued token={tok} ok=yes" in line]
+            assert len(reqs) == 1, f"{tok} queued again {len(reqs)} times: {reqs}"
+            if t_j0 is None:
+                t_j0 = time.monotonic() - t0
+        print(f"SIGKILL -> the lost node's Judge0 submissions finished elsewhere: {t_j0:.2f} s")
+        checks += 1
         # every run now goes to the survivors
         for _ in range(6):
             st, obj, node = ranna(e)
@@ -183,7 +238,11 @@ def main():
         # the other nodes' jobs were not touched
         for node in ("node-1", "node-3"):
             assert linkis_status(e, running[node][0])[0] == "Running", node
-        # acknowledged: the finished job, the note
+        # acknowledged: the finished job, the submissions, the note
+        for tok, (node, out) in j0_done.items():
+            for name in ("node-1", "node-3"):
+                st, obj, _ = j0_get(c.ports[name], tok)
+                assert st == 200 and obj["stdout"] == out, (tok, node, name, st, obj)
         assert linkis_status(e, eid_done)[0] == "Succeed"
         assert linkis_task(e, tid_done)["status"] == "Succeed"
         checks += 1
