@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "zeppelin_env.h"
+#include "zeppelin_shared.h"
 #include "zeppelin_text.h"
 
 zp_globals zp_g = {
@@ -641,12 +642,14 @@ static int zp_init(rn_host *host, const void *conf, void **state, char *err, siz
         return -ENOMEM;
     }
     zp_notes_load();
+    zp_shared_sync_start();
     return 0;
 }
 
 static void zp_fini(void *state)
 {
     (void)state;
+    zp_shared_sync_stop();
     while (G.notes)
         zp_note_drop(G.notes);
     cJSON_Delete(G.interpreters);

@@ -407,7 +407,10 @@ void zp_note_save(zp_note *n, zp_ack *a)
     if (j) {
         done = zp_join_done;
         ud = j;
-        if (zp_shared_save(shared, n->id, rel, b.data, b.len, zp_join_done, j) < 0)
+        n->shared_ms = rn_store_now_ms();
+        n->shared_seq = zp_shared_next_seq();
+        n->in_shared = true;
+        if (zp_shared_save(shared, n->id, rel, b.data, b.len, n->shared_ms, zp_join_done, j) < 0)
             zp_join_done(j, -EIO);
     }
     if (zp_store_write(G.store, rel, old, b.data, b.len, done, ud) < 0) {
@@ -529,4 +532,66 @@ void zp_notes_load(void)
         rn_log(RN_LOG_ERROR, "zeppelin.shared_notes_unreadable", "store=postgresql");
     rn_log(RN_LOG_INFO, "zeppelin.notes_loaded", "notes=%u dir=%s", G.nnotes,
            zp_store_dir(G.store));
+}
+
+/* ---------------------------------------------------------------- other nodes */
+
+/* Whether this node is using n: watched, run in, saving, or holding what
+ * its file lacks. */
+static bool note_busy(const zp_note *n)
+{
+    return n->active || n->nwatchers || n->saving || n->runall || n->dirty;
+}
+
+int zp_notes_apply_shared(const char *id, const char *rel, const char *data, size_t len,
+                          int64_t updated_ms)
+{
+    char fid[ZP_ID_MAX + 1], path[ZP_PATH_MAX], why[200];
+    zp_note_limits lim;
+    zp_note *n, *old = zp_note_find(id);
+    if (old && old->shared_ms >= updated_ms)
+        return 0; /* this version or a newer one */
+    if (old && note_busy(old))
+        return -EBUSY;
+    if (zp_file_name_split(rel, fid, sizeof(fid), path, sizeof(path)) < 0 || strcmp(fid, id) ||
+        (!old && G.nnotes >= G.max_notes))
+        return 0;
+    zp_limits(&lim);
+    if (zp_note_parse(data, len, id, path, &lim, &n, why, sizeof(why)) < 0) {
+        rn_log(RN_LOG_WARN, "zeppelin.note_skipped", "note=%.64s reason=\"%s\"", id, why);
+        return 0;
+    }
+    char *copy = malloc(len + 1);
+    char *old_rel = old && old->file && strcmp(old->file, rel) ? strdup(old->file) : NULL;
+    if (!copy || !(n->file = strdup(rel)) ||
+        (old && old->file && strcmp(old->file, rel) && !old_rel)) {
+        free(copy);
+        free(old_rel);
+        zp_note_free(n);
+        return -ENOMEM;
+    }
+    memcpy(copy, data, len);
+    copy[len] = 0;
+    n->shared_ms = updated_ms;
+    n->in_shared = true;
+    if (old)
+        zp_note_drop(old);
+    list_add(n);
+    if (zp_notes_bytes() > G.store_bytes)
+        zp_note_unload(n);
+    if (zp_store_write(G.store, rel, old_rel, copy, len, written_back, NULL) < 0)
+        rn_log(RN_LOG_WARN, "zeppelin.note_file_failed", "error=\"out of memory\"");
+    free(old_rel);
+    return 1;
+}
+
+int zp_notes_remove_shared(zp_note *n)
+{
+    if (note_busy(n))
+        return -EBUSY;
+    if (n->file && zp_store_remove(G.store, n->file, written_back, NULL) < 0)
+        return -ENOMEM;
+    rn_log(RN_LOG_INFO, "zeppelin.note_removed", "note=%.64s by=another_node", n->id);
+    zp_note_drop(n);
+    return 1;
 }

@@ -164,6 +164,16 @@ void zp_ack_frame(zp_ack *a, zp_target target, const rn_jbuf *b);
 /* NOTES_INFO to every connection now. */
 void zp_notes_info_all(void);
 
+/* A note's version from the shared store (another node saved it): taken
+ * when newer than this node's and this node is not using the note (1),
+ * else 0, or -EBUSY (used here: try again later), -ENOMEM. */
+int zp_notes_apply_shared(const char *id, const char *rel, const char *data, size_t len,
+                          int64_t updated_ms);
+
+/* A note gone from the shared store (another node deleted it): 1 when
+ * taken out here, -EBUSY when this node is using it. */
+int zp_notes_remove_shared(zp_note *n);
+
 /* Send NOTES_INFO to every connection once saved. */
 void zp_ack_notes_info(zp_ack *a);
 

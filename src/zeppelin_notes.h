@@ -76,6 +76,11 @@ struct zp_note {
     bool dirty;      /* the last write failed: memory holds what the file lacks */
     uint64_t used_ms;
     struct zp_runall *runall;
+    /* a shared store (zeppelin_shared.h): the version this node has, as
+     * the store dates it (0 = none), and the save that sent it */
+    int64_t shared_ms;
+    uint64_t shared_seq;
+    bool in_shared; /* the store has had it: its absence there is a deletion */
 };
 
 /* How a note or paragraph is written: for a file (dates as

@@ -8,6 +8,7 @@
 #define RUNNEL_ZEPPELIN_SHARED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 #include "zeppelin_store.h"
@@ -17,10 +18,23 @@ typedef struct zp_join zp_join;
 /* The store when it is shared by nodes, else NULL. */
 rn_store *zp_shared(void);
 
-/* Save note id's document (rel and data copied); done(ud, err) on the loop
- * once committed. */
+/* Save note id's document (rel and data copied), dated updated_ms;
+ * done(ud, err) on the loop once committed. */
 int zp_shared_save(rn_store *s, const char *id, const char *rel, const char *data, size_t len,
-                   zp_store_done done, void *ud);
+                   int64_t updated_ms, zp_store_done done, void *ud);
+
+/* Saves sent to the store so far (a note keeps the number of its last in
+ * shared_seq). */
+uint64_t zp_shared_next_seq(void);
+
+/* Follow the other nodes' changes: every ZP_SYNC_MS the store's notes
+ * changed since the last look are read, and each note this node is not
+ * using (nobody watches it, runs in it or saves it here) takes the
+ * store's version; a note gone from the store goes here too. No-op without
+ * a shared store. */
+#define ZP_SYNC_MS 1000
+void zp_shared_sync_start(void);
+void zp_shared_sync_stop(void);
 
 /* Take note id out of the store; done(ud, err) on the loop. */
 int zp_shared_remove(rn_store *s, const char *id, zp_store_done done, void *ud);

@@ -116,6 +116,36 @@ async def zeppelin_note(port):
         await ws.close()
 
 
+def note_path(port, note_id):
+    st, _, obj = http_json(port, "GET", "/api/notebook")
+    assert st == 200, (st, obj)
+    return next((x["path"] for x in obj["body"] if x["id"] == note_id), None)
+
+
+def note_listed(port, note_id):
+    return note_path(port, note_id) is not None
+
+
+async def zeppelin_rename(port, note_id, name):
+    ws = await ZWS.connect(types.SimpleNamespace(host="127.0.0.1", port=port))
+    try:
+        await ws.op("NOTE_RENAME", {"id": note_id, "name": name})
+        while (await ws.recv(10))["op"] != "NOTES_INFO":
+            pass
+    finally:
+        await ws.close()
+
+
+async def zeppelin_delete(port, note_id):
+    ws = await ZWS.connect(types.SimpleNamespace(host="127.0.0.1", port=port))
+    try:
+        await ws.op("DEL_NOTE", {"id": note_id})
+        while (await ws.recv(10))["op"] != "NOTES_INFO":
+            pass
+    finally:
+        await ws.close()
+
+
 def main():
     c = Cluster(3, heartbeat_ms=HEARTBEAT_MS, dead_after_ms=DEAD_AFTER_MS).start()
     checks = 0
@@ -150,12 +180,20 @@ def main():
         checks += 1
         # --- Zeppelin: a saved note
         note_id = arun(zeppelin_note(e))
-        note_node = [n for n, p in c.ports.items()
-                     if any(x["id"] == note_id
-                            for x in http_json(p, "GET", "/api/notebook")[2]["body"])]
-        assert len(note_node) >= 1, "the saved note is on no node"
-        note_node = note_node[0] if len(note_node) == 1 else "all"
-        checks += 1
+        if c.pg:
+            # every node lists it within a look at the store (ZP_SYNC_MS)
+            wait(lambda: all(note_listed(p, note_id) for p in c.ports.values()), 10,
+                 "the saved note listed by every node")
+            # renamed on one node, deleted on another: every node follows
+            arun(zeppelin_rename(c.ports["node-1"], note_id, "/kept note renamed"))
+            wait(lambda: all(note_path(p, note_id) == "/kept note renamed"
+                             for p in c.ports.values()), 10, "the rename seen by every node")
+            gone_id = arun(zeppelin_note(c.ports["node-3"]))
+            wait(lambda: note_listed(c.ports["node-1"], gone_id), 10, "second note on node-1")
+            arun(zeppelin_delete(c.ports["node-1"], gone_id))
+            wait(lambda: not any(note_listed(p, gone_id) for p in c.ports.values()), 10,
+                 "the deleted note gone from every node")
+            checks += 1
         # --- running Linkis jobs: one per node; taskIDs unique over the cluster
         running = {}
         tids = set()
@@ -246,24 +284,13 @@ def main():
         assert linkis_status(e, eid_done)[0] == "Succeed"
         assert linkis_task(e, tid_done)["status"] == "Succeed"
         checks += 1
-        def note_listed(port):
-            st, _, obj = http_json(port, "GET", "/api/notebook")
-            return st == 200 and any(x["id"] == note_id for x in obj["body"])
-        if note_node == "all":
+        if c.pg:
             # the note is in the shared store: any node answers it
             for _ in range(4):
-                assert note_listed(e), "the saved note is not listed through HAProxy"
-            checks += 1
-        else:
-            print(f"running nodes list the notes they saved or found at start; the note is "
-                  f"on {note_node}")
-            if note_node != victim:
-                assert note_listed(c.ports[note_node])
-        if c.pg:
-            # the store has the note: a node started now, with an empty
-            # notebook directory, answers it
+                assert note_listed(e, note_id), "the saved note is not listed through HAProxy"
+            # a node started now, with an empty notebook directory, answers it
             c.start_node("node-4")
-            assert note_listed(c.ports["node-4"]), "the saved note is not in the store"
+            assert note_listed(c.ports["node-4"], note_id), "the saved note is not in the store"
             c.procs["node-4"].send_signal(signal.SIGTERM)
             assert c.procs["node-4"].wait(20) == 0
             checks += 1
