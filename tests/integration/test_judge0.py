@@ -416,6 +416,30 @@ def test_restart_between_create_and_get(tmp_path, test_specs):
         stop_clean(s)
 
 
+def test_sigkill_right_after_201_keeps_every_token(tmp_path, test_specs):
+    """A token is given (201) only once its row is committed: SIGKILL the
+    server the moment the answers arrive, and every token (single creates
+    and a batch's) still answers after the restart and runs to its end."""
+    s = make(tmp_path, "j0k", test_specs).start()
+    toks = []
+    for i in range(5):
+        st, obj = sdk_create(s, sdk_body(f"print({i})", PY))
+        assert st == 201, (st, obj)
+        toks.append(obj["token"])
+    st, _, batch = s.http("POST", "/submissions/batch?base64_encoded=true",
+                          {"submissions": [sdk_body("print(7)", PY) for _ in range(3)]})
+    assert st == 201, (st, batch)
+    toks += [b["token"] for b in json.loads(batch)]
+    s.stop(signal.SIGKILL)
+    s.start()
+    try:
+        for tok in toks:
+            obj = sdk_wait(s, tok)
+            check_status(obj, 3)
+    finally:
+        stop_clean(s)
+
+
 # -- callbacks --------------------------------------------------------------------
 
 class Catcher(http.server.BaseHTTPRequestHandler):
