@@ -113,11 +113,14 @@ static bool watched_by(const zp_note *n, const rn_conn *c)
     return false;
 }
 
+/* Only to connections whose user may still read the note (permissions
+ * may have changed since they opened it). */
 void zp_broadcast(const zp_note *n, rn_conn *runner, const rn_jbuf *b)
 {
     for (unsigned i = 0; i < n->nwatchers; i++)
-        zp_send_raw(n->watchers[i], b);
-    if (runner && !watched_by(n, runner))
+        if (zp_conn_may(n->watchers[i], n, ZP_PERM_READ))
+            zp_send_raw(n->watchers[i], b);
+    if (runner && !watched_by(n, runner) && zp_conn_may(runner, n, ZP_PERM_READ))
         zp_send_raw(runner, b);
 }
 
@@ -169,21 +172,63 @@ void zp_broadcast_progress(zp_para *p, rn_conn *runner, int progress)
     rn_jbuf_free(&b);
 }
 
-void zp_notes_info(rn_jbuf *b, const char *msgid)
+void zp_notes_list(rn_jbuf *b, const char *user, bool admin)
 {
-    zp_frame_begin(b, "NOTES_INFO");
-    rn_jbuf_str(b, "{\"notes\":[");
+    bool first = true;
+    rn_jbuf_str(b, "[");
     for (const zp_note *n = G.notes; n; n = n->next) {
-        if (n != G.notes)
-            rn_jbuf_str(b, ",");
-        rn_jbuf_str(b, "{\"id\":");
+        if (!zp_perms_allow(n->perms, ZP_PERM_READ, user, admin))
+            continue;
+        rn_jbuf_str(b, first ? "{\"id\":" : ",{\"id\":");
         zp_jstr(b, n->id);
         rn_jbuf_str(b, ",\"path\":");
         zp_jstr(b, n->path);
         rn_jbuf_str(b, "}");
+        first = false;
     }
-    rn_jbuf_str(b, "]}");
+    rn_jbuf_str(b, "]");
+}
+
+void zp_notes_info(rn_jbuf *b, const char *msgid, const char *user, bool admin)
+{
+    zp_frame_begin(b, "NOTES_INFO");
+    rn_jbuf_str(b, "{\"notes\":");
+    zp_notes_list(b, user, admin);
+    rn_jbuf_str(b, "}");
     zp_frame_end(b, msgid);
+}
+
+/* ---------------------------------------------------------------- tenants */
+
+bool zp_conn_may(const rn_conn *c, const zp_note *n, zp_perm need)
+{
+    bool admin;
+    if (!n->perms)
+        return true;
+    const char *user = rn_conn_user(c, &admin);
+    return zp_perms_allow(n->perms, need, user, admin);
+}
+
+bool zp_may(const zp_req *r, const zp_note *n, zp_perm need)
+{
+    return zp_perms_allow(n->perms, need, r->tenant, r->admin);
+}
+
+bool zp_check(zp_req *r, const zp_note *n, zp_perm need)
+{
+    if (zp_may(r, n, need))
+        return true;
+    char info[ZP_PERM_BYTES_MAX + 1024];
+    zp_perms_denial(n->perms, need, r->tenant, info, sizeof(info));
+    rn_log(RN_LOG_INFO, "zeppelin.denied", "conn=%lu user=\"%.128s\" op=%.64s note=%.64s need=%s",
+           rn_conn_id(r->c), r->tenant, r->op, n->id, zp_perm_name(need));
+    rn_jbuf b;
+    zp_frame_begin(&b, "AUTH_INFO");
+    rn_jbuf_str(&b, "{\"info\":");
+    zp_jstr(&b, info);
+    rn_jbuf_str(&b, "}");
+    zp_frame_send(&b, r->c, r->msgid);
+    return false;
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -222,7 +267,14 @@ const char *zp_str(const cJSON *data, const char *key)
 zp_note *zp_note_or_error(zp_req *r, const char *id)
 {
     int err;
-    zp_note *n = zp_note_get(id, &err);
+    /* Permissions stay in memory: checked before the file is read. */
+    zp_note *n = zp_note_find(id);
+    if (n && !zp_check(r, n, r->need))
+        return NULL;
+    if (n)
+        n = zp_note_get(id, &err);
+    else
+        err = -ENOENT;
     if (!n && err == -ENOENT)
         zp_send_error(r->c, r->msgid, "No such note: %s", id);
     else if (!n)
@@ -240,7 +292,7 @@ zp_note *zp_request_note(zp_req *r, const char *key, bool create)
         if (!create || zp_note_find(nid))
             return zp_note_or_error(r, nid);
     } else if (r->zc->note) {
-        return r->zc->note;
+        return zp_check(r, r->zc->note, r->need) ? r->zc->note : NULL;
     } else if (!create) {
         zp_send_error(r->c, r->msgid, "%s: no note: give '%s' or GET_NOTE first", r->op, key);
         return NULL;
@@ -253,7 +305,7 @@ zp_note *zp_request_note(zp_req *r, const char *key, bool create)
     }
     snprintf(path, sizeof(path), "/%s", nid);
     zp_note *n = NULL;
-    int err = zp_note_create(path, &n);
+    int err = zp_note_create(path, r->tenant, &n);
     if (!err && strcmp(n->id, nid)) {
         char *id = strdup(nid);
         if (id) {
@@ -275,57 +327,61 @@ zp_note *zp_request_note(zp_req *r, const char *key, bool create)
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* Each op with the permission it needs on the note it names (as
+ * Zeppelin's NotebookService checks them; folder ops check each note
+ * below the folder, see zeppelin_folder_ops.c). */
 typedef struct {
     const char *op;
     void (*fn)(zp_req *);
+    zp_perm need;
 } zp_op_entry;
 
 static const zp_op_entry ops[] = {
-    {"RUN_PARAGRAPH", zp_op_run_paragraph},
-    {"RUN_ALL_PARAGRAPHS", zp_op_run_all},
-    {"CANCEL_PARAGRAPH", zp_op_cancel_paragraph},
-    {"CANCEL_ALL_PARAGRAPHS", zp_op_cancel_all},
-    {"GET_NOTE", zp_op_get_note},
-    {"RELOAD_NOTE", zp_op_reload_note},
-    {"LIST_NOTES", zp_op_list_notes},
-    {"RELOAD_NOTES_FROM_REPO", zp_op_list_notes},
-    {"GET_HOME_NOTE", zp_op_home_note},
-    {"NEW_NOTE", zp_op_new_note},
-    {"DEL_NOTE", zp_op_del_note},
-    {"MOVE_NOTE_TO_TRASH", zp_op_trash_note},
-    {"RESTORE_NOTE", zp_op_restore_note},
-    {"NOTE_RENAME", zp_op_rename_note},
-    {"CLONE_NOTE", zp_op_clone_note},
-    {"IMPORT_NOTE", zp_op_import_note},
-    {"NOTE_UPDATE", zp_op_update_note},
-    {"FOLDER_RENAME", zp_op_rename_folder},
-    {"MOVE_FOLDER_TO_TRASH", zp_op_trash_folder},
-    {"RESTORE_FOLDER", zp_op_restore_folder},
-    {"REMOVE_FOLDER", zp_op_remove_folder},
-    {"EMPTY_TRASH", zp_op_empty_trash},
-    {"RESTORE_ALL", zp_op_restore_all},
-    {"SAVE_NOTE_FORMS", zp_op_save_note_forms},
-    {"REMOVE_NOTE_FORMS", zp_op_remove_note_forms},
-    {"PARAGRAPH_CLEAR_ALL_OUTPUT", zp_op_clear_all_output},
-    {"LIST_REVISION_HISTORY", zp_op_revisions},
-    {"CHECKPOINT_NOTE", zp_op_revisions},
-    {"NOTE_REVISION", zp_op_note_revision},
-    {"GET_NOTE_REVISION", zp_op_note_revision},
-    {"NOTE_REVISION_FOR_COMPARE", zp_op_note_revision},
-    {"UPDATE_PERSONALIZED_MODE", zp_op_personalized_mode},
-    {"INSERT_PARAGRAPH", zp_op_insert_paragraph},
-    {"COMMIT_PARAGRAPH", zp_op_commit_paragraph},
-    {"COPY_PARAGRAPH", zp_op_copy_paragraph},
-    {"PARAGRAPH_REMOVE", zp_op_remove_paragraph},
-    {"MOVE_PARAGRAPH", zp_op_move_paragraph},
-    {"PARAGRAPH_CLEAR_OUTPUT", zp_op_clear_output},
-    {"PATCH_PARAGRAPH", zp_op_patch_paragraph},
-    {"COMPLETION", zp_op_completion},
-    {"EDITOR_SETTING", zp_op_editor_setting},
-    {"LIST_CONFIGURATIONS", zp_op_list_configurations},
-    {"GET_INTERPRETER_BINDINGS", zp_op_bindings},
-    {"SAVE_INTERPRETER_BINDINGS", zp_op_save_bindings},
-    {"GET_INTERPRETER_SETTINGS", zp_op_interpreter_settings},
+    {"RUN_PARAGRAPH", zp_op_run_paragraph, ZP_PERM_RUN},
+    {"RUN_ALL_PARAGRAPHS", zp_op_run_all, ZP_PERM_RUN},
+    {"CANCEL_PARAGRAPH", zp_op_cancel_paragraph, ZP_PERM_RUN},
+    {"CANCEL_ALL_PARAGRAPHS", zp_op_cancel_all, ZP_PERM_RUN},
+    {"GET_NOTE", zp_op_get_note, ZP_PERM_READ},
+    {"RELOAD_NOTE", zp_op_reload_note, ZP_PERM_READ},
+    {"LIST_NOTES", zp_op_list_notes, ZP_PERM_NONE},
+    {"RELOAD_NOTES_FROM_REPO", zp_op_list_notes, ZP_PERM_NONE},
+    {"GET_HOME_NOTE", zp_op_home_note, ZP_PERM_NONE},
+    {"NEW_NOTE", zp_op_new_note, ZP_PERM_NONE},
+    {"DEL_NOTE", zp_op_del_note, ZP_PERM_OWN},
+    {"MOVE_NOTE_TO_TRASH", zp_op_trash_note, ZP_PERM_OWN},
+    {"RESTORE_NOTE", zp_op_restore_note, ZP_PERM_WRITE},
+    {"NOTE_RENAME", zp_op_rename_note, ZP_PERM_OWN},
+    {"CLONE_NOTE", zp_op_clone_note, ZP_PERM_READ},
+    {"IMPORT_NOTE", zp_op_import_note, ZP_PERM_NONE},
+    {"NOTE_UPDATE", zp_op_update_note, ZP_PERM_WRITE},
+    {"FOLDER_RENAME", zp_op_rename_folder, ZP_PERM_OWN},
+    {"MOVE_FOLDER_TO_TRASH", zp_op_trash_folder, ZP_PERM_OWN},
+    {"RESTORE_FOLDER", zp_op_restore_folder, ZP_PERM_WRITE},
+    {"REMOVE_FOLDER", zp_op_remove_folder, ZP_PERM_OWN},
+    {"EMPTY_TRASH", zp_op_empty_trash, ZP_PERM_OWN},
+    {"RESTORE_ALL", zp_op_restore_all, ZP_PERM_WRITE},
+    {"SAVE_NOTE_FORMS", zp_op_save_note_forms, ZP_PERM_WRITE},
+    {"REMOVE_NOTE_FORMS", zp_op_remove_note_forms, ZP_PERM_WRITE},
+    {"PARAGRAPH_CLEAR_ALL_OUTPUT", zp_op_clear_all_output, ZP_PERM_WRITE},
+    {"LIST_REVISION_HISTORY", zp_op_revisions, ZP_PERM_READ},
+    {"CHECKPOINT_NOTE", zp_op_revisions, ZP_PERM_WRITE},
+    {"NOTE_REVISION", zp_op_note_revision, ZP_PERM_READ},
+    {"GET_NOTE_REVISION", zp_op_note_revision, ZP_PERM_READ},
+    {"NOTE_REVISION_FOR_COMPARE", zp_op_note_revision, ZP_PERM_READ},
+    {"UPDATE_PERSONALIZED_MODE", zp_op_personalized_mode, ZP_PERM_WRITE},
+    {"INSERT_PARAGRAPH", zp_op_insert_paragraph, ZP_PERM_WRITE},
+    {"COMMIT_PARAGRAPH", zp_op_commit_paragraph, ZP_PERM_WRITE},
+    {"COPY_PARAGRAPH", zp_op_copy_paragraph, ZP_PERM_WRITE},
+    {"PARAGRAPH_REMOVE", zp_op_remove_paragraph, ZP_PERM_WRITE},
+    {"MOVE_PARAGRAPH", zp_op_move_paragraph, ZP_PERM_WRITE},
+    {"PARAGRAPH_CLEAR_OUTPUT", zp_op_clear_output, ZP_PERM_WRITE},
+    {"PATCH_PARAGRAPH", zp_op_patch_paragraph, ZP_PERM_WRITE},
+    {"COMPLETION", zp_op_completion, ZP_PERM_NONE},
+    {"EDITOR_SETTING", zp_op_editor_setting, ZP_PERM_NONE},
+    {"LIST_CONFIGURATIONS", zp_op_list_configurations, ZP_PERM_NONE},
+    {"GET_INTERPRETER_BINDINGS", zp_op_bindings, ZP_PERM_NONE},
+    {"SAVE_INTERPRETER_BINDINGS", zp_op_save_bindings, ZP_PERM_WRITE},
+    {"GET_INTERPRETER_SETTINGS", zp_op_interpreter_settings, ZP_PERM_NONE},
 };
 
 /* Sent by the web clients on their own and answered by nothing upstream
@@ -366,7 +422,12 @@ static void zp_ws_message(void *state, rn_conn *c, const char *msg, size_t len, 
     r.msgid = zp_str(root, "msgId");
     if (r.msgid && strlen(r.msgid) > ZP_ID_MAX)
         r.msgid = NULL;
+    r.tenant = rn_conn_user(c, &r.admin);
+    /* A named tenant is the paragraphs' user; anonymous clients name
+     * themselves (the principal), as before tenants. */
     const char *principal = zp_str(root, "principal");
+    if (strcmp(r.tenant, "anonymous"))
+        principal = r.tenant;
     snprintf(r.user, sizeof(r.user), "%s",
              principal && principal[0] && strlen(principal) <= ZP_USER_MAX ? principal
                                                                            : "anonymous");
@@ -388,6 +449,7 @@ static void zp_ws_message(void *state, rn_conn *c, const char *msg, size_t len, 
             goto out;
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         if (!strcmp(r.op, ops[i].op)) {
+            r.need = ops[i].need;
             ops[i].fn(&r);
             goto out;
         }
@@ -446,13 +508,28 @@ static const char *zp_path_of(void *state)
 /* The REST calls the web clients make when they start, answered as a
  * Zeppelin server with no plugins and no revision storage answers them. */
 
-static void http_json(rn_http *h, int status, const char *body)
+void zp_http_json(rn_http *h, int status, const char *body)
 {
     rn_http_reply(h, status, "application/json", body, strlen(body));
 }
 
-/* {"status":"OK","message":message,"body":body} */
-static void http_ok(rn_http *h, const char *message, const char *body)
+void zp_http_fail(rn_http *h, int code, const char *status, const char *message)
+{
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{\"status\":");
+    rn_jbuf_jcstr(&b, status);
+    rn_jbuf_str(&b, ",\"message\":");
+    zp_jstr(&b, message);
+    rn_jbuf_str(&b, "}");
+    if (b.oom)
+        zp_http_json(h, 500, "{\"status\":\"INTERNAL_SERVER_ERROR\",\"message\":\"\"}");
+    else
+        rn_http_reply(h, code, "application/json", b.data, b.len);
+    rn_jbuf_free(&b);
+}
+
+void zp_http_ok(rn_http *h, const char *message, const char *body)
 {
     rn_jbuf b;
     rn_jbuf_init(&b, 0);
@@ -462,7 +539,7 @@ static void http_ok(rn_http *h, const char *message, const char *body)
     rn_jbuf_str(&b, body);
     rn_jbuf_str(&b, "}");
     if (b.oom)
-        http_json(h, 500, "{\"status\":\"INTERNAL_SERVER_ERROR\",\"message\":\"\"}");
+        zp_http_json(h, 500, "{\"status\":\"INTERNAL_SERVER_ERROR\",\"message\":\"\"}");
     else
         rn_http_reply(h, 200, "application/json", b.data, b.len);
     rn_jbuf_free(&b);
@@ -471,14 +548,15 @@ static void http_ok(rn_http *h, const char *message, const char *body)
 static void zp_ticket(void *state, rn_http *h)
 {
     (void)state;
-    http_ok(h, "", "{\"principal\":\"anonymous\",\"roles\":\"[]\",\"ticket\":\"anonymous\"}");
+    zp_http_ok(h, "", "{\"principal\":\"anonymous\",\"roles\":\"[]\",\"ticket\":\"anonymous\"}");
 }
 
 static void zp_version(void *state, rn_http *h)
 {
     (void)state;
-    http_ok(h, "Zeppelin version",
-            "{\"version\":\"" RUNNEL_VERSION "\",\"git-commit-id\":\"\",\"git-timestamp\":\"\"}");
+    zp_http_ok(h, "Zeppelin version",
+               "{\"version\":\"" RUNNEL_VERSION
+               "\",\"git-commit-id\":\"\",\"git-timestamp\":\"\"}");
 }
 
 static void zp_client_conf(void *state, rn_http *h)
@@ -489,49 +567,25 @@ static void zp_client_conf(void *state, rn_http *h)
     rn_host_info_get(G.host, &info);
     snprintf(body, sizeof(body), "{\"wsMaxMessageSize\":%llu}",
              (unsigned long long)info.message_bytes);
-    http_ok(h, "", body);
+    zp_http_ok(h, "", body);
 }
 
 static void zp_capabilities(void *state, rn_http *h)
 {
     (void)state;
-    http_ok(h, "", "{\"isRevisionSupported\":false}");
+    zp_http_ok(h, "", "{\"isRevisionSupported\":false}");
 }
 
 static void zp_empty_list(void *state, rn_http *h)
 {
     (void)state;
-    http_ok(h, "", "[]");
+    zp_http_ok(h, "", "[]");
 }
 
 static void zp_empty_object(void *state, rn_http *h)
 {
     (void)state;
-    http_ok(h, "", "{}");
-}
-
-/* GET /api/notebook: [{id, path}] of every note. */
-static void zp_notebook(void *state, rn_http *h)
-{
-    (void)state;
-    rn_jbuf b;
-    rn_jbuf_init(&b, 0);
-    rn_jbuf_str(&b, "[");
-    for (const zp_note *n = G.notes; n; n = n->next) {
-        if (n != G.notes)
-            rn_jbuf_str(&b, ",");
-        rn_jbuf_str(&b, "{\"id\":");
-        zp_jstr(&b, n->id);
-        rn_jbuf_str(&b, ",\"path\":");
-        zp_jstr(&b, n->path);
-        rn_jbuf_str(&b, "}");
-    }
-    rn_jbuf_str(&b, "]");
-    if (b.oom)
-        http_json(h, 500, "{\"status\":\"INTERNAL_SERVER_ERROR\",\"message\":\"\"}");
-    else
-        http_ok(h, "", b.data);
-    rn_jbuf_free(&b);
+    zp_http_ok(h, "", "{}");
 }
 
 /* Errors as Zeppelin's REST layer words them. */
@@ -540,13 +594,13 @@ static void zp_http_error(void *state, rn_http *h, int status, const char *messa
     (void)state;
     (void)message;
     if (status == 405)
-        http_json(h, 405, "{\"status\":\"METHOD_NOT_ALLOWED\",\"message\":\"\"}");
+        zp_http_json(h, 405, "{\"status\":\"METHOD_NOT_ALLOWED\",\"message\":\"\"}");
     else if (status == 426)
-        http_json(h, 426, "{\"status\":\"UPGRADE_REQUIRED\",\"message\":\"WebSocket only\"}");
+        zp_http_json(h, 426, "{\"status\":\"UPGRADE_REQUIRED\",\"message\":\"WebSocket only\"}");
     else if (status == 413)
-        http_json(h, 413, "{\"status\":\"PAYLOAD_TOO_LARGE\",\"message\":\"\"}");
+        zp_http_json(h, 413, "{\"status\":\"PAYLOAD_TOO_LARGE\",\"message\":\"\"}");
     else
-        http_json(h, 404, "{\"status\":\"NOT_FOUND\",\"message\":\"\"}");
+        zp_http_json(h, 404, "{\"status\":\"NOT_FOUND\",\"message\":\"\"}");
 }
 
 /* ---------------------------------------------------------------- config */
@@ -662,8 +716,12 @@ static const rn_route zp_routes[] = {
     {"GET", "/api/security/ticket", 0, zp_ticket},
     {"GET", "/api/version", 0, zp_version},
     {"GET", "/api/configurations/client", 0, zp_client_conf},
-    {"GET", "/api/notebook", 0, zp_notebook},
+    {"GET", "/api/notebook", 0, zp_rest_notebook},
     {"GET", "/api/notebook/capabilities", 0, zp_capabilities},
+    {"GET", "/api/notebook/*", 0, zp_rest_note},
+    {"GET", "/api/notebook/*/paragraph/*", 0, zp_rest_paragraph},
+    {"GET", "/api/notebook/*/permissions", 0, zp_rest_get_permissions},
+    {"PUT", "/api/notebook/*/permissions", 0, zp_rest_put_permissions},
     {"GET", "/api/helium/order/visualization", 0, zp_empty_list},
     {"GET", "/api/helium/enabledPackage", 0, zp_empty_list},
     {"GET", "/api/helium/package", 0, zp_empty_object},

@@ -156,7 +156,7 @@ zp_note *zp_note_get(const char *id, int *err)
     return n;
 }
 
-int zp_note_create(const char *path, zp_note **out)
+int zp_note_create(const char *path, const char *owner, zp_note **out)
 {
     char id[16];
     if (G.nnotes >= G.max_notes)
@@ -168,7 +168,7 @@ int zp_note_create(const char *path, zp_note **out)
     while (zp_note_find(id));
     zp_note *n;
     int err = zp_note_new(id, path, &n);
-    if (!err && (err = zp_note_set_loaded(n)) < 0)
+    if (!err && ((err = zp_note_set_loaded(n)) < 0 || (err = zp_perms_private(owner, &n->perms))))
         zp_note_free(n);
     if (err)
         return err;
@@ -222,6 +222,7 @@ typedef struct {
 
 struct zp_ack {
     rn_conn *conn; /* ref held */
+    rn_http *http; /* a REST request answered once saved (held), or NULL */
     char msgid[ZP_ID_MAX + 1];
     bool has_msgid;
     char op[40];
@@ -248,6 +249,20 @@ zp_ack *zp_ack_new(zp_req *r, const zp_note *n)
         snprintf(a->msgid, sizeof(a->msgid), "%s", r->msgid);
         a->has_msgid = true;
     }
+    snprintf(a->note_id, sizeof(a->note_id), "%s", n->id);
+    return a;
+}
+
+zp_ack *zp_ack_http(rn_http *h, const zp_note *n)
+{
+    zp_ack *a = calloc(1, sizeof(*a));
+    if (!a) {
+        zp_http_fail(h, 500, "INTERNAL_SERVER_ERROR", "Out of memory");
+        return NULL;
+    }
+    a->http = h;
+    rn_http_hold(h);
+    snprintf(a->op, sizeof(a->op), "%s", "PUT permissions");
     snprintf(a->note_id, sizeof(a->note_id), "%s", n->id);
     return a;
 }
@@ -284,15 +299,29 @@ static void ack_free(zp_ack *a)
     free(a->new_file);
     if (a->conn)
         rn_conn_unref(a->conn);
+    if (a->http)
+        rn_http_release(a->http);
     free(a);
 }
 
+/* Each connection its own list; one built list serves the connections
+ * of the same user that follow one another. */
 void zp_notes_info_all(void)
 {
-    rn_jbuf b;
-    zp_notes_info(&b, NULL);
-    for (zp_conn *zc = G.conns; zc; zc = zc->next)
+    rn_jbuf b = {0};
+    const char *last = NULL;
+    bool last_admin = false;
+    for (zp_conn *zc = G.conns; zc; zc = zc->next) {
+        bool admin;
+        const char *user = rn_conn_user(zc->conn, &admin);
+        if (!last || strcmp(last, user) || last_admin != admin) {
+            rn_jbuf_free(&b);
+            zp_notes_info(&b, NULL, user, admin);
+            last = user;
+            last_admin = admin;
+        }
         zp_send_raw(zc->conn, &b);
+    }
     rn_jbuf_free(&b);
 }
 
@@ -306,7 +335,8 @@ static void ack_deliver(zp_ack *a)
             continue;
         }
         for (unsigned w = 0; n && w < n->nwatchers; w++)
-            if (a->frames[i].target == ZP_TO_WATCHERS || n->watchers[w] != a->conn)
+            if ((a->frames[i].target == ZP_TO_WATCHERS || n->watchers[w] != a->conn) &&
+                zp_conn_may(n->watchers[w], n, ZP_PERM_READ))
                 zp_send_raw(n->watchers[w], &b);
     }
     if (a->notes_info)
@@ -347,10 +377,18 @@ static void save_done(void *ud, int err)
             zp_send_error(a->conn, a->has_msgid ? a->msgid : NULL,
                           "Failed to save note %s in %s: %s", a->note_id, zp_store_dir(G.store),
                           strerror(-err));
+        if (a->http) {
+            char msg[600];
+            snprintf(msg, sizeof(msg), "Failed to save note %s in %s: %s", a->note_id,
+                     zp_store_dir(G.store), strerror(-err));
+            zp_http_fail(a->http, 500, "INTERNAL_SERVER_ERROR", msg);
+        }
     } else {
         if (n && a->new_file)
             n->dirty = false;
         ack_deliver(a);
+        if (a->http)
+            zp_http_json(a->http, 200, "{\"status\":\"OK\"}");
     }
     ack_free(a);
 }

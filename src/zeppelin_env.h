@@ -2,8 +2,16 @@
  * env_zeppelin.c (frames, requests, connections, HTTP, config),
  * zeppelin_book.c (notes in memory, watchers, saving), zeppelin_run.c (paragraph runs),
  * zeppelin_note_ops.c (note ops), zeppelin_folder_ops.c (folder and trash ops),
- * zeppelin_para_ops.c (paragraph and editor ops) and zeppelin_info_ops.c (interpreters,
- * configuration). Not for other envelopes. */
+ * zeppelin_para_ops.c (paragraph and editor ops), zeppelin_info_ops.c (interpreters,
+ * configuration) and zeppelin_rest.c (the REST calls on notes and their
+ * permissions). Not for other envelopes.
+ *
+ * Tenants: every request has the user its connection's token names
+ * (rn_conn_user: auth.users, else "anonymous") and each note its
+ * permissions (zeppelin_perm.h). An op that names a note needs the
+ * permission its entry in the op table gives, checked wherever the note is
+ * looked up (zp_note_or_error, zp_request_note); a denial is Zeppelin's
+ * AUTH_INFO. Lists and broadcasts go only to users who may read the note. */
 #ifndef RUNNEL_ZEPPELIN_ENV_H
 #define RUNNEL_ZEPPELIN_ENV_H
 
@@ -15,6 +23,7 @@
 #include "envelope.h"
 #include "jbuf.h"
 #include "zeppelin_notes.h"
+#include "zeppelin_perm.h"
 #include "version.h"
 #include "zeppelin_store.h"
 
@@ -34,7 +43,10 @@ typedef struct {
     const char *op;
     cJSON *data; /* NULL when absent */
     const char *msgid;
-    char user[ZP_USER_MAX + 1];
+    char user[ZP_USER_MAX + 1]; /* the paragraph's user: the tenant, else the principal */
+    const char *tenant;         /* rn_conn_user: the user permissions are checked for */
+    bool admin;                 /* auth.admins: may do everything */
+    zp_perm need;               /* what the op needs on the note it names */
 } zp_req;
 
 /* Where a frame goes once its change is saved. */
@@ -109,8 +121,24 @@ void zp_write_note(rn_jbuf *b, const zp_note *n);
 /* Write the wire's paragraph object. */
 void zp_write_para(rn_jbuf *b, const zp_para *p);
 
-/* NOTES_INFO {notes:[{id, path}]} into b (ended). */
-void zp_notes_info(rn_jbuf *b, const char *msgid);
+/* NOTES_INFO {notes:[{id, path}]} into b (ended): the notes user (admin:
+ * in auth.admins) may read. */
+void zp_notes_info(rn_jbuf *b, const char *msgid, const char *user, bool admin);
+
+/* [{id, path}] of the notes user may read, into b. */
+void zp_notes_list(rn_jbuf *b, const char *user, bool admin);
+
+/* ---- tenants (env_zeppelin.c) ---- */
+
+/* Whether the user of connection c may do need on n. */
+bool zp_conn_may(const rn_conn *c, const zp_note *n, zp_perm need);
+
+/* Whether the request's user may do need on n. */
+bool zp_may(const zp_req *r, const zp_note *n, zp_perm need);
+
+/* The same, and when not, AUTH_INFO {info} as Zeppelin words it to the
+ * sender. */
+bool zp_check(zp_req *r, const zp_note *n, zp_perm need);
 
 /* ---- notes (zeppelin_book.c) ---- */
 
@@ -127,9 +155,10 @@ zp_note *zp_note_find(const char *id);
  * or NULL; *err tells why (-ENOENT unknown, or reading failed). */
 zp_note *zp_note_get(const char *id, int *err);
 
-/* A new loaded note at path, counted against the limits; -ENOSPC when
- * there are too many notes, -EEXIST when the path is taken, -ENOMEM. */
-int zp_note_create(const char *path, zp_note **out);
+/* A new loaded note at path, counted against the limits, private to owner
+ * (all four permission sets [owner]); -ENOSPC when there are too many
+ * notes, -EEXIST when the path is taken, -ENOMEM. */
+int zp_note_create(const char *path, const char *owner, zp_note **out);
 
 /* The note with this path, or NULL. */
 zp_note *zp_note_at(const char *path, const zp_note *except);
@@ -158,10 +187,16 @@ void zp_unwatch(zp_conn *zc);
  * NULL when out of memory (then nothing is owed). */
 zp_ack *zp_ack_new(zp_req *r, const zp_note *n);
 
+/* An acknowledgement of a REST request: once saved, the frames are sent
+ * and h gets 200 {"status":"OK"}; when the save fails, 500. NULL when out
+ * of memory (after a 500). */
+zp_ack *zp_ack_http(rn_http *h, const zp_note *n);
+
 /* Add an ended frame (copied) for target. */
 void zp_ack_frame(zp_ack *a, zp_target target, const rn_jbuf *b);
 
-/* NOTES_INFO to every connection now. */
+/* NOTES_INFO to every connection now, each with the notes its user may
+ * read. */
 void zp_notes_info_all(void);
 
 /* A note's version from the shared store (another node saved it): taken
@@ -189,6 +224,28 @@ void zp_note_delete(zp_note *n, zp_ack *a);
 /* The note limits for parsing. */
 void zp_limits(zp_note_limits *lim);
 
+/* ---- HTTP (env_zeppelin.c) ---- */
+
+/* A JSON answer. */
+void zp_http_json(rn_http *h, int status, const char *body);
+
+/* {"status":"OK","message":message,"body":body}. */
+void zp_http_ok(rn_http *h, const char *message, const char *body);
+
+/* {"status":status,"message":message} with the HTTP code. */
+void zp_http_fail(rn_http *h, int code, const char *status, const char *message);
+
+/* ---- REST on notes (zeppelin_rest.c) ---- */
+
+/* GET /api/notebook, GET /api/notebook/{id}, GET
+ * /api/notebook/{id}/paragraph/{pid}, GET and PUT
+ * /api/notebook/{id}/permissions. */
+void zp_rest_notebook(void *state, rn_http *h);
+void zp_rest_note(void *state, rn_http *h);
+void zp_rest_paragraph(void *state, rn_http *h);
+void zp_rest_get_permissions(void *state, rn_http *h);
+void zp_rest_put_permissions(void *state, rn_http *h);
+
 /* ---- requests (env_zeppelin.c) ---- */
 
 /* Whether data is an object (else ERROR_INFO was sent). */
@@ -201,12 +258,14 @@ const char *zp_need_id(zp_req *r, const char *key, const char *what);
 const char *zp_str(const cJSON *data, const char *key);
 
 /* The note with this id (read back from its file if need be), or NULL
- * after ERROR_INFO "No such note: ID" (or why it could not be read). */
+ * after ERROR_INFO "No such note: ID" (or why it could not be read), or
+ * AUTH_INFO when the request's user may not do r->need on it. */
 zp_note *zp_note_or_error(zp_req *r, const char *id);
 
 /* The note a request means: data[key] when given, else the one the
- * connection watches; create makes a note at "/<noteId>" when absent.
- * NULL after an error was sent. */
+ * connection watches; create makes a note at "/<noteId>" when absent
+ * (the user's own). r->need is checked on a note that exists. NULL after
+ * an error was sent. */
 zp_note *zp_request_note(zp_req *r, const char *key, bool create);
 
 /* ---- runs (zeppelin_run.c) ---- */

@@ -2,7 +2,14 @@
  * Zeppelin's NotebookServer answers them: the notes under the folder move
  * (or are deleted) together, each saved, then NOTES_INFO goes to every
  * connection. A move that would put a note on a path another note has is
- * refused before anything moves. */
+ * refused before anything moves.
+ *
+ * Tenants: a folder holds, for a user, the notes below it the user may
+ * read; the others are not touched. Each of those needs what the same op
+ * on one note needs (r->need: rename, trash and removal the owner,
+ * restore a writer), else AUTH_INFO and nothing moves. EMPTY_TRASH and
+ * RESTORE_ALL take the notes in the trash the user may do that to and
+ * leave the rest. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +26,28 @@ static bool under(const zp_note *n, const char *folder)
     return !strncmp(n->path, folder, l) && n->path[l] == '/';
 }
 
-static unsigned count_under(const char *folder)
+/* Whether n is below folder and the user sees it (r NULL: anyone's). */
+static bool mine(const zp_req *r, const zp_note *n, const char *folder)
+{
+    return under(n, folder) && (!r || zp_may(r, n, ZP_PERM_READ));
+}
+
+static unsigned count_under(const zp_req *r, const char *folder)
 {
     unsigned k = 0;
     for (const zp_note *n = G.notes; n; n = n->next)
-        k += under(n, folder);
+        k += mine(r, n, folder);
     return k;
+}
+
+/* Whether the user may do r->need on every note of the folder it sees
+ * (else AUTH_INFO was sent). */
+static bool allowed_under(zp_req *r, const char *folder)
+{
+    for (const zp_note *n = G.notes; n; n = n->next)
+        if (mine(r, n, folder) && !zp_check(r, n, r->need))
+            return false;
+    return true;
 }
 
 /* A folder path from data[key]: "/" added when it has none. */
@@ -50,7 +73,7 @@ static bool request_folder(zp_req *r, const char *key, char *out, size_t size)
 static void move_folder(zp_req *r, const char *from, const char *to)
 {
     char path[ZP_PATH_MAX * 2], why[128], norm[ZP_PATH_MAX];
-    unsigned total = count_under(from), done = 0;
+    unsigned total = count_under(r, from), done = 0;
     if (!total) {
         zp_send_error(r->c, r->msgid, "No such folder: %s", from);
         return;
@@ -59,8 +82,10 @@ static void move_folder(zp_req *r, const char *from, const char *to)
         zp_send_error(r->c, r->msgid, "Can not move folder %s into itself", from);
         return;
     }
+    if (!allowed_under(r, from))
+        return;
     for (const zp_note *n = G.notes; n; n = n->next) {
-        if (!under(n, from))
+        if (!mine(r, n, from))
             continue;
         snprintf(path, sizeof(path), "%s%s", to, n->path + strlen(from));
         if (strlen(path) >= ZP_PATH_MAX ||
@@ -70,13 +95,13 @@ static void move_folder(zp_req *r, const char *from, const char *to)
             return;
         }
         const zp_note *other = zp_note_at(norm, NULL);
-        if (other && !under(other, from)) {
+        if (other && !mine(r, other, from)) {
             zp_send_error(r->c, r->msgid, "Note '%s' existed", norm);
             return;
         }
     }
     for (zp_note *n = G.notes; n; n = n->next) {
-        if (!under(n, from))
+        if (!mine(r, n, from))
             continue;
         snprintf(path, sizeof(path), "%s%s", to, n->path + strlen(from));
         zp_ack *a = zp_ack_new(r, n);
@@ -90,13 +115,19 @@ static void move_folder(zp_req *r, const char *from, const char *to)
     }
 }
 
-/* Delete every note below folder; NOTES_INFO to all once the last file is
- * gone. Refused while something runs in one of them. */
-static void remove_folder(zp_req *r, const char *folder)
+/* Delete every note below folder the user sees (all: every one of them
+ * must be the user's to delete; else only those that are); NOTES_INFO to
+ * all once the last file is gone. Refused while something runs in one of
+ * them. */
+static void remove_folder(zp_req *r, const char *folder, bool all)
 {
-    unsigned total = count_under(folder), done = 0;
+    if (all && !allowed_under(r, folder))
+        return;
+    unsigned total = 0, done = 0;
+    for (const zp_note *n = G.notes; n; n = n->next)
+        total += mine(r, n, folder) && zp_may(r, n, r->need);
     for (const zp_note *n = G.notes; n; n = n->next) {
-        if (under(n, folder) && (n->active || n->runall)) {
+        if (mine(r, n, folder) && zp_may(r, n, r->need) && (n->active || n->runall)) {
             zp_send_error(r->c, r->msgid, "Note %s has paragraphs running; cancel them first",
                           n->id);
             return;
@@ -108,7 +139,7 @@ static void remove_folder(zp_req *r, const char *folder)
     }
     for (zp_note *n = G.notes, *next; n; n = next) {
         next = n->next;
-        if (!under(n, folder))
+        if (!mine(r, n, folder) || !zp_may(r, n, r->need))
             continue;
         zp_ack *a = zp_ack_new(r, n);
         if (++done == total)
@@ -130,7 +161,7 @@ void zp_op_trash_folder(zp_req *r)
     if (!request_folder(r, "id", from, sizeof(from)))
         return;
     snprintf(to, sizeof(to), "/%s%s", ZP_TRASH, from);
-    if (count_under(to) || zp_note_at(to, NULL)) {
+    if (count_under(NULL, to) || zp_note_at(to, NULL)) {
         /* As Zeppelin: a name already in the trash gets the time. */
         zp_path_add_time(to, sizeof(to));
     }
@@ -164,26 +195,29 @@ void zp_op_remove_folder(zp_req *r)
 {
     char folder[ZP_PATH_MAX];
     if (request_folder(r, "id", folder, sizeof(folder)))
-        remove_folder(r, folder);
+        remove_folder(r, folder, true);
 }
 
 void zp_op_empty_trash(zp_req *r)
 {
-    remove_folder(r, "/" ZP_TRASH);
+    remove_folder(r, "/" ZP_TRASH, false);
 }
 
-/* Every note in the trash back where it was; refused before anything
- * moves when one of them would land on a taken path. */
+/* Every note in the trash the user may restore back where it was;
+ * refused before anything moves when one of them would land on a taken
+ * path. */
 void zp_op_restore_all(zp_req *r)
 {
     char to[ZP_PATH_MAX];
     const char *trash = "/" ZP_TRASH;
-    unsigned total = count_under(trash), done = 0;
+    unsigned total = 0, done = 0;
+    for (const zp_note *n = G.notes; n; n = n->next)
+        total += mine(r, n, trash) && zp_may(r, n, r->need) && untrashed(n->path, to, sizeof(to));
     for (const zp_note *n = G.notes; n; n = n->next) {
-        if (!under(n, trash) || !untrashed(n->path, to, sizeof(to)))
+        if (!mine(r, n, trash) || !zp_may(r, n, r->need) || !untrashed(n->path, to, sizeof(to)))
             continue;
         const zp_note *other = zp_note_at(to, NULL);
-        if (other && !under(other, trash)) {
+        if (other && !(mine(r, other, trash) && zp_may(r, other, r->need))) {
             zp_send_error(r->c, r->msgid, "Fail to restore all: Note '%s' existed", to);
             return;
         }
@@ -193,7 +227,7 @@ void zp_op_restore_all(zp_req *r)
         return;
     }
     for (zp_note *n = G.notes; n; n = n->next) {
-        if (!under(n, trash) || !untrashed(n->path, to, sizeof(to)))
+        if (!mine(r, n, trash) || !zp_may(r, n, r->need) || !untrashed(n->path, to, sizeof(to)))
             continue;
         zp_ack *a = zp_ack_new(r, n);
         if (++done == total)

@@ -72,6 +72,8 @@ void zp_op_list_configurations(zp_req *r)
     config_entry(&b, "zeppelin.notebook.collaborative.mode.enable", "true");
     config_entry(&b, "zeppelin.notebook.dir", "%s", G.notebook_dir);
     config_entry(&b, "zeppelin.interpreter.group.default", "%s", G.default_interpreter);
+    /* A new note is its maker's alone (owners, readers, writers, runners). */
+    config_entry(&b, "zeppelin.notebook.public", "false");
     rn_jbuf_str(&b, "}}");
     zp_frame_send(&b, r->c, r->msgid);
     rn_jbuf_free(&langs);
@@ -93,7 +95,9 @@ static void write_interpreter(rn_jbuf *b, const char *name, const char *target, 
     rn_jbuf_str(b, ",\"completionKey\":\"TAB\",\"completionSupport\":false},\"config\":{}}");
 }
 
-/* One group's head: a binding, or a setting as Zeppelin lists them. */
+/* One group's head: a binding, or a setting as Zeppelin lists them. Every
+ * user may use every interpreter (there are no interpreter permissions:
+ * setPermission false, no owners); notes have theirs (zeppelin_perm.h). */
 static void group_begin(rn_jbuf *b, const char *name, bool settings)
 {
     rn_jbuf_str(b, "{\"id\":");

@@ -86,7 +86,7 @@ void zp_op_reload_note(zp_req *r)
 void zp_op_list_notes(zp_req *r)
 {
     rn_jbuf b;
-    zp_notes_info(&b, r->msgid);
+    zp_notes_info(&b, r->msgid, r->tenant, r->admin);
     zp_send_raw(r->c, &b);
     rn_jbuf_free(&b);
 }
@@ -157,7 +157,7 @@ void zp_op_new_note(zp_req *r)
     const char *group = zp_str(r->data, "defaultInterpreterGroup");
     zp_note *n;
     zp_para *p;
-    int err = zp_note_create(path, &n);
+    int err = zp_note_create(path, r->tenant, &n);
     if (err < 0) {
         create_error(r, err, path, fail);
         return;
@@ -325,7 +325,7 @@ void zp_op_clone_note(zp_req *r)
         return;
     }
     zp_note *n;
-    int err = zp_note_create(path, &n);
+    int err = zp_note_create(path, r->tenant, &n);
     if (err < 0) {
         create_error(r, err, path, "Fail to clone note: ");
         return;
@@ -364,7 +364,7 @@ void zp_op_import_note(zp_req *r)
         return;
     }
     zp_note *n;
-    int err = zp_note_create(path, &n);
+    int err = zp_note_create(path, r->tenant, &n);
     if (err < 0) {
         create_error(r, err, path, "");
         return;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "zeppelin_perm.h"
 #include "zeppelin_text.h"
 
 static uint64_t total_bytes;
@@ -105,6 +106,7 @@ void zp_note_free(zp_note *n)
     if (!n)
         return;
     zp_note_unload(n);
+    zp_perms_free(n->perms);
     free(n->watchers);
     free(n->id);
     free(n->path);
@@ -488,6 +490,10 @@ void zp_note_write(rn_jbuf *b, const zp_note *n, const zp_write_opts *o)
     write_cjson(b, n->info, "{}");
     rn_jbuf_str(b, ",\"path\":");
     jcstr_safe(b, n->path);
+    if (o->file && n->perms) {
+        rn_jbuf_str(b, ",\n\"permissions\":");
+        zp_perms_write(b, n->perms);
+    }
     rn_jbuf_str(b, o->file ? "\n}\n" : "}");
 }
 
@@ -649,10 +655,14 @@ int zp_note_parse(const char *json, size_t len, const char *id, const char *path
         return -EINVAL;
     }
     zp_note *n;
+    const cJSON *perms;
     int err = zp_note_new(id, path, &n);
     if (err) {
         snprintf(why, size, "out of memory");
     } else if ((err = zp_note_fill(n, root, lim, why, size)) < 0) {
+        zp_note_free(n);
+    } else if ((perms = cJSON_GetObjectItemCaseSensitive(root, "permissions")) &&
+               !cJSON_IsNull(perms) && (err = zp_perms_parse(perms, &n->perms, why, size)) < 0) {
         zp_note_free(n);
     } else {
         *out = n;

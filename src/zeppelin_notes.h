@@ -34,6 +34,7 @@ typedef struct zp_para zp_para;
 struct zp_run;
 struct zp_pending;
 struct zp_runall;
+struct zp_perms;
 struct rn_conn;
 
 struct zp_para {
@@ -67,7 +68,8 @@ struct zp_note {
     unsigned nparas;
     size_t bytes;                                              /* of its paragraphs */
     cJSON *config, *note_params, *note_forms, *info, *angular; /* kept as read */
-    char group[64]; /* defaultInterpreterGroup ("" = the configured default) */
+    char group[64];         /* defaultInterpreterGroup ("" = the configured default) */
+    struct zp_perms *perms; /* owners, readers, ...; NULL = open to all; kept when unloaded */
     /* the envelope's */
     struct rn_conn **watchers;
     unsigned nwatchers;
@@ -120,7 +122,8 @@ int zp_note_set_loaded(zp_note *n);
  * Paragraphs must have no run or pending run. */
 void zp_note_unload(zp_note *n);
 
-/* Free the note and all it holds (the envelope unlinks it first). */
+/* Free the note and all it holds, its permissions too (the envelope
+ * unlinks it first). */
 void zp_note_free(zp_note *n);
 
 /* Replace a note's path (copied); -ENOMEM. */
@@ -167,7 +170,8 @@ int zp_json_set(cJSON **dst, size_t *len, const cJSON *src, bool merge);
 /* Write a paragraph object as Zeppelin serializes it. */
 void zp_para_write(rn_jbuf *b, const zp_para *p, const zp_write_opts *o);
 
-/* Write a note object (the .zpln content, or the wire's "note"). */
+/* Write a note object (the .zpln content, or the wire's "note"). A file
+ * also gets the note's "permissions" when it has them (zeppelin_perm.h). */
 void zp_note_write(rn_jbuf *b, const zp_note *n, const zp_write_opts *o);
 
 /* Fill a loaded-to-be note from a parsed .zpln object: its paragraphs,
@@ -177,7 +181,10 @@ void zp_note_write(rn_jbuf *b, const zp_note *n, const zp_write_opts *o);
 int zp_note_fill(zp_note *n, const cJSON *root, const zp_note_limits *lim, char *why, size_t size);
 
 /* Parse .zpln text into a new loaded note with the id and path that its
- * file name gives (Zeppelin takes them from the name, not the content). */
+ * file name gives (Zeppelin takes them from the name, not the content),
+ * and its "permissions" (none: NULL, open to all; bad ones: -EINVAL).
+ * zp_note_fill alone never reads permissions: an imported note's are not
+ * the importer's to give. */
 int zp_note_parse(const char *json, size_t len, const char *id, const char *path,
                   const zp_note_limits *lim, zp_note **out, char *why, size_t size);
 

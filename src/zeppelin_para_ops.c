@@ -26,13 +26,13 @@ static int64_t now_epoch_ms(void)
 }
 
 /* The note a paragraph op is about: the one the connection watches (as
- * Zeppelin takes it), else data.noteId. */
+ * Zeppelin takes it), else data.noteId; r->need checked. */
 static zp_note *para_note(zp_req *r)
 {
     if (!zp_need_data(r))
         return NULL;
     if (r->zc->note)
-        return r->zc->note;
+        return zp_check(r, r->zc->note, r->need) ? r->zc->note : NULL;
     return zp_request_note(r, "noteId", false);
 }
 
@@ -318,7 +318,7 @@ void zp_op_patch_paragraph(zp_req *r)
     rn_jbuf_str(&b, "}");
     zp_frame_end(&b, NULL);
     for (unsigned i = 0; i < n->nwatchers; i++)
-        if (n->watchers[i] != r->c)
+        if (n->watchers[i] != r->c && zp_conn_may(n->watchers[i], n, ZP_PERM_READ))
             zp_send_raw(n->watchers[i], &b);
     rn_jbuf_free(&b);
 }

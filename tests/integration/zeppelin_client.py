@@ -91,7 +91,7 @@ def check_frame(f):
     elif op == "PROGRESS":
         assert set(d) == {"id", "progress"}, f
         assert type(d["progress"]) is int and 0 <= d["progress"] <= 100, f
-    elif op == "ERROR_INFO":
+    elif op in ("ERROR_INFO", "AUTH_INFO"):
         assert set(d) == {"info"} and isinstance(d["info"], str) and d["info"], f
     elif op == "CONFIGURATIONS_INFO":
         assert set(d) == {"configurations"}, f
@@ -158,10 +158,10 @@ class ZWS:
         self.raw = []
 
     @classmethod
-    async def connect(cls, server, path="/ws"):
+    async def connect(cls, server, path="/ws", headers=None):
         conn = await websockets.connect(f"ws://{server.host}:{server.port}{path}",
                                         max_size=None, ping_interval=None, open_timeout=5,
-                                        close_timeout=2)
+                                        close_timeout=2, extra_headers=headers or {})
         return cls(conn)
 
     async def send(self, obj):
