@@ -114,7 +114,7 @@ if [ "${RUNNEL_PKG_PHASE:-}" = install ]; then
         [ -f "$f" ] || fail "$f missing"
     done
     [ -x /usr/share/runnel/runtimes/install.sh ] || fail "install.sh is not executable"
-    dpkg-query -W -f='${Conffiles}\n' runnel | grep -q '^ /etc/runnel/runnel.conf ' ||
+    grep -q '^ /etc/runnel/runnel.conf ' <<<"$(dpkg-query -W -f='${Conffiles}\n' runnel)" ||
         fail "/etc/runnel/runnel.conf is not a conffile"
     getent passwd runnel >/dev/null || fail "no runnel system user"
     [ "$(getent passwd runnel | cut -d: -f6,7)" = /var/lib/runnel:/usr/sbin/nologin ] ||
@@ -133,7 +133,7 @@ if [ "${RUNNEL_PKG_PHASE:-}" = install ]; then
         man -w runneld runnel-box runnel >/dev/null || fail "man pages not found"
         man -w 5 runnel.conf >/dev/null || fail "runnel.conf(5) not found"
     fi
-    /usr/bin/runneld --version | grep -qx "runneld $RUNNEL_PKG_VERSION" || fail "runneld --version"
+    grep -qx "runneld $RUNNEL_PKG_VERSION" <<<"$(/usr/bin/runneld --version)" || fail "runneld --version"
     /usr/bin/runnel-box --version >/dev/null || fail "runnel-box --version"
     /usr/bin/runnel --version >/dev/null || fail "runnel --version"
 
@@ -278,7 +278,7 @@ for p in libwebsockets17 libwebsockets-evlib-uv libuv1 libcjson1 libseccomp2 lib
 done
 [ "$(dpkg-deb -f "$deb" Package)" = runnel ] || fail "Package field"
 [ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "Version field"
-dpkg-deb -I "$deb" conffiles | grep -qx /etc/runnel/runnel.conf || fail "conffiles"
+grep -qx /etc/runnel/runnel.conf <<<"$(dpkg-deb -I "$deb" conffiles)" || fail "conffiles"
 for s in postinst prerm postrm; do
     dpkg-deb -I "$deb" "$s" >/dev/null || fail "no $s in the .deb"
 done
@@ -314,8 +314,9 @@ echo "Requires: $(tr '\n' ' ' <<<"$requires")"
 for p in libwebsockets libuv cjson libseccomp libcap openssl-libs sqlite-libs shadow-utils; do
     grep -qx "$p" <<<"$requires" || fail "the .rpm does not require $p"
 done
-rpm -qpc "$rpmf" | grep -qx /etc/runnel/runnel.conf || fail "runnel.conf is not %config in the .rpm"
-rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpmf" | grep -q '^cn /etc/runnel/runnel.conf$' ||
+# (whole outputs first: with pipefail, grep -q closing the pipe early fails the writer)
+grep -qx /etc/runnel/runnel.conf <<<"$(rpm -qpc "$rpmf")" || fail "runnel.conf is not %config in the .rpm"
+grep -q '^cn /etc/runnel/runnel.conf$' <<<"$(rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpmf")" ||
     fail "runnel.conf is not %config(noreplace)"
 scripts=$(rpm -qp --scripts "$rpmf")
 for s in 'preinstall scriptlet' 'postinstall scriptlet' 'preuninstall scriptlet' 'postuninstall scriptlet'; do
