@@ -172,7 +172,7 @@ static void held_send(void *ud)
     free(r);
 }
 
-static void reply_after_commit(j0_state *st, rn_http *h, int status, const char *body, size_t len)
+void j0_reply_after_commit(j0_state *st, rn_http *h, int status, const char *body, size_t len)
 {
     j0_held *r = malloc(sizeof(*r) + len + 1);
     if (!r) {
@@ -197,7 +197,7 @@ static void reply_committed(j0_state *st, rn_http *h, int status, const char *to
 {
     char body[64];
     int n = snprintf(body, sizeof(body), "{\"token\":\"%s\"}", token);
-    reply_after_commit(st, h, status, body, (size_t)n);
+    j0_reply_after_commit(st, h, status, body, (size_t)n);
 }
 
 static void http_create(void *state, rn_http *h)
@@ -406,7 +406,7 @@ static void http_batch_create(void *state, rn_http *h)
     else if (b.oom)
         j0_reply_error(h, 500, "out of memory");
     else
-        reply_after_commit(st, h, 201, b.data, b.len);
+        j0_reply_after_commit(st, h, 201, b.data, b.len);
     rn_jbuf_free(&b);
 }
 

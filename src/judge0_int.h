@@ -185,6 +185,11 @@ void j0_reply_error(rn_http *h, int status, const char *message);
 /* A body-less reply (401, 403, 404 ...). */
 void j0_reply_empty(rn_http *h, int status);
 
+/* Reply body (JSON) with status once every row saved before now is
+ * committed: what a client is told survives a crash, and any node then
+ * answers the same. h is held meanwhile. */
+void j0_reply_after_commit(j0_state *st, rn_http *h, int status, const char *body, size_t len);
+
 /* Reply one sub (status), a batch read ({"submissions": [sub or null]})
  * or a page of GET /submissions, with the fields asked for; 400 when a
  * text is not UTF-8 without base64. */

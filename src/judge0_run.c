@@ -127,8 +127,8 @@ void j0_run_answer_waiters(j0_sub *s)
                            "use base64_encoded=true");
         else if (r < 0)
             j0_reply_error(w->http, 500, "out of memory");
-        else
-            rn_http_reply(w->http, 201, "application/json; charset=utf-8", b.data, b.len);
+        else /* once the row saved before is committed: any node then agrees */
+            j0_reply_after_commit(s->st, w->http, 201, b.data, b.len);
         rn_jbuf_free(&b);
         rn_http_release(w->http);
         free(w);

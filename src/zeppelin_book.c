@@ -581,6 +581,38 @@ static bool note_busy(const zp_note *n)
     return n->active || n->nwatchers || n->saving || n->runall || n->dirty;
 }
 
+void zp_note_unwatch_unreaders(zp_note *n)
+{
+    for (unsigned i = n->nwatchers; i-- > 0;) {
+        zp_conn *zc = rn_conn_data(n->watchers[i]);
+        if (zc && zc->note == n && !zp_conn_may(zc->conn, n, ZP_PERM_READ))
+            zp_unwatch(zc);
+    }
+}
+
+/* A note in use here keeps its content until it is free, but takes the
+ * store's permissions at once: a grant taken away on another node holds
+ * here too, and this node's next save does not bring it back. */
+static void take_perms(zp_note *old, zp_note *n)
+{
+    rn_jbuf a, b;
+    rn_jbuf_init(&a, 0);
+    rn_jbuf_init(&b, 0);
+    zp_perms_write(&a, old->perms);
+    zp_perms_write(&b, n->perms);
+    bool same = !a.oom && !b.oom && a.len == b.len && !memcmp(a.data, b.data, a.len) &&
+                !old->perms == !n->perms;
+    rn_jbuf_free(&a);
+    rn_jbuf_free(&b);
+    if (same)
+        return;
+    struct zp_perms *p = old->perms;
+    old->perms = n->perms;
+    n->perms = p;
+    rn_log(RN_LOG_INFO, "zeppelin.permissions_set", "note=%.64s by=another_node", old->id);
+    zp_note_unwatch_unreaders(old);
+}
+
 int zp_notes_apply_shared(const char *id, const char *rel, const char *data, size_t len,
                           int64_t updated_ms)
 {
@@ -589,8 +621,6 @@ int zp_notes_apply_shared(const char *id, const char *rel, const char *data, siz
     zp_note *n, *old = zp_note_find(id);
     if (old && old->shared_ms >= updated_ms)
         return 0; /* this version or a newer one */
-    if (old && note_busy(old))
-        return -EBUSY;
     if (zp_file_name_split(rel, fid, sizeof(fid), path, sizeof(path)) < 0 || strcmp(fid, id) ||
         (!old && G.nnotes >= G.max_notes))
         return 0;
@@ -598,6 +628,11 @@ int zp_notes_apply_shared(const char *id, const char *rel, const char *data, siz
     if (zp_note_parse(data, len, id, path, &lim, &n, why, sizeof(why)) < 0) {
         rn_log(RN_LOG_WARN, "zeppelin.note_skipped", "note=%.64s reason=\"%s\"", id, why);
         return 0;
+    }
+    if (old && note_busy(old)) {
+        take_perms(old, n);
+        zp_note_free(n);
+        return -EBUSY;
     }
     char *copy = malloc(len + 1);
     char *old_rel = old && old->file && strcmp(old->file, rel) ? strdup(old->file) : NULL;

@@ -205,6 +205,9 @@ void zp_notes_info_all(void);
 int zp_notes_apply_shared(const char *id, const char *rel, const char *data, size_t len,
                           int64_t updated_ms);
 
+/* Watchers that may no longer read n stop watching it. */
+void zp_note_unwatch_unreaders(zp_note *n);
+
 /* A note gone from the shared store (another node deleted it): 1 when
  * taken out here, -EBUSY when this node is using it. */
 int zp_notes_remove_shared(zp_note *n);

@@ -166,16 +166,6 @@ void zp_rest_get_permissions(void *state, rn_http *h)
     reply_body(h, &b);
 }
 
-/* Watchers that may no longer read n stop watching it. */
-static void unwatch_unreaders(zp_note *n)
-{
-    for (unsigned i = n->nwatchers; i-- > 0;) {
-        zp_conn *zc = rn_conn_data(n->watchers[i]);
-        if (zc && zc->note == n && !zp_conn_may(zc->conn, n, ZP_PERM_READ))
-            zp_unwatch(zc);
-    }
-}
-
 void zp_rest_put_permissions(void *state, rn_http *h)
 {
     char id[ZP_ID_MAX + 1] = "", why[200];
@@ -221,7 +211,7 @@ void zp_rest_put_permissions(void *state, rn_http *h)
     zp_perms_free(n->perms);
     n->perms = p;
     rn_log(RN_LOG_INFO, "zeppelin.permissions_set", "user=\"%.128s\" note=%.64s", user, n->id);
-    unwatch_unreaders(n);
+    zp_note_unwatch_unreaders(n);
     zp_ack *a = zp_ack_http(h, n);
     if (!a)
         return;

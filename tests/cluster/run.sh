@@ -1,6 +1,7 @@
 #!/bin/sh
-# The cluster test: PostgreSQL (temporary), three runneld nodes and HAProxy
-# on loopback (tests/cluster/test_cluster.py). Needs haproxy and postgresql
+# The cluster tests: PostgreSQL (temporary), three runneld nodes and HAProxy
+# on loopback (tests/cluster/test_cluster.py), then two nodes with tenants
+# (tests/cluster/test_tenants.py). Needs haproxy and postgresql
 # (packaging/test-deps.txt); PostgreSQL runs as the postgres user.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,6 +12,8 @@ done
 # script reaches it as well
 child=
 trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait' INT TERM
-/usr/bin/python3 "$here/test_cluster.py" "$@" &
-child=$!
-wait "$child"
+for t in test_cluster.py test_tenants.py; do
+    /usr/bin/python3 "$here/$t" "$@" &
+    child=$!
+    wait "$child"
+done
