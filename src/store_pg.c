@@ -127,26 +127,16 @@ static int record_version(void *db, const rn_store_migration *m)
     return r;
 }
 
-static int mg_exec(void *db, const char *sql)
+static int mg_run(void *db, const char *sql, char *first, size_t size)
 {
-    return exec_simple(db, sql, NULL, 0);
-}
-
-static int mg_query(void *db, const char *sql, char *buf, size_t size)
-{
-    return exec_simple(db, sql, buf, size);
+    return exec_simple(db, sql, first, size);
 }
 
 /* Apply the missing steps; the caller holds the advisory lock. */
 static int migrate_locked(PGconn *conn, int *version)
 {
-    const st_migrator mg = {.db = conn,
-                            .begin = "BEGIN",
-                            .postgresql = true,
-                            .exec = mg_exec,
-                            .query = mg_query,
-                            .record = record_version};
-    return st_migrate(&mg, version);
+    static const st_migrator mg = {.postgresql = true, .run = mg_run, .record = record_version};
+    return st_migrate(&mg, conn, version);
 }
 
 /* Migrate once across every node starting at the same time. */

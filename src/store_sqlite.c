@@ -147,25 +147,15 @@ static int record_version(void *p, const rn_store_migration *m)
     return rc == SQLITE_OK ? 0 : errno_of(rc);
 }
 
-static int mg_exec(void *db, const char *sql)
+static int mg_run(void *db, const char *sql, char *first, size_t size)
 {
-    return exec(db, sql);
-}
-
-static int mg_query(void *db, const char *sql, char *buf, size_t size)
-{
-    return query_text(db, sql, buf, size);
+    return first ? query_text(db, sql, first, size) : exec(db, sql);
 }
 
 static int migrate(sqlite3 *db, int *version)
 {
-    const st_migrator mg = {.db = db,
-                            .begin = "BEGIN IMMEDIATE",
-                            .postgresql = false,
-                            .exec = mg_exec,
-                            .query = mg_query,
-                            .record = record_version};
-    return st_migrate(&mg, version);
+    static const st_migrator mg = {.postgresql = false, .run = mg_run, .record = record_version};
+    return st_migrate(&mg, db, version);
 }
 
 static void db_close(void *db);
