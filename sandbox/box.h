@@ -90,6 +90,11 @@ typedef struct {
 #define RN_BOX_FILE_DEPTH    16
 #define RN_BOX_FILE_NAME_MAX 1024
 
+/* Whether name is a file name rn_box_file takes: a relative path of at
+ * most RN_BOX_FILE_DEPTH segments and RN_BOX_FILE_NAME_MAX bytes, no
+ * segment empty, "." or ".." or NAME_MAX bytes or longer. */
+bool rn_box_file_name_ok(const char *name);
+
 /* Machine-wide settings, fixed for the life of a context. */
 typedef struct {
     const rn_box_bind *binds; /* read-only system binds; NULL = built-in list */

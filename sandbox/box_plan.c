@@ -397,10 +397,7 @@ static void add_rlimit(rn_child_spec *spec, const rn_box_context *ctx, int res, 
     spec->nrlimits++;
 }
 
-/* A file name for the work dir: one component, not "." or "..". */
-/* A relative path of at most RN_BOX_FILE_DEPTH segments, none of them
- * empty, "." or ".." or longer than NAME_MAX. */
-static bool valid_file_name(const char *name)
+bool rn_box_file_name_ok(const char *name)
 {
     if (!name || !*name || strlen(name) > RN_BOX_FILE_NAME_MAX)
         return false;
@@ -523,7 +520,8 @@ int box_check_options(const rn_box_options *opts, bool run)
     if (run && (!opts->argv || !opts->argv[0] || !*opts->argv[0]))
         return -EINVAL;
     for (size_t i = 0; i < opts->nfiles; i++)
-        if (!valid_file_name(opts->files[i].name) || (opts->files[i].len && !opts->files[i].data))
+        if (!rn_box_file_name_ok(opts->files[i].name) ||
+            (opts->files[i].len && !opts->files[i].data))
             return -EINVAL;
     if (opts->cwd && opts->cwd[0] != '/')
         return -EINVAL;

@@ -110,6 +110,26 @@ static bool read_params(rn_http *h, j0_params *p)
     return true;
 }
 
+/* Who calls and with which parameters (see open_call). */
+typedef struct {
+    char user[128];
+    bool admin;
+    j0_params p;
+    const char *fields; /* p.fields, NULL when none were asked */
+} j0_call;
+
+/* Authenticate h, check its X-Auth-User too when authz (listing and
+ * deleting), and read its parameters into c: false when h has been
+ * answered already. */
+static bool open_call(j0_state *st, rn_http *h, bool authz, j0_call *c)
+{
+    if (!j0_authenticate(st, h, c->user, sizeof(c->user), &c->admin) ||
+        (authz && !authorize(st, h, &c->admin)) || !read_params(h, &c->p))
+        return false;
+    c->fields = c->p.has_fields ? c->p.fields : NULL;
+    return true;
+}
+
 static void reply_errors(rn_http *h, int status, cJSON *errs)
 {
     char *text = cJSON_PrintUnformatted(errs);
@@ -203,12 +223,11 @@ static void reply_committed(j0_state *st, rn_http *h, int status, const char *to
 static void http_create(void *state, rn_http *h)
 {
     j0_state *st = state;
-    char user[128], msg[400];
-    bool admin;
-    j0_params p;
-    if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !read_params(h, &p))
+    char msg[400];
+    j0_call c;
+    if (!open_call(st, h, false, &c))
         return;
-    if (p.wait && !st->conf.enable_wait_result) {
+    if (c.p.wait && !st->conf.enable_wait_result) {
         j0_reply_error(h, 400, "wait not allowed");
         return;
     }
@@ -217,7 +236,7 @@ static void http_create(void *state, rn_http *h)
         return;
     j0_sub *s = NULL;
     cJSON *errs = NULL;
-    int status = create_one(st, h, root, p.base64, user, &s, &errs, msg, sizeof(msg));
+    int status = create_one(st, h, root, c.p.base64, c.user, &s, &errs, msg, sizeof(msg));
     cJSON_Delete(root);
     if (status == 422 && errs)
         reply_errors(h, 422, errs);
@@ -226,7 +245,7 @@ static void http_create(void *state, rn_http *h)
     cJSON_Delete(errs);
     if (status)
         return;
-    if (!p.wait) {
+    if (!c.p.wait) {
         reply_committed(st, h, 201, s->token);
         return;
     }
@@ -236,8 +255,8 @@ static void http_create(void *state, rn_http *h)
         return;
     }
     w->http = h;
-    w->base64 = p.base64;
-    snprintf(w->fields, sizeof(w->fields), "%s", p.has_fields ? p.fields : "");
+    w->base64 = c.p.base64;
+    snprintf(w->fields, sizeof(w->fields), "%s", c.p.has_fields ? c.p.fields : "");
     w->next = s->waiters;
     s->waiters = w;
     rn_http_hold(h);
@@ -246,22 +265,19 @@ static void http_create(void *state, rn_http *h)
 static void http_get(void *state, rn_http *h)
 {
     j0_state *st = state;
-    char user[128];
-    bool admin;
-    j0_params p;
-    if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !read_params(h, &p))
+    j0_call c;
+    if (!open_call(st, h, false, &c))
         return;
-    j0_sub *s = find_owned(st, h, user, admin);
+    j0_sub *s = find_owned(st, h, c.user, c.admin);
     char *tok = (char *)path_token(h);
     if (!s && !j0_list_find(st, tok) && j0_shared_reads(st) &&
-        j0_shared_fetch(st, h, J0_FETCH_GET, &tok, 1, user, admin, p.has_fields ? p.fields : NULL,
-                        p.base64) == 0)
+        j0_shared_fetch(st, h, J0_FETCH_GET, &tok, 1, c.user, c.admin, c.fields, c.p.base64) == 0)
         return;
     if (!s) {
         j0_reply_error(h, 404, "submission not found");
         return;
     }
-    j0_reply_sub(st, h, 200, s, p.has_fields ? p.fields : NULL, p.base64);
+    j0_reply_sub(st, h, 200, s, c.fields, c.p.base64);
 }
 
 bool j0_delete_reply(rn_http *h, j0_state *st, const j0_sub *s, const char *fields)
@@ -281,27 +297,23 @@ bool j0_delete_reply(rn_http *h, j0_state *st, const j0_sub *s, const char *fiel
 static void http_delete(void *state, rn_http *h)
 {
     j0_state *st = state;
-    char user[128];
-    bool admin;
-    j0_params p;
-    if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !authorize(st, h, &admin) ||
-        !read_params(h, &p))
+    j0_call c;
+    if (!open_call(st, h, true, &c))
         return;
     if (!st->conf.enable_submission_delete) {
         j0_reply_error(h, 400, "delete not allowed");
         return;
     }
-    j0_sub *s = find_owned(st, h, user, true);
+    j0_sub *s = find_owned(st, h, c.user, true);
     char *tok = (char *)path_token(h);
     if (!s && j0_shared_reads(st) &&
-        j0_shared_fetch(st, h, J0_FETCH_DELETE, &tok, 1, user, true, p.has_fields ? p.fields : NULL,
-                        p.base64) == 0)
+        j0_shared_fetch(st, h, J0_FETCH_DELETE, &tok, 1, c.user, true, c.fields, c.p.base64) == 0)
         return;
     if (!s) {
         j0_reply_error(h, 404, "submission not found");
         return;
     }
-    if (!j0_delete_reply(h, st, s, p.has_fields ? p.fields : NULL))
+    if (!j0_delete_reply(h, st, s, c.fields))
         return;
     j0_store_delete(st, s);
     j0_list_remove(st, s);
@@ -311,25 +323,22 @@ static void http_delete(void *state, rn_http *h)
 static void http_index(void *state, rn_http *h)
 {
     j0_state *st = state;
-    char user[128], v[32];
-    bool admin;
-    j0_params p;
-    if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !authorize(st, h, &admin) ||
-        !read_params(h, &p))
+    char v[32];
+    j0_call c;
+    if (!open_call(st, h, true, &c))
         return;
     long page = 1, per = 20;
     if (rn_http_query(h, "page", v, sizeof(v)) == 0 && atol(v) > 0)
         page = atol(v) > 1000000 ? 1000000 : atol(v);
     if (rn_http_query(h, "per_page", v, sizeof(v)) == 0 && atol(v) > 0)
         per = atol(v) > 100 ? 100 : atol(v);
-    bool scoped = rn_host_tokens_required(st->host) && !admin && strcmp(user, "anonymous");
-    const char *fields = p.has_fields ? p.fields : NULL;
+    bool scoped = rn_host_tokens_required(st->host) && !c.admin && strcmp(c.user, "anonymous");
     if (j0_shared_reads(st) &&
-        j0_shared_index(st, h, scoped ? user : NULL, page, per, fields, p.base64) == 0)
+        j0_shared_index(st, h, scoped ? c.user : NULL, page, per, c.fields, c.p.base64) == 0)
         return;
     long total = 0, skip = (page - 1) * per, k = 0;
     for (j0_sub *s = st->tail; s; s = s->prev)
-        total += !scoped || !strcmp(s->user, user);
+        total += !scoped || !strcmp(s->user, c.user);
     const j0_sub **subs = calloc((size_t)per, sizeof(*subs));
     if (!subs) {
         j0_reply_error(h, 500, "out of memory");
@@ -337,12 +346,12 @@ static void http_index(void *state, rn_http *h)
     }
     size_t n = 0;
     for (j0_sub *s = st->tail; s && n < (size_t)per; s = s->prev) {
-        if (scoped && strcmp(s->user, user))
+        if (scoped && strcmp(s->user, c.user))
             continue;
         if (k++ >= skip)
             subs[n++] = s;
     }
-    j0_reply_page(st, h, subs, n, page, per, total, fields, p.base64);
+    j0_reply_page(st, h, subs, n, page, per, total, c.fields, c.p.base64);
     free(subs);
 }
 
@@ -351,10 +360,9 @@ static void http_index(void *state, rn_http *h)
 static void http_batch_create(void *state, rn_http *h)
 {
     j0_state *st = state;
-    char user[128], msg[400];
-    bool admin;
-    j0_params p;
-    if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !read_params(h, &p))
+    char msg[400];
+    j0_call c;
+    if (!open_call(st, h, false, &c))
         return;
     cJSON *root = parse_body(h);
     if (!root)
@@ -380,7 +388,7 @@ static void http_batch_create(void *state, rn_http *h)
         j0_sub *s = NULL;
         cJSON *errs = NULL;
         rn_jbuf_str(&b, i++ ? "," : "");
-        int status = create_one(st, h, item, p.base64, user, &s, &errs, msg, sizeof(msg));
+        int status = create_one(st, h, item, c.p.base64, c.user, &s, &errs, msg, sizeof(msg));
         if (!status) {
             rn_jbuf_str(&b, "{\"token\":");
             rn_jbuf_jcstr(&b, s->token);
@@ -413,10 +421,9 @@ static void http_batch_create(void *state, rn_http *h)
 static void http_batch_get(void *state, rn_http *h)
 {
     j0_state *st = state;
-    char user[128], tokens[J0_BATCH_MAX * 40 + 64];
-    bool admin;
-    j0_params p;
-    if (!j0_authenticate(st, h, user, sizeof(user), &admin) || !read_params(h, &p))
+    char tokens[J0_BATCH_MAX * 40 + 64];
+    j0_call c;
+    if (!open_call(st, h, false, &c))
         return;
     if (rn_http_query(h, "tokens", tokens, sizeof(tokens)) < 0) {
         j0_reply_error(h, 400, "tokens are required (at most 20, comma-separated)");
@@ -436,13 +443,12 @@ static void http_batch_get(void *state, rn_http *h)
         j0_sub *s = j0_list_find(st, t);
         missing |= !s;
         toks[n] = t;
-        subs[n++] = s && j0_may_see(st, s, user, admin) ? s : NULL;
+        subs[n++] = s && j0_may_see(st, s, c.user, c.admin) ? s : NULL;
     }
-    const char *fields = p.has_fields ? p.fields : NULL;
     if (missing && j0_shared_reads(st) &&
-        j0_shared_fetch(st, h, J0_FETCH_BATCH, toks, n, user, admin, fields, p.base64) == 0)
+        j0_shared_fetch(st, h, J0_FETCH_BATCH, toks, n, c.user, c.admin, c.fields, c.p.base64) == 0)
         return;
-    j0_reply_batch(st, h, subs, n, fields, p.base64);
+    j0_reply_batch(st, h, subs, n, c.fields, c.p.base64);
 }
 
 /* ---------------------------------------------------------------- auth routes */

@@ -52,13 +52,7 @@ typedef struct {
 
 static void reply_message(rn_http *h, int status, const char *message)
 {
-    rn_jbuf b;
-    rn_jbuf_init(&b, 0);
-    rn_jbuf_str(&b, "{\"message\":");
-    rn_jbuf_jcstr(&b, message);
-    rn_jbuf_str(&b, "}");
-    rn_http_reply(h, status, "application/json", b.data, b.len);
-    rn_jbuf_free(&b);
+    rn_http_reply_field(h, status, "application/json", "message", message);
 }
 
 static void piston_http_error(void *state, rn_http *h, int status, const char *message)

@@ -8,17 +8,7 @@
 
 bool rn_job_file_name_ok(const char *name)
 {
-    if (!name || !*name || strlen(name) > RN_BOX_FILE_NAME_MAX)
-        return false;
-    unsigned depth = 0;
-    for (const char *seg = name; seg; depth++) {
-        const char *slash = strchr(seg, '/');
-        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
-        if (!len || len > 255 || (seg[0] == '.' && (len == 1 || (len == 2 && seg[1] == '.'))))
-            return false;
-        seg = slash ? slash + 1 : NULL;
-    }
-    return depth <= RN_BOX_FILE_DEPTH;
+    return rn_box_file_name_ok(name);
 }
 
 int rn_job_files_check(const rn_job_request *req, uint64_t max_bytes)

@@ -18,8 +18,8 @@ typedef struct {
     char *entry_name; /* NULL: the spec's filename */
 } rn_job_files;
 
-/* The sandbox's rule for a file name (box.h): relative, no empty, "." or
- * ".." segment, bounded length and depth. */
+/* The sandbox's rule for a file name (box.h: rn_box_file_name_ok):
+ * relative, no empty, "." or ".." segment, bounded length and depth. */
 bool rn_job_file_name_ok(const char *name);
 
 /* Check the request's files and entry name: -EINVAL for a bad or repeated

@@ -7,43 +7,19 @@
 
 #include "log.h"
 
-typedef struct {
-    void (*done)(void *ud, int err);
-    void *ud;
-} put_ctx;
-
-static void on_put(int err, const rn_store_result *res, void *ud)
-{
-    put_ctx *c = ud;
-    (void)res;
-    if (err < 0)
-        rn_log(RN_LOG_ERROR, "jobe.shared_put_failed", "err=%d", err);
-    c->done(c->ud, err);
-    free(c);
-}
-
 int jobe_shared_put(rn_store *s, const char *id, const char *data, size_t len,
                     void (*done)(void *ud, int err), void *ud)
 {
-    put_ctx *c = calloc(1, sizeof(*c));
     rn_store_op *op = rn_store_op_new();
-    if (!c || !op) {
-        free(c);
-        rn_store_op_free(op);
+    if (!op)
         return -ENOMEM;
-    }
-    c->done = done;
-    c->ud = ud;
     rn_store_op_sql(op, "INSERT INTO jobe_file (file_id, content, created_ms) VALUES ($1, $2, $3) "
                         "ON CONFLICT (file_id) DO UPDATE SET content = excluded.content, "
                         "created_ms = excluded.created_ms");
     rn_store_op_text(op, id);
     rn_store_op_blob(op, data, len);
     rn_store_op_int(op, rn_store_now_ms());
-    int r = rn_store_submit(s, op, on_put, c);
-    if (r < 0)
-        free(c);
-    return r;
+    return rn_store_submit_then(s, op, "jobe.shared_put_failed", done, ud);
 }
 
 typedef struct {

@@ -16,6 +16,25 @@ static bool allowed(j0_state *st, rn_http *h)
     return j0_authenticate(st, h, user, sizeof(user), &admin);
 }
 
+/* For a route that answers from the host's info: false when h may not see
+ * it (answered already), else info filled and b ready to write. */
+static bool open_info(j0_state *st, rn_http *h, rn_host_info *info, rn_jbuf *b)
+{
+    if (!allowed(st, h))
+        return false;
+    rn_host_info_get(st->host, info);
+    rn_jbuf_init(b, 0);
+    return true;
+}
+
+/* Status i as {"id":i,"description":"..." (left open), after a comma
+ * unless it is the first. */
+static void put_status(rn_jbuf *b, int i)
+{
+    rn_jbuf_printf(b, "%s{\"id\":%d,\"description\":", i > J0_IN_QUEUE ? "," : "", i);
+    rn_jbuf_jcstr(b, j0_status_name(i));
+}
+
 static void reply(rn_http *h, rn_jbuf *b)
 {
     if (b->oom)
@@ -154,8 +173,7 @@ void j0_http_statuses(void *state, rn_http *h)
     rn_jbuf_init(&b, 0);
     rn_jbuf_str(&b, "[");
     for (int i = J0_IN_QUEUE; i <= J0_EXEC_FORMAT; i++) {
-        rn_jbuf_printf(&b, "%s{\"id\":%d,\"description\":", i > 1 ? "," : "", i);
-        rn_jbuf_jcstr(&b, j0_status_name(i));
+        put_status(&b, i);
         rn_jbuf_str(&b, "}");
     }
     rn_jbuf_str(&b, "]");
@@ -164,13 +182,10 @@ void j0_http_statuses(void *state, rn_http *h)
 
 void j0_http_about(void *state, rn_http *h)
 {
-    j0_state *st = state;
-    if (!allowed(st, h))
-        return;
     rn_host_info info;
-    rn_host_info_get(st->host, &info);
     rn_jbuf b;
-    rn_jbuf_init(&b, 0);
+    if (!open_info(state, h, &info, &b))
+        return;
     rn_jbuf_str(&b, "{\"version\":\"" J0_API_VERSION "\",\"homepage\":\"https://judge0.com\","
                     "\"source_code\":\"https://github.com/judge0/judge0\",\"maintainer\":");
     rn_jbuf_jcstr(&b, "runnel (serving the Judge0 CE " J0_API_VERSION " API)");
@@ -189,13 +204,10 @@ void j0_http_version(void *state, rn_http *h)
 
 void j0_http_isolate(void *state, rn_http *h)
 {
-    j0_state *st = state;
-    if (!allowed(st, h))
-        return;
     rn_host_info info;
-    rn_host_info_get(st->host, &info);
     rn_jbuf b;
-    rn_jbuf_init(&b, 0);
+    if (!open_info(state, h, &info, &b))
+        return;
     rn_jbuf_str(&b, "runnel sandbox ");
     rn_jbuf_str(&b, info.sandbox_version ? info.sandbox_version : "");
     rn_jbuf_str(&b, " (not isolate): namespaces, cgroup v2, seccomp; protections:");
@@ -233,14 +245,12 @@ void j0_http_system_info(void *state, rn_http *h)
 
 void j0_http_config_info(void *state, rn_http *h)
 {
-    j0_state *st = state;
-    if (!allowed(st, h))
-        return;
-    rn_host_info info;
-    rn_host_info_get(st->host, &info);
+    const j0_state *st = state;
     const j0_conf *c = &st->conf;
+    rn_host_info info;
     rn_jbuf b;
-    rn_jbuf_init(&b, 0);
+    if (!open_info(state, h, &info, &b))
+        return;
     rn_jbuf_printf(
         &b,
         "{\"maintenance_mode\":false,\"enable_wait_result\":%s,\"enable_compiler_options\":false,"
@@ -281,14 +291,11 @@ void j0_http_config_info(void *state, rn_http *h)
 
 void j0_http_workers(void *state, rn_http *h)
 {
-    j0_state *st = state;
-    if (!allowed(st, h))
-        return;
     rn_host_info info;
-    rn_host_info_get(st->host, &info);
-    unsigned workers = info.limits ? info.limits->concurrency : 0;
     rn_jbuf b;
-    rn_jbuf_init(&b, 0);
+    if (!open_info(state, h, &info, &b))
+        return;
+    unsigned workers = info.limits ? info.limits->concurrency : 0;
     rn_jbuf_printf(&b,
                    "[{\"queue\":\"runnel\",\"size\":%u,\"available\":%u,\"idle\":%u,"
                    "\"working\":%u,\"paused\":0,\"failed\":0}]",
@@ -309,10 +316,8 @@ void j0_http_statistics(void *state, rn_http *h)
     rn_jbuf b;
     rn_jbuf_init(&b, 0);
     rn_jbuf_printf(&b, "{\"submissions\":{\"total\":%zu},\"statuses\":[", st->count);
-    for (int i = 1; i <= J0_EXEC_FORMAT; i++) {
-        rn_jbuf_str(&b, i > 1 ? "," : "");
-        rn_jbuf_printf(&b, "{\"id\":%d,\"description\":", i);
-        rn_jbuf_jcstr(&b, j0_status_name(i));
+    for (int i = J0_IN_QUEUE; i <= J0_EXEC_FORMAT; i++) {
+        put_status(&b, i);
         rn_jbuf_printf(&b, ",\"count\":%zu}", by_status[i]);
     }
     rn_jbuf_str(&b, "]}");

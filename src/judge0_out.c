@@ -316,13 +316,7 @@ int j0_out_sub(rn_jbuf *b, const j0_state *st, const j0_sub *s, const char *fiel
 
 void j0_reply_error(rn_http *h, int status, const char *message)
 {
-    rn_jbuf b;
-    rn_jbuf_init(&b, 0);
-    rn_jbuf_str(&b, "{\"error\":");
-    rn_jbuf_jcstr(&b, message);
-    rn_jbuf_str(&b, "}");
-    rn_http_reply(h, status, "application/json; charset=utf-8", b.data, b.len);
-    rn_jbuf_free(&b);
+    rn_http_reply_field(h, status, "application/json; charset=utf-8", "error", message);
 }
 
 void j0_reply_empty(rn_http *h, int status)

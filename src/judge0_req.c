@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "judge0_int.h"
+#include "util.h"
 
 int j0_bytes_set(j0_bytes *out, const char *p, size_t n)
 {
@@ -31,21 +32,6 @@ void j0_bytes_clear(j0_bytes *b)
     b->len = 0;
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
 int j0_b64_decode(const char *s, size_t n, j0_bytes *out)
 {
     char *p = malloc(n / 4 * 3 + 4);
@@ -57,7 +43,7 @@ int j0_b64_decode(const char *s, size_t n, j0_bytes *out)
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '=')
             break;
-        int v = b64_value((unsigned char)s[i]);
+        int v = rn_base64_value((unsigned char)s[i], true);
         if (v < 0)
             continue;
         acc = (acc << 6) | (uint32_t)v;

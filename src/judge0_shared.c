@@ -141,12 +141,17 @@ static void on_fetched(int err, const rn_store_result *res, void *ud)
     fetch_free(f);
 }
 
+/* A fetch for h and the empty operation it will run (*op); NULL (and
+ * *op NULL) when out of memory. */
 static j0_fetch *fetch_new(j0_state *st, rn_http *h, j0_fetch_kind kind, const char *user,
-                           bool admin, const char *fields, bool base64)
+                           bool admin, const char *fields, bool base64, rn_store_op **op)
 {
     j0_fetch *f = calloc(1, sizeof(*f));
-    if (!f)
+    *op = f ? rn_store_op_new() : NULL;
+    if (!*op) {
+        free(f);
         return NULL;
+    }
     f->st = st;
     f->h = h;
     f->kind = kind;
@@ -174,12 +179,10 @@ int j0_shared_fetch(j0_state *st, rn_http *h, j0_fetch_kind kind, char *const *t
 {
     if (n < 1 || n > J0_BATCH_MAX)
         return -EINVAL;
-    j0_fetch *f = fetch_new(st, h, kind, user, admin, fields, base64);
-    rn_store_op *op = f ? rn_store_op_new() : NULL;
-    if (!op) {
-        free(f);
+    rn_store_op *op;
+    j0_fetch *f = fetch_new(st, h, kind, user, admin, fields, base64, &op);
+    if (!f)
         return -ENOMEM;
-    }
     f->n = n;
     for (size_t i = 0; i < n; i++) {
         snprintf(f->tokens[i], sizeof(f->tokens[i]), "%s", tokens[i]);
@@ -220,12 +223,10 @@ static void on_page(int err, const rn_store_result *res, void *ud)
 int j0_shared_index(j0_state *st, rn_http *h, const char *user, long page, long per,
                     const char *fields, bool base64)
 {
-    j0_fetch *f = fetch_new(st, h, J0_FETCH_GET, user, true, fields, base64);
-    rn_store_op *op = f ? rn_store_op_new() : NULL;
-    if (!op) {
-        free(f);
+    rn_store_op *op;
+    j0_fetch *f = fetch_new(st, h, J0_FETCH_GET, user, true, fields, base64, &op);
+    if (!f)
         return -ENOMEM;
-    }
     f->page = page;
     f->per = per;
     rn_store_op_sql(op, "SELECT " COLS " FROM judge0_submission WHERE ($1 = '' OR um_user = $1) "

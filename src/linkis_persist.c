@@ -430,6 +430,22 @@ static int64_t id_as_task(const char *id)
     return strtoll(id, NULL, 10);
 }
 
+/* The task named by $1 (its exec id) or $2 (its id), inside a statement. */
+#define TASK_OF "(SELECT task_id FROM linkis_task WHERE exec_id = $1 OR task_id = $2)"
+
+/* Append sql with its $1 and $2 bound to the task when on (the caller
+ * binds the rest), else a statement of no rows that keeps the results'
+ * places; returns on. */
+static bool add_part(rn_store_op *op, bool on, const char *sql, const char *id, int64_t task_id)
+{
+    rn_store_op_sql(op, on ? sql : "SELECT 1 WHERE 1 = 0");
+    if (on) {
+        rn_store_op_text(op, id);
+        rn_store_op_int(op, task_id);
+    }
+    return on;
+}
+
 void lk_tasks_lookup(const char *id, const lk_want *want, lk_lookup_cb cb, void *ud)
 {
     int64_t task_id = id_as_task(id);
@@ -452,34 +468,22 @@ void lk_tasks_lookup(const char *id, const lk_want *want, lk_lookup_cb cb, void 
     q->want = *want;
     q->cb = cb;
     q->ud = ud;
-    static const char task_of[] =
-        "(SELECT task_id FROM linkis_task WHERE exec_id = $1 OR task_id = $2)";
-    char sql[600];
     rn_store_op_sql(op, "SELECT " LK_VIEW_COLS " FROM linkis_task WHERE exec_id = $1 OR "
                         "task_id = $2");
     rn_store_op_text(op, id);
     rn_store_op_int(op, task_id);
-    snprintf(sql, sizeof(sql),
-             "SELECT level, text FROM linkis_log WHERE task_id = %s AND line >= $3 ORDER BY line "
-             "LIMIT $4",
-             task_of);
-    rn_store_op_sql(op, want->log ? sql : "SELECT 1 WHERE 1 = 0");
-    if (want->log) {
-        rn_store_op_text(op, id);
-        rn_store_op_int(op, task_id);
+    if (add_part(op, want->log,
+                 "SELECT level, text FROM linkis_log WHERE task_id = " TASK_OF
+                 " AND line >= $3 ORDER BY line LIMIT $4",
+                 id, task_id)) {
         rn_store_op_int(op, (int64_t)want->log_from);
         rn_store_op_int(op, want->log_count < 0 ? INT64_MAX : want->log_count);
     }
-    snprintf(sql, sizeof(sql),
-             "SELECT idx, type, metadata, records, truncated, content FROM linkis_result WHERE "
-             "task_id = %s AND ($3 < 0 OR idx = $3) ORDER BY idx",
-             task_of);
-    rn_store_op_sql(op, want->sets ? sql : "SELECT 1 WHERE 1 = 0");
-    if (want->sets) {
-        rn_store_op_text(op, id);
-        rn_store_op_int(op, task_id);
+    if (add_part(op, want->sets,
+                 "SELECT idx, type, metadata, records, truncated, content FROM linkis_result "
+                 "WHERE task_id = " TASK_OF " AND ($3 < 0 OR idx = $3) ORDER BY idx",
+                 id, task_id))
         rn_store_op_int(op, want->set_index);
-    }
     if (rn_store_submit(LK.store, op, on_lookup, q) < 0) {
         free(q);
         cb(NULL, -ESHUTDOWN, ud);

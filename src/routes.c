@@ -58,27 +58,40 @@ static bool method_fits(const rn_route *r, const char *method)
     return !r->method || !strcmp(r->method, method);
 }
 
-int rn_routes_http(const rn_envelope *const *envs, void *const *states, const char *method,
-                   const char *path, rn_route_hit *hit, char *allow, size_t allow_size)
+/* The route (with ws, the WebSocket endpoint) whose path matches path
+ * best over every envelope, into hit (zeroed first); its score, 0 when
+ * none matches. */
+static int best_path(const rn_envelope *const *envs, void *const *states, bool ws, const char *path,
+                     rn_route_hit *hit)
 {
     int best = 0;
     memset(hit, 0, sizeof(*hit));
-    if (allow_size)
-        allow[0] = 0;
-    /* The best-matching path first, whatever the method. */
     for (size_t i = 0; envs[i]; i++) {
-        for (const rn_route *r = envs[i]->routes; r && (r->path || r->flags); r++) {
-            const char *pat = route_path(envs[i], states ? states[i] : NULL, r);
+        void *state = states ? states[i] : NULL;
+        for (const rn_route *r = ws ? envs[i]->ws : envs[i]->routes; r && (r->path || r->flags);
+             r++) {
+            const char *pat = route_path(envs[i], state, r);
             int sc = pat ? match_score(pat, r->flags, path) : 0;
             if (sc > best) {
                 best = sc;
                 hit->env = envs[i];
-                hit->state = states ? states[i] : NULL;
+                hit->state = state;
+                hit->route = r;
             }
         }
     }
-    if (!best)
+    return best;
+}
+
+int rn_routes_http(const rn_envelope *const *envs, void *const *states, const char *method,
+                   const char *path, rn_route_hit *hit, char *allow, size_t allow_size)
+{
+    if (allow_size)
+        allow[0] = 0;
+    /* The best-matching path first, whatever the method. */
+    if (!best_path(envs, states, false, path, hit))
         return -ENOENT;
+    hit->route = NULL;
     /* Then that envelope's most specific route taking the method. */
     size_t alen = 0;
     bool any_handler = false;
@@ -110,21 +123,7 @@ int rn_routes_http(const rn_envelope *const *envs, void *const *states, const ch
 int rn_routes_ws(const rn_envelope *const *envs, void *const *states, const char *path,
                  rn_route_hit *hit)
 {
-    int best = 0;
-    memset(hit, 0, sizeof(*hit));
-    for (size_t i = 0; envs[i]; i++) {
-        for (const rn_ws_endpoint *r = envs[i]->ws; r && (r->path || r->flags); r++) {
-            const char *pat = route_path(envs[i], states ? states[i] : NULL, r);
-            int sc = pat ? match_score(pat, r->flags, path) : 0;
-            if (sc > best) {
-                best = sc;
-                hit->env = envs[i];
-                hit->state = states ? states[i] : NULL;
-                hit->route = r;
-            }
-        }
-    }
-    return best ? 0 : -ENOENT;
+    return best_path(envs, states, true, path, hit) ? 0 : -ENOENT;
 }
 
 unsigned rn_routes_flags(const rn_envelope *const *envs, void *const *states, const char *method,

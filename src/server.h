@@ -153,6 +153,10 @@ void rn_http_add_header(rn_http *h, const char *name, const char *value);
 /* Send the whole response. Safe after the client left (then a no-op). */
 void rn_http_reply(rn_http *h, int status, const char *content_type, const char *body, size_t len);
 
+/* Send the JSON object {key: text} (text escaped) as the whole response. */
+void rn_http_reply_field(rn_http *h, int status, const char *content_type, const char *key,
+                         const char *text);
+
 /* Take a reference to reply later (async); release with rn_http_release. */
 void rn_http_hold(rn_http *h);
 void rn_http_release(rn_http *h);

@@ -197,6 +197,20 @@ void rn_http_reply(rn_http *h, int status, const char *content_type, const char 
     uv_timer_start(&s->write_timer, http_writers_run, 0, 0);
 }
 
+void rn_http_reply_field(rn_http *h, int status, const char *content_type, const char *key,
+                         const char *text)
+{
+    rn_jbuf b;
+    rn_jbuf_init(&b, 0);
+    rn_jbuf_str(&b, "{");
+    rn_jbuf_jcstr(&b, key);
+    rn_jbuf_str(&b, ":");
+    rn_jbuf_jcstr(&b, text);
+    rn_jbuf_str(&b, "}");
+    rn_http_reply(h, status, content_type, b.data, b.len);
+    rn_jbuf_free(&b);
+}
+
 /* The answer as bytes: status line and headers (lws formats them, so
  * keep-alive and content-length agree with what lws expects), then body. */
 static int http_build(rn_http *h, struct lws *wsi)

@@ -325,6 +325,40 @@ int rn_store_submit(rn_store *s, rn_store_op *op, rn_store_done done, void *ud)
     return r;
 }
 
+typedef struct {
+    rn_store_then done;
+    void *ud;
+    const char *fail_event;
+} then_ctx;
+
+static void on_then(int err, const rn_store_result *res, void *ud)
+{
+    then_ctx *c = ud;
+    (void)res;
+    if (err < 0)
+        rn_log(RN_LOG_ERROR, c->fail_event, "err=%d", err);
+    c->done(c->ud, err);
+    free(c);
+}
+
+int rn_store_submit_then(rn_store *s, rn_store_op *op, const char *fail_event, rn_store_then done,
+                         void *ud)
+{
+    then_ctx *c = calloc(1, sizeof(*c));
+    if (!c || !op) {
+        free(c);
+        rn_store_op_free(op);
+        return -ENOMEM;
+    }
+    c->done = done;
+    c->ud = ud;
+    c->fail_event = fail_event;
+    int r = rn_store_submit(s, op, on_then, c);
+    if (r < 0)
+        free(c);
+    return r;
+}
+
 static int wait_sync(rn_store *s, rn_store_op *op)
 {
     op->sync = true;

@@ -116,6 +116,17 @@ void rn_store_op_null(rn_store_op *op);
  * op failed (done is not called), -ESHUTDOWN once closing. */
 int rn_store_submit(rn_store *s, rn_store_op *op, rn_store_done done, void *ud);
 
+/* What rn_store_submit_then calls when its operation is done: err is 0 or
+ * a negative errno, the rows are not kept. */
+typedef void (*rn_store_then)(void *ud, int err);
+
+/* rn_store_submit for an operation whose rows are not wanted: done(ud, err)
+ * runs on the loop afterwards, and a failure is logged first as
+ * fail_event (a literal: it is kept, not copied). op may be NULL (then
+ * -ENOMEM); ownership passes either way. */
+int rn_store_submit_then(rn_store *s, rn_store_op *op, const char *fail_event, rn_store_then done,
+                         void *ud);
+
 /* Run op (ownership passes) and wait for it: for start-up and tests only,
  * never on a loop that serves. *out (free with rn_store_result_free) may
  * be NULL when not wanted. */

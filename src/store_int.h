@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "store.h"
+#include "store_schema.h"
 
 typedef struct {
     char *sql;
@@ -51,6 +52,24 @@ typedef struct {
     /* Run the retention statements with their cut-offs in one transaction. */
     int (*prune)(void *db, char *const *sqls, size_t n, int64_t cutoff_ms, int64_t keep);
 } st_backend;
+
+/* What the shared migration runner needs from a backend. */
+typedef struct {
+    /* Run each step's PostgreSQL text after BEGIN, else its SQLite text
+     * after BEGIN IMMEDIATE (the write lock at once, not at the first
+     * write). */
+    bool postgresql;
+    /* Run sql (several statements allowed when first is NULL); with first,
+     * its first row's first column as text ("" when none). */
+    int (*run)(void *db, const char *sql, char *first, size_t size);
+    /* Insert step m's row into schema_version. */
+    int (*record)(void *db, const rn_store_migration *m);
+} st_migrator;
+
+/* Bring db up to the newest step (store_schema.h) through mg, each missing
+ * step in its own transaction; *version gets the version it has then.
+ * -EPROTO when the database is newer than this build knows. */
+int st_migrate(const st_migrator *mg, void *db, int *version);
 
 extern const st_backend st_sqlite_backend;
 extern const st_backend st_pg_backend;

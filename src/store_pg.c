@@ -108,8 +108,9 @@ static int exec_simple(PGconn *conn, const char *sql, char *first, size_t size)
     return r;
 }
 
-static int record_version(PGconn *conn, const rn_store_migration *m)
+static int record_version(void *db, const rn_store_migration *m)
 {
+    PGconn *conn = db;
     char v[24], ms[24];
     snprintf(v, sizeof(v), "%d", m->version);
     snprintf(ms, sizeof(ms), "%" PRId64, (int64_t)time(NULL) * 1000);
@@ -126,44 +127,16 @@ static int record_version(PGconn *conn, const rn_store_migration *m)
     return r;
 }
 
+static int mg_run(void *db, const char *sql, char *first, size_t size)
+{
+    return exec_simple(db, sql, first, size);
+}
+
 /* Apply the missing steps; the caller holds the advisory lock. */
 static int migrate_locked(PGconn *conn, int *version)
 {
-    char buf[32];
-    int r = exec_simple(conn,
-                        "CREATE TABLE IF NOT EXISTS schema_version ("
-                        " version BIGINT PRIMARY KEY,"
-                        " description TEXT NOT NULL,"
-                        " applied_ms BIGINT NOT NULL)",
-                        NULL, 0);
-    if (r < 0 || (r = exec_simple(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_version", buf,
-                                  sizeof(buf))) < 0)
-        return r;
-    int have = atoi(buf);
-    int newest = rn_store_nmigrations ? rn_store_migrations[rn_store_nmigrations - 1].version : 0;
-    if (have > newest) {
-        rn_log(RN_LOG_ERROR, "store.schema_too_new", "schema=%d known=%d", have, newest);
-        return -EPROTO;
-    }
-    for (size_t i = 0; i < rn_store_nmigrations; i++) {
-        const rn_store_migration *m = &rn_store_migrations[i];
-        if (m->version <= have)
-            continue;
-        if ((r = exec_simple(conn, "BEGIN", NULL, 0)) < 0)
-            return r;
-        if ((r = exec_simple(conn, m->postgresql, NULL, 0)) < 0 ||
-            (r = record_version(conn, m)) < 0) {
-            exec_simple(conn, "ROLLBACK", NULL, 0);
-            rn_log(RN_LOG_ERROR, "store.migration_failed", "version=%d", m->version);
-            return r;
-        }
-        if ((r = exec_simple(conn, "COMMIT", NULL, 0)) < 0)
-            return r;
-        rn_log(RN_LOG_INFO, "store.migrated", "version=%d", m->version);
-        have = m->version;
-    }
-    *version = have;
-    return 0;
+    static const st_migrator mg = {.postgresql = true, .run = mg_run, .record = record_version};
+    return st_migrate(&mg, conn, version);
 }
 
 /* Migrate once across every node starting at the same time. */

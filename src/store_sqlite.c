@@ -128,8 +128,9 @@ static void move_aside(const char *path, char *corrupt, size_t size)
     }
 }
 
-static int record_version(sqlite3 *db, const rn_store_migration *m)
+static int record_version(void *p, const rn_store_migration *m)
 {
+    sqlite3 *db = p;
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db,
                                 "INSERT INTO schema_version (version, description, applied_ms) "
@@ -146,40 +147,15 @@ static int record_version(sqlite3 *db, const rn_store_migration *m)
     return rc == SQLITE_OK ? 0 : errno_of(rc);
 }
 
+static int mg_run(void *db, const char *sql, char *first, size_t size)
+{
+    return first ? query_text(db, sql, first, size) : exec(db, sql);
+}
+
 static int migrate(sqlite3 *db, int *version)
 {
-    int r = exec(db, "CREATE TABLE IF NOT EXISTS schema_version ("
-                     " version BIGINT PRIMARY KEY,"
-                     " description TEXT NOT NULL,"
-                     " applied_ms BIGINT NOT NULL)");
-    char buf[32];
-    if (r < 0 || (r = query_text(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version", buf,
-                                 sizeof(buf))) < 0)
-        return r;
-    int have = atoi(buf);
-    int newest = rn_store_nmigrations ? rn_store_migrations[rn_store_nmigrations - 1].version : 0;
-    if (have > newest) {
-        rn_log(RN_LOG_ERROR, "store.schema_too_new", "schema=%d known=%d", have, newest);
-        return -EPROTO;
-    }
-    for (size_t i = 0; i < rn_store_nmigrations; i++) {
-        const rn_store_migration *m = &rn_store_migrations[i];
-        if (m->version <= have)
-            continue;
-        if ((r = exec(db, "BEGIN IMMEDIATE")) < 0)
-            return r;
-        if ((r = exec(db, m->sqlite)) < 0 || (r = record_version(db, m)) < 0) {
-            exec(db, "ROLLBACK");
-            rn_log(RN_LOG_ERROR, "store.migration_failed", "version=%d", m->version);
-            return r;
-        }
-        if ((r = exec(db, "COMMIT")) < 0)
-            return r;
-        rn_log(RN_LOG_INFO, "store.migrated", "version=%d", m->version);
-        have = m->version;
-    }
-    *version = have;
-    return 0;
+    static const st_migrator mg = {.postgresql = false, .run = mg_run, .record = record_version};
+    return st_migrate(&mg, db, version);
 }
 
 static void db_close(void *db);
