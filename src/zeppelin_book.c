@@ -402,6 +402,33 @@ static zp_ack *ack_quiet(const zp_note *n)
     return a;
 }
 
+/* With a shared store, a change is acknowledged once the file and the
+ * store both have it: send the store's part (n's document when data, else
+ * its removal) and set *done and *ud to what the file's part calls. */
+static void shared_step(zp_note *n, zp_ack *a, const char *rel, const char *data, size_t len,
+                        zp_store_done *done, void **ud)
+{
+    *done = save_done;
+    *ud = a;
+    rn_store *shared = zp_shared();
+    zp_join *j = shared ? zp_join_new(save_done, a, 2) : NULL;
+    if (!j)
+        return;
+    *done = zp_join_done;
+    *ud = j;
+    int r;
+    if (data) {
+        n->shared_ms = rn_store_now_ms();
+        n->shared_seq = zp_shared_next_seq();
+        n->in_shared = true;
+        r = zp_shared_save(shared, n->id, rel, data, len, n->shared_ms, zp_join_done, j);
+    } else {
+        r = zp_shared_remove(shared, n->id, zp_join_done, j);
+    }
+    if (r < 0)
+        zp_join_done(j, -EIO);
+}
+
 void zp_note_save(zp_note *n, zp_ack *a)
 {
     char rel[ZP_PATH_MAX + ZP_ID_MAX + 16];
@@ -437,20 +464,9 @@ void zp_note_save(zp_note *n, zp_ack *a)
     n->file = file;
     a->old_file = old;
     n->saving++;
-    /* A shared store: acknowledged once the file and the store have it. */
-    zp_store_done done = save_done;
-    void *ud = a;
-    rn_store *shared = zp_shared();
-    zp_join *j = shared ? zp_join_new(save_done, a, 2) : NULL;
-    if (j) {
-        done = zp_join_done;
-        ud = j;
-        n->shared_ms = rn_store_now_ms();
-        n->shared_seq = zp_shared_next_seq();
-        n->in_shared = true;
-        if (zp_shared_save(shared, n->id, rel, b.data, b.len, n->shared_ms, zp_join_done, j) < 0)
-            zp_join_done(j, -EIO);
-    }
+    zp_store_done done;
+    void *ud;
+    shared_step(n, a, rel, b.data, b.len, &done, &ud);
     if (zp_store_write(G.store, rel, old, b.data, b.len, done, ud) < 0) {
         n->saving--;
         n->file = old;
@@ -475,16 +491,9 @@ void zp_note_delete(zp_note *n, zp_ack *a)
     }
     list_remove(n);
     a->held = n;
-    zp_store_done done = save_done;
-    void *ud = a;
-    rn_store *shared = zp_shared();
-    zp_join *j = shared ? zp_join_new(save_done, a, 2) : NULL;
-    if (j) {
-        done = zp_join_done;
-        ud = j;
-        if (zp_shared_remove(shared, n->id, zp_join_done, j) < 0)
-            zp_join_done(j, -EIO);
-    }
+    zp_store_done done;
+    void *ud;
+    shared_step(n, a, NULL, NULL, 0, &done, &ud);
     if (!G.store || !n->file) {
         done(ud, 0);
         return;

@@ -41,35 +41,9 @@ rn_store *zp_shared(void)
     return rn_store_shared(s) ? s : NULL;
 }
 
-typedef struct {
-    zp_store_done done;
-    void *ud;
-} op_ctx;
-
-static void on_op(int err, const rn_store_result *res, void *ud)
-{
-    op_ctx *c = ud;
-    (void)res;
-    if (err < 0)
-        rn_log(RN_LOG_ERROR, "zeppelin.shared_store_failed", "err=%d", err);
-    c->done(c->ud, err);
-    free(c);
-}
-
 static int submit(rn_store *s, rn_store_op *op, zp_store_done done, void *ud)
 {
-    op_ctx *c = calloc(1, sizeof(*c));
-    if (!c || !op) {
-        free(c);
-        rn_store_op_free(op);
-        return -ENOMEM;
-    }
-    c->done = done;
-    c->ud = ud;
-    int r = rn_store_submit(s, op, on_op, c);
-    if (r < 0)
-        free(c);
-    return r;
+    return rn_store_submit_then(s, op, "zeppelin.shared_store_failed", done, ud);
 }
 
 static uint64_t save_seq;
