@@ -57,6 +57,17 @@ def http_json(port, method, path, body=None, headers=None, timeout=30):
         raise AssertionError(f"{method} {path}: {st} non-JSON {data[:300]!r}")
 
 
+def wait(pred, timeout, what):
+    """pred's first true value, polled until timeout (an AssertionError)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        assert time.monotonic() < deadline, f"timed out: {what}"
+        time.sleep(0.02)
+
+
 def has_pg_store():
     """Whether this runneld takes state.store (the PostgreSQL backend)."""
     out = subprocess.run([str(RUNNELD), "--config-keys"], capture_output=True, text=True)

@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import types  # noqa: E402
 
-from cluster import REPO, Cluster, http, http_json  # noqa: E402
+from cluster import REPO, Cluster, http, http_json, wait  # noqa: E402
 
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 from zeppelin_client import ZWS  # noqa: E402
@@ -57,16 +57,6 @@ def linkis_task(port, tid):
     st, _, obj = http_json(port, "GET", f"/api/rest_j/v1/jobhistory/{tid}/get")
     assert st == 200, (st, obj)
     return obj["data"]["task"]
-
-
-def wait(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out: {what}"
-        time.sleep(0.02)
 
 
 def ranna(port, code="echo hi", headers=None):

@@ -17,7 +17,7 @@ import time
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import REPO, Cluster, http_json  # noqa: E402
+from cluster import REPO, Cluster, http_json, wait  # noqa: E402
 
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 from zeppelin_client import ZWS  # noqa: E402
@@ -34,16 +34,6 @@ class TenantCluster(Cluster):
         cfg = super().node_config(name)
         cfg["auth"] = {"users": [f"{u}:{t}" for u, t in TOKENS.items()]}
         return cfg
-
-
-def wait(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out: {what}"
-        time.sleep(0.05)
 
 
 def note_status(port, user, note_id):
