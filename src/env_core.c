@@ -6,6 +6,7 @@
 #include "envelope.h"
 #include "jbuf.h"
 #include "metrics.h"
+#include "store.h"
 
 static int core_init(rn_host *host, const void *conf, void **state, char *err, size_t size)
 {
@@ -62,6 +63,12 @@ static void core_metrics(void *state, rn_http *h)
     rn_metrics_gauge(&b, "runnel_uptime_seconds", "Seconds since start.", NULL,
                      (double)info.uptime_ms / 1000.0);
     rn_metrics_gauge(&b, "runnel_draining", "1 while shutting down.", NULL, info.draining);
+    const rn_store *store = rn_host_store(host);
+    int64_t store_mem = store ? rn_store_memory_bytes(store) : -1;
+    if (store_mem >= 0)
+        rn_metrics_gauge(&b, "runnel_store_memory_bytes",
+                         "Heap the embedded store's library holds (its page cache).", NULL,
+                         (double)store_mem);
     if (b.oom)
         rn_http_reply(h, 500, "text/plain", "out of memory", 13);
     else

@@ -139,6 +139,14 @@ static void runner_on_timer(uv_timer_t *t)
         runner_finish(r);
         return;
     }
+    /* The loop's clock is cached at the start of an iteration, so the timer
+     * may fire a little before the run's own clock reaches the limit: the
+     * limit is the box's wall time, never less. */
+    uint64_t left = rn_box_wall_left_ms(r->box);
+    if (left) {
+        uv_timer_start(&r->timer, runner_on_timer, left, 0);
+        return;
+    }
     rn_box_kill(r->box, RN_BOX_TIMEOUT);
 }
 
@@ -251,6 +259,7 @@ int rn_runner_start(uv_loop_t *loop, rn_box_context *ctx, const rn_box_options *
     runner_update_reading(r);
     uv_poll_start(&r->poll_pid, UV_READABLE, runner_on_pid);
     uv_poll_start(&r->poll_rep, UV_READABLE, runner_on_report);
+    uv_update_time(loop);
     uv_timer_start(&r->timer, runner_on_timer, rn_box_wall_left_ms(r->box), 0);
     *out = r;
     return 0;

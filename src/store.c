@@ -553,3 +553,8 @@ int rn_store_schema_version(const rn_store *s)
 {
     return s->version;
 }
+
+int64_t rn_store_memory_bytes(const rn_store *s)
+{
+    return s->be->memory ? s->be->memory() : -1;
+}

@@ -87,6 +87,11 @@ bool rn_store_shared(const rn_store *s);
 /* target with any password taken out, for logs and messages. */
 void rn_store_redact(const char *target, char *buf, size_t size);
 
+/* Heap bytes the backend's library holds now (SQLite: its page cache,
+ * which grows with the database up to SQLite's cache size, and its
+ * prepared statements); -1 when the backend keeps no count (PostgreSQL). */
+int64_t rn_store_memory_bytes(const rn_store *s);
+
 /* The schema version the database is at. */
 int rn_store_schema_version(const rn_store *s);
 

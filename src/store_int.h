@@ -51,6 +51,8 @@ typedef struct {
     int (*exec)(void *db, const rn_store_op *op, rn_store_result **out);
     /* Run the retention statements with their cut-offs in one transaction. */
     int (*prune)(void *db, char *const *sqls, size_t n, int64_t cutoff_ms, int64_t keep);
+    /* Heap bytes the backend's library holds now; NULL when it keeps no count. */
+    int64_t (*memory)(void);
 } st_backend;
 
 /* What the shared migration runner needs from a backend. */

@@ -367,10 +367,16 @@ static int db_prune(void *p, char *const *sqls, size_t n, int64_t cutoff_ms, int
     return exec(db->db, "PRAGMA incremental_vacuum");
 }
 
+static int64_t db_memory(void)
+{
+    return (int64_t)sqlite3_memory_used();
+}
+
 const st_backend st_sqlite_backend = {
     .name = "sqlite",
     .open = db_open,
     .close = db_close,
     .exec = db_exec,
     .prune = db_prune,
+    .memory = db_memory,
 };
