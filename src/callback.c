@@ -375,9 +375,14 @@ static int copy_allow(cb_req *r, const rn_callback_policy *pol)
     return 0;
 }
 
+/* The loop rn_callback_shutdown was called for: it takes no new callback. */
+static uv_loop_t *shut_loop;
+
 int rn_callback_put(uv_loop_t *loop, const rn_callback_policy *pol, const char *url,
                     const char *body, size_t len, rn_callback_done done, void *ud)
 {
+    if (loop == shut_loop)
+        return -ECANCELED;
     cb_req *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
@@ -420,6 +425,7 @@ int rn_callback_put(uv_loop_t *loop, const rn_callback_policy *pol, const char *
 
 void rn_callback_shutdown(uv_loop_t *loop)
 {
+    shut_loop = loop;
     cb_req *next;
     for (cb_req *r = pending; r; r = next) {
         next = r->next;

@@ -31,12 +31,14 @@ typedef void (*rn_callback_done)(int err, int http_status, const char *why, void
 /* PUT body (copied) to url as application/json, up to 3 tries with 1 s then
  * 2 s backoff and 5 s per try; done is always called later on the loop
  * (never from inside this call); returns 0, or -ENOMEM when nothing could
- * be queued (done is then not called). */
+ * be queued, or -ECANCELED once rn_callback_shutdown was called for loop
+ * (done is then not called). */
 int rn_callback_put(uv_loop_t *loop, const rn_callback_policy *pol, const char *url,
                     const char *body, size_t len, rn_callback_done done, void *ud);
 
 /* Cancel every pending callback of loop: each gets done(-ECANCELED) and its
- * handles are closed, so the loop can then be run to its end and closed. */
+ * handles are closed, so the loop can then be run to its end and closed.
+ * After this, rn_callback_put on loop refuses with -ECANCELED. */
 void rn_callback_shutdown(uv_loop_t *loop);
 
 /* Tests only: the per-try timeout and the first backoff (then doubled), in

@@ -26,7 +26,16 @@ bool j0_callback_supported(void)
 typedef struct {
     j0_state *st;
     char token[37];
+    char *url;  /* copies taken at the end of the run */
+    rn_jbuf body;
 } cb_ctx;
+
+static void ctx_free(cb_ctx *c)
+{
+    free(c->url);
+    rn_jbuf_free(&c->body);
+    free(c);
+}
 
 /* The allow-list, newline-separated in the configuration, as an array. */
 static size_t allow_list(const j0_state *st, char *copy, size_t size, const char **v, size_t max)
@@ -45,7 +54,7 @@ static void callback_done(int err, int http_status, const char *why, void *ud)
     j0_sub *s = j0_list_find(c->st, c->token);
     char q[400];
     if (err == -ECANCELED) { /* the server is stopping: the state may be gone */
-        free(c);
+        ctx_free(c);
         return;
     }
     if (err < 0) {
@@ -58,31 +67,38 @@ static void callback_done(int err, int http_status, const char *why, void *ud)
         }
     } else
         rn_log(RN_LOG_DEBUG, "judge0.callback", "token=%s status=%d", c->token, http_status);
-    free(c);
+    ctx_free(c);
+}
+
+/* The row is committed: now the receiver, or anyone it tells, can read it
+ * from any node. */
+static void callback_start(void *ud)
+{
+    cb_ctx *c = ud;
+    j0_state *st = c->st;
+    char copy[sizeof(st->conf.callback_allow)];
+    const char *allow[64];
+    rn_callback_policy pol = {allow, allow_list(st, copy, sizeof(copy), allow, 64)};
+    if (rn_callback_put(rn_host_loop(st->host), &pol, c->url, c->body.data, c->body.len,
+                        callback_done, c) < 0)
+        ctx_free(c); /* done is not called when the call itself fails */
 }
 
 void j0_callback_send(j0_state *st, j0_sub *s)
 {
     if (!s->callback_url.p || !s->callback_url.len)
         return;
-    rn_jbuf b;
-    rn_jbuf_init(&b, 0);
     cb_ctx *c = calloc(1, sizeof(*c));
-    if (!c || j0_out_sub(&b, st, s, NULL, true) < 0) {
-        free(c);
-        rn_jbuf_free(&b);
+    if (!c)
         return;
-    }
+    rn_jbuf_init(&c->body, 0);
     c->st = st;
     snprintf(c->token, sizeof(c->token), "%s", s->token);
-    char copy[sizeof(st->conf.callback_allow)];
-    const char *allow[64];
-    rn_callback_policy pol = {allow, allow_list(st, copy, sizeof(copy), allow, 64)};
-    int r = rn_callback_put(rn_host_loop(st->host), &pol, s->callback_url.p, b.data, b.len,
-                            callback_done, c);
-    rn_jbuf_free(&b);
-    if (r < 0)
-        free(c); /* done is not called when the call itself fails */
+    c->url = strndup(s->callback_url.p, s->callback_url.len);
+    /* sent once the row saved before this is committed */
+    if (!c->url || j0_out_sub(&c->body, st, s, NULL, true) < 0 ||
+        j0_store_barrier(st, callback_start, c) < 0)
+        ctx_free(c);
 }
 #else
 void j0_callback_send(j0_state *st, j0_sub *s)

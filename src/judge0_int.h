@@ -213,8 +213,10 @@ void j0_run_answer_waiters(j0_sub *s);
 
 /* -------------------------------------------------------- judge0_callback.c */
 
-/* PUT the sub's default fields (base64) to its callback_url, if any; a
- * refusal or failure is logged and kept in the sub's message. */
+/* PUT the sub's default fields (base64) to its callback_url, if any, once
+ * the sub's row saved before is committed (any node then answers what the
+ * callback reports); a refusal or failure is logged and kept in the sub's
+ * message. */
 void j0_callback_send(j0_state *st, j0_sub *s);
 
 /* Whether callbacks can be sent by this build. */

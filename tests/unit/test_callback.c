@@ -310,6 +310,8 @@ static void test_shutdown_cancels(void)
     rn_callback_shutdown(loop);
     CHECK_INT(got_calls, 2);
     CHECK_INT(got_err, -ECANCELED);
+    /* a stopping server starts no new callback */
+    CHECK_INT(rn_callback_put(loop, &pol, url, "{}", 2, on_done, &got_calls), -ECANCELED);
     uv_close((uv_handle_t *)&listener, NULL);
     t0 = uv_hrtime();
     uv_run(loop, UV_RUN_DEFAULT);
