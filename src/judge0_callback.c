@@ -26,7 +26,7 @@ bool j0_callback_supported(void)
 typedef struct {
     j0_state *st;
     char token[37];
-    char *url;  /* copies taken at the end of the run */
+    char *url; /* copies taken at the end of the run */
     rn_jbuf body;
 } cb_ctx;
 

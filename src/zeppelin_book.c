@@ -476,10 +476,9 @@ void zp_note_save(zp_note *n, zp_ack *a)
     }
 }
 
-void zp_note_delete(zp_note *n, zp_ack *a)
+/* Every connection watching n stops watching it. */
+static void unwatch_all(zp_note *n)
 {
-    if (!a && !(a = ack_quiet(n)))
-        return;
     while (n->nwatchers) {
         zp_conn *zc = rn_conn_data(n->watchers[0]);
         if (zc && zc->note == n) {
@@ -489,6 +488,13 @@ void zp_note_delete(zp_note *n, zp_ack *a)
             n->watchers[0] = n->watchers[--n->nwatchers];
         }
     }
+}
+
+void zp_note_delete(zp_note *n, zp_ack *a)
+{
+    if (!a && !(a = ack_quiet(n)))
+        return;
+    unwatch_all(n);
     list_remove(n);
     a->held = n;
     zp_store_done done;
@@ -669,8 +675,11 @@ int zp_notes_apply_shared(const char *id, const char *rel, const char *data, siz
 
 int zp_notes_remove_shared(zp_note *n)
 {
-    if (note_busy(n))
+    /* Watchers alone do not keep it: the note is gone for everyone, as when
+     * it is deleted here (a run or an unsaved change does keep it). */
+    if (n->active || n->saving || n->runall || n->dirty)
         return -EBUSY;
+    unwatch_all(n);
     if (n->file && zp_store_remove(G.store, n->file, written_back, NULL) < 0)
         return -ENOMEM;
     rn_log(RN_LOG_INFO, "zeppelin.note_removed", "note=%.64s by=another_node", n->id);

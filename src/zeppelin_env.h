@@ -209,7 +209,8 @@ int zp_notes_apply_shared(const char *id, const char *rel, const char *data, siz
 void zp_note_unwatch_unreaders(zp_note *n);
 
 /* A note gone from the shared store (another node deleted it): 1 when
- * taken out here, -EBUSY when this node is using it. */
+ * taken out here (its watchers stop watching it), -EBUSY while a run, a
+ * save or an unsaved change holds it here. */
 int zp_notes_remove_shared(zp_note *n);
 
 /* Send NOTES_INFO to every connection once saved. */
