@@ -212,8 +212,14 @@ static void sock_sweep(rn_server *s, uint64_t now)
             rn_metrics_add("runnel_requests_refused_total", "reason=\"timeout\"", 1);
         k->deadline_ms = 0;
         k->busy = false;
-        /* Closed on the next service; WSI_DESTROY unlinks it then. */
+        /* Closed on lws's next service of it; WSI_DESTROY unlinks it then.
+         * A timeout set from outside lws's service is not acted on until
+         * something else wakes lws up, so the socket is shut too: its EOF
+         * is that wake-up, and the client sees the drop at once. */
         lws_set_timeout(k->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        int fd = lws_get_socket_fd(k->wsi);
+        if (fd >= 0)
+            shutdown(fd, SHUT_RDWR);
     }
 }
 

@@ -242,6 +242,24 @@ def test_slow_requests_dropped(server_factory):
     assert_healthy_and_idle(srv)
 
 
+def test_lone_slow_body_dropped(server_factory):
+    """One connection trickling its body into an otherwise idle server is
+    dropped at limits.request_timeout_ms too: nothing else wakes the server
+    up to close it, and the client sees EOF promptly."""
+    srv = server_factory(request_timeout_ms=1500)
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    t0 = time.monotonic()
+    try:
+        s.sendall(b"POST /v1/exec HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        dropped = _trickle_on(s, b"{" + b" " * 999, 1.0, 12, t0)
+    finally:
+        s.close()
+    assert dropped is not None and 1.4 < dropped < 4, dropped
+    assert "reason=request_timeout" in srv.log_text()
+    assert_healthy_and_idle(srv)
+
+
 def _trickle_on(s, data, interval, limit, t0):
     """_trickle on a connected socket s, the seconds counted from t0."""
     for b in data:
