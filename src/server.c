@@ -275,6 +275,11 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return rn_srv_http_upgrade_check(s, wsi);
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        /* just accepted (wsi is the listener's; in carries the new fd) */
+        if (s && !(s->opts.tls_cert && *s->opts.tls_cert))
+            rn_ws_mask_head((int)(intptr_t)in);
+        return 0;
     case LWS_CALLBACK_WSI_CREATE:
         if (s)
             sock_add(s, wsi);

@@ -3,8 +3,10 @@
 #undef _FORTIFY_SOURCE
 #include "ws_mask.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -17,7 +19,10 @@
 /* The close opcode's value in lws_write (not in the public enum). */
 #define WS_MASK_WRITE_CLOSE 4
 
-enum { WATCH_NONE = 0, WATCH_ON, WATCH_BAD, WATCH_CLOSING };
+enum { WATCH_NONE = 0, WATCH_ON, WATCH_BAD, WATCH_CLOSING, WATCH_HEAD };
+
+/* Matched at a line start (after CRLF), case-insensitively, in a head. */
+static const char upgrade_line[] = "\r\nupgrade:";
 
 /* One watched socket: where its client's byte stream is in the framing. */
 typedef struct {
@@ -27,6 +32,11 @@ typedef struct {
     unsigned char hdr[14];       /* those bytes */
     uint64_t left;               /* payload bytes still to come */
     struct lws *wsi;
+    /* WATCH_HEAD: how much of the blank line ending the request head, and
+     * of "\r\nupgrade:", the bytes read so far end with; whether an
+     * Upgrade header was seen. */
+    unsigned char crlf, up;
+    bool upgrade;
 } ws_watch;
 
 static ws_watch watches[RN_WS_MASK_FDS];
@@ -47,6 +57,18 @@ void rn_ws_mask_watch(struct lws *wsi)
     w->left = 0;
     w->wsi = wsi;
     atomic_store_explicit(&w->state, WATCH_ON, memory_order_release);
+}
+
+void rn_ws_mask_head(int fd)
+{
+    ws_watch *w = watch_of(fd);
+
+    if (w == NULL)
+        return;
+    w->crlf = w->up = 0;
+    w->upgrade = false;
+    w->wsi = NULL;
+    atomic_store_explicit(&w->state, WATCH_HEAD, memory_order_release);
 }
 
 void rn_ws_mask_unwatch(struct lws *wsi)
@@ -101,11 +123,59 @@ static size_t scan(ws_watch *w, const unsigned char *p, size_t n)
     return n;
 }
 
+/* How many of the n bytes at p belong to the request head: n when it goes
+ * on past them, else up to its blank line (the head is then over). */
+static size_t head_scan(ws_watch *w, const unsigned char *p, size_t n, bool *over)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        w->crlf = c == (unsigned char)"\r\n\r\n"[w->crlf] ? w->crlf + 1 : c == '\r';
+        if (tolower(c) == upgrade_line[w->up])
+            w->up++;
+        else
+            w->up = c == '\r';
+        if (w->up == sizeof(upgrade_line) - 1) {
+            w->upgrade = true;
+            w->up = 0;
+        }
+        if (w->crlf == 4) {
+            *over = true;
+            return i + 1;
+        }
+    }
+    *over = false;
+    return n;
+}
+
+/* A request head is read up to its blank line and no further when it asks
+ * for an upgrade: frames a client sent early stay in the socket, and the
+ * watch that starts with the upgrade parses them from their first byte. */
+static ssize_t head_recv(ws_watch *w, int fd, void *buf, size_t len, int flags)
+{
+    ssize_t n = syscall(SYS_recvfrom, fd, buf, len, flags | MSG_PEEK, NULL, NULL);
+    bool over;
+
+    if (n <= 0)
+        return n;
+    size_t take = head_scan(w, buf, (size_t)n, &over);
+    if (over) {
+        if (!w->upgrade)
+            take = (size_t)n; /* a body or the next request: lws's to read */
+        atomic_store_explicit(&w->state, WATCH_NONE, memory_order_release);
+    }
+    return syscall(SYS_recvfrom, fd, buf, take, flags, NULL, NULL);
+}
+
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-    ssize_t n = syscall(SYS_recvfrom, fd, buf, len, flags, NULL, NULL);
     ws_watch *w = watch_of(fd);
-    unsigned char st;
+    unsigned char st = WATCH_NONE;
+
+    if (w != NULL && !(flags & MSG_PEEK))
+        st = atomic_load_explicit(&w->state, memory_order_acquire);
+    if (st == WATCH_HEAD)
+        return head_recv(w, fd, buf, len, flags);
+    ssize_t n = syscall(SYS_recvfrom, fd, buf, len, flags, NULL, NULL);
 
     if (n <= 0 || w == NULL || (flags & MSG_PEEK))
         return n;

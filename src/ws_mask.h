@@ -12,10 +12,13 @@
  * close frame with 1002 and then drops the socket. Later bytes from that
  * client are read and thrown away.
  *
+ * Parsing starts with the first byte after the upgrade request's head: a
+ * request head is read up to its blank line and no further when it has an
+ * Upgrade header, so frames a client sends early (before the 101, against
+ * RFC 6455 4.1) stay in the socket until the watch starts.
+ *
  * Limits: fds at or over RN_WS_MASK_FDS are not watched; TLS connections
- * are not watched (recv sees ciphertext); parsing starts with the first
- * read after the upgrade, which RFC 6455 4.1 makes a frame boundary (the
- * client waits for the 101 before it sends frames).
+ * are not watched (recv sees ciphertext).
  *
  * Everything runs on the event loop's thread, but for recv() itself, which
  * any thread may call: other threads' fds are never registered. */
@@ -28,6 +31,10 @@ struct lws;
 
 /* Highest fd + 1 that is watched (a fixed table, no allocation). */
 #define RN_WS_MASK_FDS 65536
+
+/* A connection just accepted on fd (plain, not TLS): its request head is
+ * read as said above. */
+void rn_ws_mask_head(int fd);
 
 /* Start watching wsi's socket (a server WebSocket just upgraded); nothing
  * for a TLS connection or an fd out of the table. */

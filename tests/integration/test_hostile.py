@@ -610,6 +610,21 @@ def test_unmasked_frame_closes_1002(hostile):
         ws.sock.sendall(RawWS.frame(0x2, b"\x00" * 200, mask=False))
         _expect_1002_and_eof(ws)
         ws.close()
+    # sent early, in the same write as the upgrade request (before the 101,
+    # against RFC 6455 4.1): the frame is not served, the connection gets
+    # the same close; a masked frame sent early is served
+    for env in ENVELOPES:
+        ws = RawWS(hostile, PATHS[env], handshake=False)
+        ws.sock.sendall(ws.request_bytes() + RawWS.frame(0x1, b'{"op":0}', mask=False))
+        head = ws._read_until(b"\r\n\r\n", 5)
+        assert b" 101 " in head.split(b"\r\n", 1)[0] + b" ", head
+        _expect_1002_and_eof(ws)
+        ws.close()
+    ws = RawWS(hostile, PATHS[RANNA], handshake=False)
+    ws.sock.sendall(ws.request_bytes() + RawWS.frame(0x9, b"early"))
+    ws._read_until(b"\r\n\r\n", 5)
+    assert ws.recv_frame(5)[1:] == (0xA, b"early")
+    ws.close()
     # an unmasked frame split over two writes, after a long masked one
     ws = RawWS(hostile, PATHS[RANNA])
     ws.sock.sendall(RawWS.frame(0x9, b"p" * 100))
