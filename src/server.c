@@ -277,7 +277,7 @@ static int server_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         return rn_srv_http_upgrade_check(s, wsi);
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         /* just accepted (wsi is the listener's; in carries the new fd) */
-        if (s && !(s->opts.tls_cert && *s->opts.tls_cert))
+        if (s && !s->tls)
             rn_ws_mask_head((int)(intptr_t)in);
         return 0;
     case LWS_CALLBACK_WSI_CREATE:
@@ -403,6 +403,7 @@ int rn_server_new(uv_loop_t *loop, rn_jobs *jobs, const rn_server_options *opts,
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     bool tls = opts->tls_cert && *opts->tls_cert && opts->tls_key && *opts->tls_key;
+    s->tls = tls;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                    LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     if (tls)

@@ -117,6 +117,7 @@ struct rn_server {
     uv_loop_t *loop;
     rn_jobs *jobs;
     rn_server_options opts;
+    bool tls; /* opts name a certificate and a key */
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     struct lws_protocols protocols[2];

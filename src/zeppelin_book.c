@@ -591,9 +591,15 @@ void zp_notes_load(void)
 
 /* Whether this node is using n: watched, run in, saving, or holding what
  * its file lacks. */
+/* A run, a save or an unsaved change holds n here. */
+static bool note_held(const zp_note *n)
+{
+    return n->active || n->saving || n->runall || n->dirty;
+}
+
 static bool note_busy(const zp_note *n)
 {
-    return n->active || n->nwatchers || n->saving || n->runall || n->dirty;
+    return note_held(n) || n->nwatchers;
 }
 
 void zp_note_unwatch_unreaders(zp_note *n)
@@ -677,11 +683,11 @@ int zp_notes_remove_shared(zp_note *n)
 {
     /* Watchers alone do not keep it: the note is gone for everyone, as when
      * it is deleted here (a run or an unsaved change does keep it). */
-    if (n->active || n->saving || n->runall || n->dirty)
+    if (note_held(n))
         return -EBUSY;
-    unwatch_all(n);
     if (n->file && zp_store_remove(G.store, n->file, written_back, NULL) < 0)
         return -ENOMEM;
+    unwatch_all(n);
     rn_log(RN_LOG_INFO, "zeppelin.note_removed", "note=%.64s by=another_node", n->id);
     zp_note_drop(n);
     return 1;

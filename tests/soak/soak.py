@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -125,7 +126,6 @@ class Runneld:
     def store_memory(self):
         """runnel_store_memory_bytes from /metrics: the embedded store's page
         cache, which fills as the database grows, up to SQLite's cache size."""
-        import urllib.request
         with urllib.request.urlopen(f"http://{self.host}:{self.port}/metrics", timeout=5) as r:
             for line in r.read().decode().splitlines():
                 if line.startswith("runnel_store_memory_bytes "):
